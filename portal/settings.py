@@ -1,0 +1,264 @@
+"""Settings for the support-request portal.
+
+One module for every environment: each value that differs between a laptop and production comes
+from an environment variable (see README.md and .env.example). Defaults are safe: without
+``DEBUG=1`` the portal refuses to start on a missing ``SECRET_KEY``.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), not {raw!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from exc
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it to a long random string "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set DEBUG=1 for local development."
+        )
+    SECRET_KEY = "insecure-local-development-key-never-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "django_tasks_db",
+    "tickets",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# The embedded default is a SQLite file; production selects PostgreSQL with DATABASE_URL.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the worker share one file: wait for locks instead of failing, and let
+    # readers run beside the single writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ms", "Bahasa Melayu"), ("id", "Bahasa Indonesia")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("TIME_ZONE", "Asia/Kuala_Lumpur")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"
+STORAGES = {
+    # Attachments are personal data: no MEDIA_URL is ever served publicly.
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Background work: Django's tasks framework on the database backend, so no extra server is
+# needed on the embedded default. `manage.py db_worker` runs the queue.
+TASKS = {
+    "default": {
+        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # urllib3 logs full URLs and headers at DEBUG; keep it quiet so no token can leak.
+        "urllib3": {"level": "WARNING"},
+    },
+}
+
+# --- Providers -----------------------------------------------------------------------------
+# The sandbox is a local fake of both providers (tickets/sandbox). It is on by default only in
+# DEBUG, and production settings refuse it outright.
+SANDBOX_ENABLED = env_bool("SANDBOX", DEBUG)
+if SANDBOX_ENABLED and not DEBUG:
+    raise ImproperlyConfigured(
+        "SANDBOX=1 is refused when DEBUG is off: the sandbox providers are for local use only."
+    )
+SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8001")
+
+
+def _provider_url(name: str, sandbox_path: str) -> str:
+    configured = env_str(name)
+    if configured:
+        return configured
+    return f"{SANDBOX_URL}/{sandbox_path}" if SANDBOX_ENABLED else ""
+
+
+ONECLOUD_URL = _provider_url("ONECLOUD_URL", "onecloud")
+ONECLOUD_TOKEN = env_str("ONECLOUD_TOKEN")
+ONECLOUD_TOKEN_URL = env_str("ONECLOUD_TOKEN_URL")
+ONECLOUD_USERNAME = env_str("ONECLOUD_USERNAME")
+ONECLOUD_PASSWORD = env_str("ONECLOUD_PASSWORD")
+if SANDBOX_ENABLED and not (ONECLOUD_TOKEN or ONECLOUD_TOKEN_URL):
+    # The sandbox issues JWTs from its token endpoint, so the full token path is exercised.
+    ONECLOUD_TOKEN_URL = f"{SANDBOX_URL}/onecloud/api/token"
+    ONECLOUD_USERNAME = ONECLOUD_USERNAME or "sandbox"
+    ONECLOUD_PASSWORD = ONECLOUD_PASSWORD or "sandbox"
+STOREHUB_URL = _provider_url("STOREHUB_URL", "storehub")
+STOREHUB_API_KEY = env_str("STOREHUB_API_KEY", "tk_sandbox" if SANDBOX_ENABLED else "")
+
+# Providers shown to customers, in this order. A provider without a URL is still listed here
+# so that the system checks can say what is missing.
+ENABLED_PROVIDERS = env_list("ENABLED_PROVIDERS", "onecloud,storehub")
+
+ONECLOUD_CATEGORIES = env_list("ONECLOUD_CATEGORIES", "Request,Question,Complaint,Problem")
+
+# Explicit time-outs for every outbound call: (connect, read) in seconds.
+PROVIDER_CONNECT_TIMEOUT = env_float("PROVIDER_CONNECT_TIMEOUT", 5.0)
+PROVIDER_READ_TIMEOUT = env_float("PROVIDER_READ_TIMEOUT", 30.0)
+
+# --- Forwarding and retries ----------------------------------------------------------------
+FORWARD_MAX_ATTEMPTS = env_int("FORWARD_MAX_ATTEMPTS", 8)
+FORWARD_RETRY_BASE_SECONDS = env_float("FORWARD_RETRY_BASE_SECONDS", 30)
+FORWARD_RETRY_MAX_SECONDS = env_float("FORWARD_RETRY_MAX_SECONDS", 3600)
+FORWARD_RATE_LIMIT_BASE_SECONDS = env_float("FORWARD_RATE_LIMIT_BASE_SECONDS", 600)
+FORWARD_RATE_LIMIT_MAX_SECONDS = env_float("FORWARD_RATE_LIMIT_MAX_SECONDS", 6 * 3600)
+FORWARD_CONFIG_RETRY_SECONDS = env_float("FORWARD_CONFIG_RETRY_SECONDS", 900)
+# A forward still "sending" after this long belongs to a worker that died; it is picked up again.
+FORWARD_LEASE_SECONDS = env_float("FORWARD_LEASE_SECONDS", 180)
+FORWARD_SWEEP_INTERVAL_SECONDS = env_float("FORWARD_SWEEP_INTERVAL_SECONDS", 60)
+# A pending submission overdue by this long has lost its task and is given a new one.
+FORWARD_SWEEP_GRACE_SECONDS = env_float("FORWARD_SWEEP_GRACE_SECONDS", 300)
+
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+
+
+def _state_spellings(raw: str) -> dict[str, str]:
+    """``"Kuala Lumpur=W.P. Kuala Lumpur;Labuan=W.P. Labuan"`` into a mapping."""
+    spellings = {}
+    for pair in filter(None, (item.strip() for item in raw.split(";"))):
+        state, sep, spelling = pair.partition("=")
+        if not sep or not state.strip() or not spelling.strip():
+            raise ImproperlyConfigured(
+                f"STOREHUB_STATE_SPELLINGS entries look like 'Kuala Lumpur=W.P. Kuala Lumpur', "
+                f"not {pair!r}."
+            )
+        spellings[state.strip()] = spelling.strip()
+    return spellings
+
+
+# How StoreHub spells each state, where it differs from the portal's list.
+STOREHUB_STATE_SPELLINGS = _state_spellings(env_str("STOREHUB_STATE_SPELLINGS"))

@@ -1,0 +1,70 @@
+import json
+import urllib.request
+
+import pytest
+from django.core.management import call_command
+
+from tickets.providers import get_provider
+from tickets.sandbox.server import start_in_thread
+
+
+class Sandbox:
+    """A loopback provider pair (tickets.sandbox) that tests can script and inspect."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.url = server.url
+        self.state = server.state
+
+    def script(self, provider: str, *outcomes: str) -> None:
+        self.state.script(provider, list(outcomes))
+
+    def requests(self, provider: str) -> list[dict]:
+        return [r for r in self.state.requests if r["provider"] == provider]
+
+    def created(self, provider: str) -> list[dict]:
+        return self.state.created(provider)
+
+    def http_get(self, path: str):
+        with urllib.request.urlopen(self.url + path, timeout=5) as response:  # noqa: S310
+            return json.loads(response.read())
+
+
+@pytest.fixture
+def sandbox(settings):
+    server = start_in_thread()
+    settings.ONECLOUD_URL = f"{server.url}/onecloud"
+    settings.ONECLOUD_TOKEN = ""
+    settings.ONECLOUD_TOKEN_URL = f"{server.url}/onecloud/api/token"
+    settings.ONECLOUD_USERNAME = "portal"
+    settings.ONECLOUD_PASSWORD = "s3cret-password"
+    settings.STOREHUB_URL = f"{server.url}/storehub"
+    settings.STOREHUB_API_KEY = "tk_test_key_123456"
+    settings.PROVIDER_CONNECT_TIMEOUT = 2
+    settings.PROVIDER_READ_TIMEOUT = 1
+    settings.FORWARD_RETRY_BASE_SECONDS = 0
+    settings.FORWARD_RATE_LIMIT_BASE_SECONDS = 0
+    settings.FORWARD_CONFIG_RETRY_SECONDS = 3600
+    get_provider.cache_clear()
+    yield Sandbox(server)
+    server.shutdown()
+    server.server_close()
+    get_provider.cache_clear()
+
+
+@pytest.fixture
+def run_worker():
+    """Run the real db_worker until no task is ready, as a deployed worker would."""
+
+    def run(max_tasks: int = 50) -> None:
+        # Bounded, so that a bug that re-queues forever fails the test instead of hanging it.
+        call_command(
+            "db_worker",
+            batch=True,
+            max_tasks=max_tasks,
+            reload=False,
+            startup_delay=False,
+            verbosity=0,
+        )
+
+    return run

@@ -1,0 +1,68 @@
+"""Plain builders for what the tests send: a customer's request, as each form would give it."""
+
+import io
+from decimal import Decimal
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from tickets.providers.base import FileUpload, TicketRequest
+
+
+def onecloud_data(**overrides) -> dict:
+    data = {
+        "name": "Agung Januar",
+        "email": "agung@email.com",
+        "subject": "Subscribe to onebox",
+        "category": "Request",
+        "content": "Hello, I want to subscribe to onebox, how to do it? thank you",
+        "latitude": Decimal("-6.200000"),
+        "longitude": Decimal("106.816666"),
+    }
+    data.update(overrides)
+    return data
+
+
+def storehub_data(**overrides) -> dict:
+    data = {
+        "name": "Ahmad Ibrahim",
+        "phone": "60123456789",
+        "issue": "*Onsite Support",
+        "priority": 0,
+        "receive_sms": True,
+        "email": "ahmad_ibrahim@gmail.com",
+        "remark": "Describe your issue",
+        "store_name": "KL Branch",
+        "dealer_reseller": "Alex",
+        "address": "23, Jalan Ampang, Taman KLCC, 55000 KL",
+        "state": "Kuala Lumpur",
+        "service_id": 1,
+        "latitude": Decimal("3.157300"),
+        "longitude": Decimal("101.712200"),
+    }
+    data.update(overrides)
+    return data
+
+
+def onecloud_request(**overrides) -> TicketRequest:
+    return TicketRequest(reference="REQ-TEST01", **onecloud_data(**overrides))
+
+
+def storehub_request(**overrides) -> TicketRequest:
+    return TicketRequest(reference="REQ-TEST02", **storehub_data(**overrides))
+
+
+def png_bytes(size=(8, 8)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_upload(name="brochure.png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, png_bytes(), content_type="image/png")
+
+
+def png_file_upload(field="attachment") -> FileUpload:
+    return FileUpload(
+        field=field, filename="brochure.png", content_type="image/png", data=png_bytes()
+    )

@@ -1,0 +1,319 @@
+"""The forwarding lifecycle: store first, deliver in the background, never lose a submission."""
+
+import json
+import logging
+import socket
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from tests.factories import onecloud_data, png_upload, storehub_data
+from tickets.models import Attempt, ErrorClass, Status, Submission
+from tickets.providers import get_provider
+from tickets.services import (
+    retry_delay,
+    submission_cancel,
+    submission_create,
+    submission_forward,
+    submission_resend,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def closed_port_url(path: str) -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/{path}"
+
+
+def create(provider: str, **overrides) -> Submission:
+    data = onecloud_data(**overrides) if provider == "onecloud" else storehub_data(**overrides)
+    return submission_create(provider=provider, data=data)
+
+
+def refreshed(submission: Submission) -> Submission:
+    submission.refresh_from_db()
+    return submission
+
+
+def test_a_submission_is_stored_with_a_reference_before_anything_is_sent(sandbox):
+    submission = create("storehub")
+
+    assert Submission.objects.get(pk=submission.pk).status == Status.QUEUED
+    assert submission.reference.startswith("REQ-")
+    assert len(submission.reference) == 10
+    assert sandbox.requests("storehub") == []
+    assert DBTaskResult.objects.filter(task_path="tickets.tasks.forward_submission").count() == 1
+
+
+@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+def test_the_worker_forwards_it_and_stores_the_ticket_number(sandbox, run_worker, provider):
+    submission = create(provider)
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.SENT
+    assert submission.ticket_id
+    assert submission.sent_at is not None
+    if provider == "storehub":
+        assert submission.case_number.startswith("STOREHUB")
+        assert submission.provider_ticket["TicketId"] == int(submission.ticket_id)
+    assert len(sandbox.created(provider)) == 1
+    assert submission.attempts.filter(kind=Attempt.Kind.TICKET, error_class="success").count() == 1
+
+
+def test_attachments_are_stored_with_the_submission_and_forwarded(sandbox, run_worker):
+    submission = submission_create(
+        provider="onecloud", data=onecloud_data(), files={"attachment": png_upload()}
+    )
+    [attachment] = submission.attachments.all()
+    assert attachment.original_name == "brochure.png"
+    assert attachment.file.size == attachment.size
+
+    run_worker()
+
+    assert refreshed(submission).status == Status.SENT
+    body = sandbox.created("onecloud")[0]["body"]
+    assert body["attachment"]["filename"] == "brochure.png"
+    assert body["attachment"]["size"] == attachment.size
+
+
+@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("fault", ["500", "503", "hang:2", "drop", "nonjson"])
+def test_a_failing_provider_leaves_it_queued_and_it_is_created_once_on_recovery(
+    sandbox, run_worker, provider, fault
+):
+    sandbox.script(provider, fault, fault)
+    submission = create(provider)
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.SENT
+    assert len(sandbox.created(provider)) == 1
+    ticket_calls = submission.attempts.filter(kind=Attempt.Kind.TICKET)
+    assert [a.error_class for a in ticket_calls] == [
+        *([ErrorClass.TRANSIENT] * 2 if fault.isdigit() else [ErrorClass.UNKNOWN_OUTCOME] * 2),
+        ErrorClass.SUCCESS,
+    ]
+    # After a call whose outcome was unknown, staff are asked to check for a duplicate.
+    assert submission.possible_duplicate is (not fault.isdigit())
+
+
+def test_a_provider_that_is_down_keeps_it_queued_until_it_comes_back(sandbox, settings, run_worker):
+    sandbox_url = settings.STOREHUB_URL
+    settings.STOREHUB_URL = closed_port_url("storehub")
+    settings.FORWARD_RETRY_BASE_SECONDS = 3600
+    get_provider.cache_clear()
+    submission = create("storehub")
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.RETRYING
+    assert submission.last_error_class == ErrorClass.TRANSIENT
+    assert submission.next_attempt_at > timezone.now()
+    assert submission.attempts.get().retry_at == submission.next_attempt_at
+
+    settings.STOREHUB_URL = sandbox_url
+    get_provider.cache_clear()
+    Submission.objects.filter(pk=submission.pk).update(next_attempt_at=timezone.now())
+    submission_forward(submission_id=submission.pk)
+
+    assert refreshed(submission).status == Status.SENT
+    assert len(sandbox.created("storehub")) == 1
+    assert not submission.possible_duplicate
+
+
+def test_a_retry_is_queued_with_run_after_its_back_off(sandbox, settings, run_worker):
+    settings.FORWARD_RETRY_BASE_SECONDS = 600
+    sandbox.script("storehub", "-10008")
+    submission = create("storehub")
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.RETRYING
+    waiting = DBTaskResult.objects.filter(
+        task_path="tickets.tasks.forward_submission", status="READY"
+    ).get()
+    assert waiting.run_after == submission.next_attempt_at
+    assert 300 <= (submission.next_attempt_at - timezone.now()).total_seconds() <= 600
+
+
+def test_rate_limits_wait_longer_than_transient_failures(settings):
+    settings.FORWARD_RETRY_BASE_SECONDS = 30
+    settings.FORWARD_RATE_LIMIT_BASE_SECONDS = 600
+    for attempt in (1, 2, 3):
+        transient = retry_delay(error_class=ErrorClass.TRANSIENT, attempt=attempt)
+        limited = retry_delay(error_class=ErrorClass.RATE_LIMITED, attempt=attempt)
+        assert 15 * 2 ** (attempt - 1) <= transient <= 30 * 2 ** (attempt - 1)
+        assert limited >= 300 * 2 ** (attempt - 1)
+
+
+def test_back_off_grows_and_is_capped(settings):
+    settings.FORWARD_RETRY_BASE_SECONDS = 30
+    settings.FORWARD_RETRY_MAX_SECONDS = 3600
+    delays = [retry_delay(error_class=ErrorClass.TRANSIENT, attempt=n) for n in range(1, 12)]
+    assert max(delays) <= 3600
+    assert delays[-1] >= 1800
+
+
+@pytest.mark.parametrize(("provider", "outcome"), [("storehub", "-10004"), ("onecloud", "quota")])
+def test_rate_limited_and_over_quota_are_kept_and_retried(sandbox, run_worker, provider, outcome):
+    sandbox.script(provider, outcome)
+    submission = create(provider)
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.SENT
+    assert submission.attempts.filter(error_class=ErrorClass.RATE_LIMITED).count() == 1
+
+
+def test_it_gives_up_after_the_configured_attempts_and_stays_visible(sandbox, settings, run_worker):
+    settings.FORWARD_MAX_ATTEMPTS = 3
+    sandbox.script("storehub", "500", "500", "500", "500")
+    submission = create("storehub")
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.FAILED
+    assert submission.attempt_count == 3
+    assert submission.attempts.count() == 3
+    assert submission.last_error == "StoreHub: HTTP 500."
+    assert sandbox.created("storehub") == []
+
+
+@pytest.mark.parametrize("code", ["-10000", "-10013"])
+def test_a_rejected_request_is_not_retried(sandbox, run_worker, code):
+    sandbox.script("storehub", code)
+    submission = create("storehub")
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.REJECTED
+    assert submission.next_attempt_at is None
+    assert len(sandbox.requests("storehub")) == 1
+    assert code in submission.last_error
+
+
+@pytest.mark.parametrize("code", ["-10001", "-10005", "-10014", "-10016"])
+def test_configuration_errors_leave_it_held_and_visible(sandbox, settings, run_worker, code):
+    settings.FORWARD_CONFIG_RETRY_SECONDS = 900
+    sandbox.script("storehub", code)
+    submission = create("storehub")
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.HELD
+    assert submission.last_error_class in (ErrorClass.CONFIGURATION, ErrorClass.ACCOUNT)
+    assert code in submission.last_error
+    assert submission.next_attempt_at > timezone.now()
+
+
+def test_a_missing_setting_holds_it_and_it_is_sent_once_fixed(sandbox, settings, run_worker):
+    settings.STOREHUB_API_KEY = ""
+    get_provider.cache_clear()
+    submission = create("storehub")
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.HELD
+    assert "STOREHUB_API_KEY is not set" in submission.attempts.get().message
+    assert sandbox.requests("storehub") == []
+
+    settings.STOREHUB_API_KEY = "tk_fixed"
+    get_provider.cache_clear()
+    assert submission_forward(submission_id=submission.pk) is None  # not due yet
+    Submission.objects.filter(pk=submission.pk).update(next_attempt_at=timezone.now())
+    submission_forward(submission_id=submission.pk)
+    assert refreshed(submission).status == Status.SENT
+
+
+def test_a_duplicate_task_does_not_send_twice(sandbox, run_worker):
+    from tickets.tasks import enqueue_forward
+
+    submission = create("storehub")
+    enqueue_forward(submission_id=submission.pk)
+    enqueue_forward(submission_id=submission.pk)
+
+    run_worker()
+
+    assert refreshed(submission).status == Status.SENT
+    assert len(sandbox.requests("storehub")) == 1
+
+
+def test_staff_can_resend_a_failed_submission(sandbox, settings, run_worker):
+    settings.FORWARD_MAX_ATTEMPTS = 1
+    sandbox.script("storehub", "500")
+    submission = create("storehub")
+    run_worker()
+    assert refreshed(submission).status == Status.FAILED
+
+    assert submission_resend(submission=submission)
+    run_worker()
+
+    assert refreshed(submission).status == Status.SENT
+    assert len(sandbox.created("storehub")) == 1
+
+
+def test_staff_can_cancel_but_not_a_sent_one(sandbox, run_worker):
+    sent = create("storehub")
+    run_worker()
+    queued = create("storehub")
+
+    assert not submission_cancel(submission=refreshed(sent))
+    assert submission_cancel(submission=queued)
+    run_worker()
+
+    assert refreshed(queued).status == Status.CANCELLED
+    assert refreshed(sent).status == Status.SENT
+    assert len(sandbox.requests("storehub")) == 1
+
+
+@pytest.mark.parametrize(
+    ("provider", "data", "message"),
+    [
+        ("storehub", {"name": "x"}, "Missing required fields"),
+        ("nobody", {}, "Unknown or disabled provider"),
+        ("onecloud", {**onecloud_data(), "phone": "6012"}, "Fields not used"),
+        ("onecloud", {**onecloud_data(), "latitude": None}, "both latitude and longitude"),
+        ("onecloud", {**onecloud_data(), "email": "not-an-email"}, "email"),
+    ],
+)
+def test_invalid_data_is_refused_before_anything_is_stored(provider, data, message):
+    with pytest.raises(ValidationError, match=message):
+        submission_create(provider=provider, data=data)
+    assert Submission.objects.count() == 0
+
+
+def test_no_secret_or_personal_data_reaches_attempts_or_logs(sandbox, run_worker, caplog):
+    caplog.set_level(logging.DEBUG)
+    sandbox.script("onecloud", "expired_token", "500")
+    submission = create("onecloud")
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.SENT
+    stored = json.dumps(
+        list(submission.attempts.values("request", "response", "message", "url")), default=str
+    )
+    secrets_sent = {"s3cret-password"} | {
+        r["authorization"].removeprefix("Bearer ") for r in sandbox.requests("onecloud")
+    }
+    for secret in secrets_sent:
+        assert secret not in stored
+        assert secret not in caplog.text
+    assert submission.reference in caplog.text
+    for personal in ("Agung Januar", "agung@email.com"):
+        assert personal not in caplog.text

@@ -1,0 +1,34 @@
+"""System checks: a missing or malformed provider setting is reported at start-up."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from .models import Provider
+
+
+@register(Tags.compatibility, deploy=False)
+def check_provider_settings(app_configs=None, **kwargs) -> list[Error]:
+    from .providers import get_provider
+
+    errors = []
+    for name in settings.ENABLED_PROVIDERS:
+        if name not in Provider.values:
+            errors.append(
+                Error(
+                    f"ENABLED_PROVIDERS names an unknown provider {name!r}.",
+                    hint=f"Use any of: {', '.join(Provider.values)}.",
+                    id="tickets.E001",
+                )
+            )
+            continue
+        for problem in get_provider(name).configuration_problems():
+            errors.append(
+                Error(
+                    f"{Provider(name).label}: {problem}",
+                    hint="See .env.example and the README's configuration table.",
+                    id="tickets.E002",
+                )
+            )
+    if not settings.ENABLED_PROVIDERS:
+        errors.append(Error("ENABLED_PROVIDERS is empty.", id="tickets.E003"))
+    return errors

@@ -1,0 +1,218 @@
+"""OneCloud "Tiket - Create": bearer token, JSON or multipart body, ``ticketId`` back."""
+
+import base64
+import json
+import threading
+import time
+from typing import Any
+
+from .base import ProviderTicket, TicketProvider, TicketRequest
+from .errors import (
+    ConfigurationError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderTokenExpired,
+    ProviderTransientError,
+    ProviderUnknownOutcome,
+)
+from .http import Exchange, HttpReply
+
+# Refresh a JWT this long before its ``exp``, so a token never expires in flight.
+TOKEN_REFRESH_MARGIN_SECONDS = 60
+# Keys under which a token endpoint may return the token (the token API is not documented).
+TOKEN_KEYS = ("token", "access_token", "accessToken")
+
+
+class OneCloudProvider(TicketProvider):
+    name = "onecloud"
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        self._token: str | None = None
+        self._token_lock = threading.Lock()
+
+    # --- configuration --------------------------------------------------------------------
+    @property
+    def fixed_token(self) -> str:
+        return self.config.options.get("token", "")
+
+    @property
+    def token_url(self) -> str:
+        return self.config.options.get("token_url", "")
+
+    def configuration_problems(self) -> list[str]:
+        problems = super().configuration_problems()
+        options = self.config.options
+        if not self.fixed_token and not self.token_url:
+            problems.append("Set ONECLOUD_TOKEN, or ONECLOUD_TOKEN_URL with its credentials.")
+        if self.token_url:
+            if not self.token_url.startswith(("http://", "https://")):
+                problems.append("ONECLOUD_TOKEN_URL must start with https://.")
+            if not options.get("username") or not options.get("password"):
+                problems.append("ONECLOUD_TOKEN_URL needs ONECLOUD_USERNAME and ONECLOUD_PASSWORD.")
+        if not options.get("categories"):
+            problems.append("ONECLOUD_CATEGORIES is empty.")
+        return problems
+
+    # --- token ----------------------------------------------------------------------------
+    def auth_headers(self, exchanges: list[Exchange]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._current_token(exchanges)}"}
+
+    def _current_token(self, exchanges: list[Exchange], *, force_refresh: bool = False) -> str:
+        if not self.token_url:
+            if force_refresh:
+                raise ConfigurationError(
+                    "The fixed ONECLOUD_TOKEN has expired; replace it or configure "
+                    "ONECLOUD_TOKEN_URL so tokens are renewed automatically."
+                )
+            return self.fixed_token
+        with self._token_lock:
+            if force_refresh or not self._token or _jwt_expires_soon(self._token):
+                self._token = self._fetch_token(exchanges)
+            return self._token
+
+    def _fetch_token(self, exchanges: list[Exchange]) -> str:
+        options = self.config.options
+        reply = self.http.post(
+            url=self.token_url,
+            kind="token",
+            headers={"Accept": "application/json"},
+            exchanges=exchanges,
+            json_body={"username": options["username"], "password": options["password"]},
+            redact_response=True,
+        )
+        if reply.status in (401, 403):
+            raise ConfigurationError(
+                f"The OneCloud token URL refused the credentials (HTTP {reply.status}).",
+                http_status=reply.status,
+            )
+        if reply.status >= 500:
+            raise ProviderTransientError(
+                f"The OneCloud token URL failed (HTTP {reply.status}).", http_status=reply.status
+            )
+        token = _find_token(reply.json)
+        if reply.status != 200 or not token:
+            raise ConfigurationError(
+                f"The OneCloud token URL answered HTTP {reply.status} without a token.",
+                http_status=reply.status,
+            )
+        exchanges[-1].classify("success", "Token obtained.")
+        return token
+
+    # --- the ticket -----------------------------------------------------------------------
+    def send(self, request: TicketRequest, exchanges: list[Exchange]) -> ProviderTicket:
+        reply = self.post_ticket(request, exchanges, headers=self.auth_headers(exchanges))
+        try:
+            return self.parse_reply(reply)
+        except ProviderTokenExpired as exc:
+            exchanges[-1].classify(exc.error_class, exc.message)
+        # One immediate retry with a new token; a second "Expired token" is not retried again.
+        headers = {"Authorization": f"Bearer {self._current_token(exchanges, force_refresh=True)}"}
+        reply = self.post_ticket(request, exchanges, headers=headers)
+        try:
+            return self.parse_reply(reply)
+        except ProviderTokenExpired as exc:
+            raise ConfigurationError(
+                "OneCloud called a freshly issued token expired: check the token settings.",
+                http_status=reply.status,
+            ) from exc
+
+    def build_body(self, request: TicketRequest) -> dict[str, Any]:
+        fields = {
+            "fullName": request.name,
+            "contact": request.email,
+            "subject": request.subject,
+            "category": request.category,
+            "content": request.content,
+        }
+        if request.latitude is not None and request.longitude is not None:
+            fields["coordinate"] = f"{request.latitude:.6f},{request.longitude:.6f}"
+        fields = {key: value for key, value in fields.items() if value not in ("", None)}
+        if not request.files:
+            return {"json_body": fields}
+        # JSON cannot carry files, so a request with files goes as multipart/form-data.
+        return {
+            "data": fields,
+            "files": [(f.field, (f.filename, f.data, f.content_type)) for f in request.files],
+        }
+
+    def parse_reply(self, reply: HttpReply) -> ProviderTicket:
+        body = reply.json if isinstance(reply.json, dict) else None
+        if reply.status == 200:
+            ticket_id = body.get("ticketId") if body else None
+            if ticket_id in (None, "") or str(body.get("response_code", "200")) != "200":
+                raise ProviderUnknownOutcome(
+                    "OneCloud answered 200 without the documented ticketId.", http_status=200
+                )
+            return ProviderTicket(ticket_id=str(ticket_id), raw=body)
+        if reply.status == 401:
+            message = _user_message(body)
+            lowered = message.lower()
+            if "expired token" in lowered:
+                raise ProviderTokenExpired("OneCloud: Expired token.", http_status=401)
+            if "time limit" in lowered or "quota" in lowered:
+                raise ProviderRateLimited(
+                    f"OneCloud is over quota or outside its hours: {message}", http_status=401
+                )
+            raise ConfigurationError(
+                f"OneCloud refused the token: {message or 'HTTP 401'}", http_status=401
+            )
+        if reply.status == 403:
+            raise ConfigurationError(
+                f"OneCloud refused access: {_user_message(body) or 'HTTP 403'}", http_status=403
+            )
+        if reply.status == 429:
+            raise ProviderRateLimited("OneCloud: too many requests.", http_status=429)
+        if reply.status in (408, 425):
+            raise ProviderTransientError(
+                f"OneCloud: HTTP {reply.status}.", http_status=reply.status
+            )
+        if 400 <= reply.status < 500:
+            detail = _user_message(body) or reply.text[:200]
+            raise ProviderRejected(
+                f"OneCloud rejected the request (HTTP {reply.status}): {detail}",
+                http_status=reply.status,
+            )
+        if reply.status >= 500:
+            raise ProviderTransientError(
+                f"OneCloud: HTTP {reply.status}.", http_status=reply.status
+            )
+        raise ProviderUnknownOutcome(
+            f"OneCloud answered an undocumented HTTP {reply.status}.", http_status=reply.status
+        )
+
+
+def _user_message(body: dict | None) -> str:
+    records = body.get("records") if body else None
+    if isinstance(records, dict):
+        return str(records.get("userMessage") or "")
+    return ""
+
+
+def _find_token(body: Any) -> str:
+    if not isinstance(body, dict):
+        return ""
+    for container in (body, body.get("data"), body.get("records")):
+        if isinstance(container, dict):
+            for key in TOKEN_KEYS:
+                if isinstance(container.get(key), str) and container[key]:
+                    return container[key]
+    return ""
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The ``exp`` claim of a JWT, read without a signature check (none is possible here)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+        return float(claims["exp"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _jwt_expires_soon(token: str) -> bool:
+    expiry = jwt_expiry(token)
+    return expiry is not None and expiry - time.time() < TOKEN_REFRESH_MARGIN_SECONDS

@@ -1,0 +1,128 @@
+"""StoreHub field service "Create Ticket API": nested Ticket/Appointment JSON, ErrorCode back."""
+
+from typing import Any
+
+from .base import ProviderTicket, TicketProvider, TicketRequest
+from .errors import (
+    AccountError,
+    ConfigurationError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderTransientError,
+    ProviderUnknownOutcome,
+)
+from .http import Exchange, HttpReply
+
+ERROR_CODES: dict[str, tuple[type[Exception], str]] = {
+    "-10000": (ProviderRejected, "Invalid parameter"),
+    "-10001": (ConfigurationError, "Invalid passcode"),
+    "-10002": (ConfigurationError, "Invalid IP"),
+    "-10003": (ConfigurationError, "Invalid auth code"),
+    "-10004": (ProviderRateLimited, "Too many request"),
+    "-10005": (AccountError, "User banned"),
+    "-10006": (ProviderTransientError, "Network failure"),
+    "-10007": (ConfigurationError, "Invalid authorization"),
+    "-10008": (ProviderTransientError, "Unexpected error"),
+    "-10009": (ProviderTransientError, "Http request fail"),
+    "-10010": (ConfigurationError, "Invalid session"),
+    "-10011": (AccountError, "User not found"),
+    "-10012": (AccountError, "Invalid license"),
+    "-10013": (ProviderRejected, "File not found"),
+    "-10014": (ConfigurationError, "Invalid onsites API key"),
+    "-10015": (ConfigurationError, "Session expired"),
+    "-10016": (AccountError, "Account expired"),
+}
+
+
+class StoreHubProvider(TicketProvider):
+    name = "storehub"
+
+    def configuration_problems(self) -> list[str]:
+        problems = super().configuration_problems()
+        if not self.config.options.get("api_key"):
+            problems.append("STOREHUB_API_KEY is not set.")
+        return problems
+
+    def auth_headers(self, exchanges: list[Exchange]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.config.options['api_key']}"}
+
+    def build_body(self, request: TicketRequest) -> dict[str, Any]:
+        spellings = self.config.options.get("state_spellings") or {}
+        ticket = {
+            "Name": request.name,
+            "Phone": request.phone,
+            "Issue": request.issue,
+            "Priority": int(request.priority if request.priority is not None else 0),
+            "IsReceiveSms": bool(request.receive_sms),
+            "Email": request.email,
+            "Remark": request.remark,
+            "StoreName": request.store_name,
+            "DealerReseller": request.dealer_reseller,
+        }
+        appointment = {
+            "Address": request.address,
+            "State": spellings.get(request.state, request.state),
+            "ServiceId": request.service_id,
+            # The document says "Integer" but its example is 101.7122: an integer degree is
+            # ~100 km, so coordinates go as numbers with their decimals.
+            "Longitude": _coordinate(request.longitude),
+            "Latitude": _coordinate(request.latitude),
+        }
+        optional = {"Email", "Remark", "StoreName", "DealerReseller"}
+        ticket = {k: v for k, v in ticket.items() if not (k in optional and v in ("", None))}
+        return {"json_body": {"Ticket": ticket, "Appointment": appointment}}
+
+    def parse_reply(self, reply: HttpReply) -> ProviderTicket:
+        body = reply.json if isinstance(reply.json, dict) else None
+        code = _error_code(body)
+        if code is None:
+            # No documented body: fall back on the HTTP status.
+            if reply.status >= 500:
+                raise ProviderTransientError(
+                    f"StoreHub: HTTP {reply.status}.", http_status=reply.status
+                )
+            if reply.status == 429:
+                raise ProviderRateLimited("StoreHub: too many requests.", http_status=429)
+            if reply.status in (401, 403):
+                raise ConfigurationError(
+                    f"StoreHub refused the API key (HTTP {reply.status}).", http_status=reply.status
+                )
+            if 400 <= reply.status < 500:
+                raise ProviderRejected(
+                    f"StoreHub rejected the request (HTTP {reply.status}).",
+                    http_status=reply.status,
+                )
+            raise ProviderUnknownOutcome(
+                f"StoreHub answered HTTP {reply.status} without the documented ErrorCode.",
+                http_status=reply.status,
+            )
+        # StoreHub's failure status is undocumented: trust ErrorCode, not the HTTP status.
+        if code == "0":
+            ticket = body.get("Ticket") if body else None
+            if not isinstance(ticket, dict) or ticket.get("TicketId") in (None, ""):
+                raise ProviderUnknownOutcome(
+                    "StoreHub reported success without a Ticket.", http_status=reply.status
+                )
+            return ProviderTicket(
+                ticket_id=str(ticket["TicketId"]),
+                case_number=str(ticket.get("CaseNum") or ""),
+                raw=ticket,
+            )
+        error_type, description = ERROR_CODES.get(code, (ProviderUnknownOutcome, "Unknown code"))
+        message = (body or {}).get("ErrorMessage") or description
+        raise error_type(f"StoreHub error {code}: {message}", http_status=reply.status)
+
+
+def _error_code(body: dict | None) -> str | None:
+    """``ErrorCode`` as a canonical string; it may arrive as a string or a number."""
+    if not body or "ErrorCode" not in body:
+        return None
+    raw = body["ErrorCode"]
+    try:
+        return str(int(str(raw).strip()))
+    except ValueError:
+        return str(raw)
+
+
+def _coordinate(value) -> float | None:
+    return None if value is None else round(float(value), 6)
