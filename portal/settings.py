@@ -262,3 +262,15 @@ def _state_spellings(raw: str) -> dict[str, str]:
 
 # How StoreHub spells each state, where it differs from the portal's list.
 STOREHUB_STATE_SPELLINGS = _state_spellings(env_str("STOREHUB_STATE_SPELLINGS"))
+
+# --- Map widget ----------------------------------------------------------------------------
+# Tiles are the only thing the customer's browser fetches from elsewhere; without them the map
+# still sets coordinates. Any XYZ tile server with the same URL shape works.
+MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env_str(
+    "MAP_TILE_ATTRIBUTION",
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
+# Where the map opens before a pin is dropped: Kuala Lumpur.
+MAP_DEFAULT_CENTER = (env_float("MAP_DEFAULT_LAT", 3.1390), env_float("MAP_DEFAULT_LNG", 101.6869))
+MAP_DEFAULT_ZOOM = env_int("MAP_DEFAULT_ZOOM", 11)

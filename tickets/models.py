@@ -7,6 +7,7 @@ request. Its status is changed only by ``tickets.services``.
 import secrets
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +70,9 @@ class Submission(models.Model):
     reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
     # The only key to the customer's status page: 122 random bits, never a sequential id.
     public_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    # Issued with the empty form; a second POST of the same form (double click, refresh,
+    # back-and-resubmit) finds the submission it already created instead of making another.
+    form_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
 
     # Shared by both providers: OneCloud fullName/contact/coordinate, StoreHub Name/Email/lat-long.
     name = models.CharField(_("name"), max_length=100)
@@ -182,3 +186,21 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.submission_id} {self.kind} {self.error_class}"
+
+
+class Correction(models.Model):
+    """Staff's change to a submission's fields before a resend: who, when, what, and why."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="corrections")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    changes = models.JSONField(help_text='{"field": ["old value", "new value"], ...}')
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id} corrected at {self.changed_at:%Y-%m-%d %H:%M}"

@@ -10,13 +10,14 @@ The delivery guarantee rests on three rules:
 
 import logging
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -28,6 +29,7 @@ from .models import (
     Provider,
     Status,
     Submission,
+    new_reference,
 )
 from .providers import ConfigurationError, ProviderError, TicketRequest, get_provider
 from .providers.base import FileUpload, ProviderTicket
@@ -60,9 +62,21 @@ FILE_ROLES = {Provider.ONECLOUD: (Attachment.Role.ATTACHMENT, Attachment.Role.FI
 
 # --- creating -----------------------------------------------------------------------------
 def submission_create(
-    *, provider: str, data: dict, files: dict[str, UploadedFile] | None = None
+    *,
+    provider: str,
+    data: dict,
+    files: dict[str, UploadedFile] | None = None,
+    form_token: uuid.UUID | None = None,
 ) -> Submission:
-    """Store a customer's request and queue its forwarding once the row is committed."""
+    """Store a customer's request and queue its forwarding once the row is committed.
+
+    With a ``form_token`` the call is idempotent: the same token returns the submission it
+    created the first time, so a form sent twice is stored and forwarded once.
+    """
+    if form_token is not None:
+        existing = Submission.objects.filter(form_token=form_token).first()
+        if existing is not None:
+            return existing
     if provider not in Provider.values or provider not in settings.ENABLED_PROVIDERS:
         raise ValidationError(f"Unknown or disabled provider {provider!r}.")
     allowed = CUSTOMER_FIELDS[Provider(provider)]
@@ -79,22 +93,41 @@ def submission_create(
     if unknown_roles:
         raise ValidationError(f"{provider} takes no file named {', '.join(sorted(unknown_roles))}.")
 
-    submission = Submission(provider=provider, status=Status.QUEUED, **data)
-    submission.full_clean()
-    with transaction.atomic():
-        submission.save()
-        for role, upload in files.items():
-            Attachment.objects.create(
-                submission=submission,
-                role=role,
-                file=upload,
-                original_name=upload.name[:255],
-                content_type=upload.content_type or "application/octet-stream",
-                size=upload.size,
-            )
-        transaction.on_commit(lambda: _queue_forward(submission))
+    submission = Submission(provider=provider, status=Status.QUEUED, form_token=form_token, **data)
+    submission.full_clean(validate_unique=False)
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                submission.save()
+                _store_files(submission, files)
+                transaction.on_commit(lambda: _queue_forward(submission))
+            break
+        except IntegrityError:
+            # Either two copies of one form raced past the lookup above (the first one won),
+            # or the random reference collided with another (1 in ~700 million): draw again.
+            if form_token is not None:
+                existing = Submission.objects.filter(form_token=form_token).first()
+                if existing is not None:
+                    return existing
+            submission.pk = None
+            submission.reference = new_reference()
+    else:
+        raise IntegrityError("Could not store the submission after three tries.")
     logger.info("submission %s created for %s", submission.reference, provider)
     return submission
+
+
+def _store_files(submission: Submission, files: dict[str, UploadedFile]) -> None:
+    for role, upload in files.items():
+        upload.seek(0)
+        Attachment.objects.create(
+            submission=submission,
+            role=role,
+            file=upload,
+            original_name=upload.name[:255],
+            content_type=upload.content_type or "application/octet-stream",
+            size=upload.size,
+        )
 
 
 # --- forwarding ---------------------------------------------------------------------------
