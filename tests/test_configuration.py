@@ -1,0 +1,90 @@
+"""Configuration errors are reported clearly at start-up, never discovered by a customer."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from tickets.providers import get_provider
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "SANDBOX"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def fresh_providers():
+    get_provider.cache_clear()
+    yield
+    get_provider.cache_clear()
+
+
+@pytest.mark.django_db
+def test_a_missing_provider_setting_stops_start_up_with_a_clear_message(settings, fresh_providers):
+    settings.STOREHUB_API_KEY = ""
+    settings.ONECLOUD_URL = "ftp://example.com"
+
+    with pytest.raises(SystemCheckError) as caught:
+        call_command("check")
+
+    message = str(caught.value)
+    assert "StoreHub: STOREHUB_API_KEY is not set." in message
+    assert "OneCloud: ONECLOUD_URL must start with https://" in message
+
+
+@pytest.mark.django_db
+def test_an_unknown_enabled_provider_is_reported(settings, fresh_providers):
+    settings.ENABLED_PROVIDERS = ["onecloud", "zendesk"]
+
+    with pytest.raises(SystemCheckError, match="unknown provider 'zendesk'"):
+        call_command("check")
+
+
+def test_the_default_local_configuration_needs_no_credentials():
+    result = run_manage("check", DEBUG="1")
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_without_a_secret_key_refuses_to_start():
+    result = run_manage("check", DEBUG="0")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_the_sandbox_can_never_be_on_in_production():
+    result = run_manage("check", DEBUG="0", SECRET_KEY="x" * 50, SANDBOX="1")
+
+    assert result.returncode != 0
+    assert "SANDBOX=1 is refused when DEBUG is off" in result.stderr
+
+
+def test_production_without_provider_settings_refuses_to_start():
+    result = run_manage("check", DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="portal.example")
+
+    assert result.returncode != 0
+    assert "ONECLOUD_URL is not set" in result.stderr
+    assert "STOREHUB_API_KEY is not set" in result.stderr
+
+
+def test_a_malformed_number_setting_names_the_variable():
+    result = run_manage("check", DEBUG="1", FORWARD_MAX_ATTEMPTS="many")
+
+    assert result.returncode != 0
+    assert "FORWARD_MAX_ATTEMPTS must be a whole number" in result.stderr
