@@ -81,12 +81,17 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_tasks_db",
+    "axes",
     "tickets",
 ]
 
 MIDDLEWARE = [
+    "tickets.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tickets.middleware.RequestSizeLimitMiddleware",
+    "tickets.middleware.FormRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,6 +99,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it watches the admin login for password guessing.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -109,6 +121,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -139,9 +152,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # One test database per test run, so that runs side by side never drop each other's.
-    DATABASES["default"]["TEST"] = {
-        "NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
-    }
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -160,13 +171,38 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
+
+
+def _attachment_storage() -> dict:
+    """Local disk by default; an S3-compatible bucket when several machines must share files."""
+    backend = env_str("ATTACHMENT_STORAGE", "local")
+    if backend == "local":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if backend == "s3":
+        return {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": env_str("S3_BUCKET"),
+                "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
+                "region_name": env_str("S3_REGION") or None,
+                "access_key": env_str("S3_ACCESS_KEY_ID"),
+                "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
+                # Private objects: staff download through the admin, never by a public URL.
+                "default_acl": "private",
+                "querystring_auth": True,
+                "file_overwrite": False,
+            },
+        }
+    raise ImproperlyConfigured(f"ATTACHMENT_STORAGE must be 'local' or 's3', not {backend!r}.")
+
+
 STORAGES = {
     # Attachments are personal data: no MEDIA_URL is ever served publicly.
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _attachment_storage(),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -285,3 +321,79 @@ MAP_TILE_ATTRIBUTION = env_str(
 # Where the map opens before a pin is dropped: Kuala Lumpur.
 MAP_DEFAULT_CENTER = (env_float("MAP_DEFAULT_LAT", 3.1390), env_float("MAP_DEFAULT_LNG", 101.6869))
 MAP_DEFAULT_ZOOM = env_int("MAP_DEFAULT_ZOOM", 11)
+
+
+# --- Security ------------------------------------------------------------------------------
+# Behind a TLS-terminating proxy, set SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto.
+if proxy_header := env_str("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+
+def _tile_origin(tile_url: str) -> str:
+    """The CSP source for the tile server: ``https://{s}.tile.x/...`` -> ``https://*.tile.x``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(tile_url.replace("{s}.", "sub."))
+    host = parts.netloc.replace("sub.", "*.", 1) if "{s}." in tile_url else parts.netloc
+    return f"{parts.scheme}://{host}" if parts.scheme and host else ""
+
+
+# Django's built-in CSP on every response, in DEBUG too, so the tests see what production sends.
+# Scripts only from this site or with the per-request nonce; the tile server for images only.
+from django.utils.csp import CSP  # noqa: E402
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", *filter(None, [_tile_origin(MAP_TILE_URL)])],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+# --- Abuse protection ----------------------------------------------------------------------
+# The rate limit counts in Django's cache: Redis when REDIS_URL is set (shared by every web
+# process), this process's memory otherwise.
+if redis_url := env_str("REDIS_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Form submissions per client address per window; GETs are never limited.
+FORM_RATE_LIMIT = env_int("FORM_RATE_LIMIT", 10)
+FORM_RATE_LIMIT_WINDOW_SECONDS = env_int("FORM_RATE_LIMIT_WINDOW_SECONDS", 600)
+# How many proxies in front of the portal append to X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# A whole request (both files and the fields) may not exceed this; answered with HTTP 413.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 2 * ATTACHMENT_MAX_BYTES + 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # the non-file fields
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploads spool to a temporary file
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+# django-axes: lock out an address + username after repeated failed admin logins.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "axes_locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "tickets.middleware.client_ip"
+
+# --- Privacy -------------------------------------------------------------------------------
+# Submissions and their files are deleted this many days after they were made
+# (`manage.py purge_expired_submissions`, run daily).
+RETENTION_DAYS = env_int("RETENTION_DAYS", 365)

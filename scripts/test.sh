@@ -19,6 +19,13 @@ $PY manage.py makemigrations --check --dry-run
 step "system checks"
 $PY manage.py check
 
+step "deployment checks under production settings"
+DEBUG=0 SANDBOX=0 SECRET_KEY="deploy-check-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+  ALLOWED_HOSTS=support.example.my \
+  ONECLOUD_URL=https://onecloud.example.net ONECLOUD_TOKEN=example \
+  STOREHUB_URL=https://storehub.example.net STOREHUB_API_KEY=tk_example \
+  $PY manage.py check --deploy --fail-level WARNING
+
 step "tests on SQLite"
 .venv/bin/pytest "$@"
 

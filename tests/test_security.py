@@ -1,0 +1,120 @@
+"""Headers, CSP, rate limit, request size, admin lockout and /healthz on the public portal."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from tests.factories import storehub_data
+from tickets.services import submission_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def public_pages(client) -> list[str]:
+    submission = submission_create(provider="storehub", data=storehub_data())
+    return [
+        reverse("tickets:landing"),
+        reverse("tickets:status", args=[submission.public_id]),
+        "/no-such-page/",
+    ]
+
+
+def test_every_public_page_carries_the_security_headers_and_the_csp(client, settings):
+    for path in public_pages(client):
+        response = client.get(path, follow=True)
+        csp = response["Content-Security-Policy"]
+        # Scripts from this site, plus the per-response nonce when a page uses one.
+        assert re.search(r"script-src 'self'( 'nonce-[\w+/=-]+')?;", csp), path
+        assert "default-src 'self'" in csp
+        assert "object-src 'none'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        # The tile server may serve images and nothing else.
+        assert "img-src 'self' data: https://tile.openstreetmap.org" in csp
+        assert csp.count("tile.openstreetmap.org") == 1
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "same-origin"
+        assert response["X-Frame-Options"] == "DENY"
+
+
+def test_no_public_page_has_an_inline_script_without_a_nonce(client):
+    for path in public_pages(client):
+        html = client.get(path, follow=True).content.decode()
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert "src=" in tag or "nonce=" in tag, (path, tag)
+        assert " on" + "click=" not in html and "javascript:" not in html
+
+
+def test_the_form_rate_limit_trips_with_a_friendly_429_and_recovers(client, settings):
+    settings.FORM_RATE_LIMIT = 3
+    path = reverse("tickets:landing")
+    statuses = [client.post(path).status_code for _ in range(3)]
+    assert 429 not in statuses
+
+    refused = client.post(path)
+    assert refused.status_code == 429
+    assert "Please wait a moment" in refused.content.decode()
+    assert int(refused["Retry-After"]) > 0
+    # Reading pages is never limited.
+    assert client.get(path).status_code == 200
+    # Another client is not affected.
+    assert client.post(path, REMOTE_ADDR="10.0.0.9").status_code != 429
+
+    cache.clear()  # the window passes
+    assert client.post(path).status_code != 429
+
+
+def test_the_rate_limit_counts_the_client_behind_our_proxy(client, settings):
+    settings.FORM_RATE_LIMIT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
+    path = reverse("tickets:landing")
+    client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.7")
+
+    assert client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
+    assert client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.8").status_code != 429
+
+
+def test_an_oversized_request_gets_a_clear_413(client, settings):
+    settings.REQUEST_MAX_BYTES = 1000
+    response = client.post(
+        reverse("tickets:landing"),
+        data=b"x" * 2000,
+        content_type="application/octet-stream",
+    )
+    assert response.status_code == 413
+    assert "too large" in response.content.decode()
+
+
+def test_healthz_reports_the_database_and_the_queue_without_personal_data(client):
+    submission_create(provider="storehub", data=storehub_data())
+
+    response = client.get("/healthz", HTTP_HOST="10.1.2.3")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["queue"]["depth"] == 1
+    assert body["queue"]["oldest_waiting_seconds"] >= 0
+    assert "Ahmad" not in response.content.decode()
+
+
+def test_the_admin_login_locks_out_password_guessing(client, django_user_model, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    django_user_model.objects.create_superuser("staff", "staff@example.com", "right-password-1")
+    login = reverse("admin:login")
+    for _ in range(3):
+        client.post(login, {"username": "staff", "password": "wrong"})
+
+    locked = client.post(login, {"username": "staff", "password": "right-password-1"})
+
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins" in locked.content.decode()
