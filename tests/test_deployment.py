@@ -1,4 +1,4 @@
-"""The production commands the Dockerfile runs, run here: collectstatic, check --deploy, gunicorn."""
+"""What the Dockerfile runs, run here: collectstatic, check --deploy, gunicorn behind a proxy."""
 
 import os
 import socket

@@ -145,6 +145,9 @@ def read_jwt(token: str) -> dict[str, Any] | None:
 class SandboxHandler(BaseHTTPRequestHandler):
     server: "SandboxServer"
     protocol_version = "HTTP/1.1"
+    # Buffer each answer and send it in one write: headers and body in separate small writes
+    # meet Nagle's algorithm and delayed ACKs, and every call would wait ~40 ms on loopback.
+    wbufsize = -1
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
