@@ -68,3 +68,13 @@ def run_worker():
         )
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache, so no test inherits another's rate-limit count."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -12,13 +12,6 @@ from tickets.services import submission_create
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def public_pages(client) -> list[str]:
     submission = submission_create(provider="storehub", data=storehub_data())
     return [
