@@ -88,3 +88,13 @@ def test_a_malformed_number_setting_names_the_variable():
 
     assert result.returncode != 0
     assert "FORWARD_MAX_ATTEMPTS must be a whole number" in result.stderr
+
+
+def test_a_lease_shorter_than_the_slowest_forward_is_warned_about(settings):
+    settings.PROVIDER_READ_TIMEOUT = 60
+    settings.FORWARD_LEASE_SECONDS = 120
+
+    from tickets.checks import check_forwarding_lease
+
+    [warning] = check_forwarding_lease()
+    assert warning.id == "tickets.W001"
