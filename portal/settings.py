@@ -397,3 +397,8 @@ AXES_CLIENT_IP_CALLABLE = "tickets.middleware.client_ip"
 # Submissions and their files are deleted this many days after they were made
 # (`manage.py purge_expired_submissions`, run daily).
 RETENTION_DAYS = env_int("RETENTION_DAYS", 365)
+
+# --- Customer forms ------------------------------------------------------------------------
+# The country assumed for a phone number typed without a country code ("012-345 6789"), as an
+# ISO 3166 region code; numbers are stored as digits with their country code ("60123456789").
+PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "MY").upper()

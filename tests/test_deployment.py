@@ -16,7 +16,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def production_env(tmp_path: Path) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SANDBOX", "SECRET_KEY"}}
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SANDBOX", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     return {
         **keep,
         "DEBUG": "0",

@@ -79,3 +79,45 @@ def test_erasure_by_phone_from_the_command_line(capsys):
 
     assert Submission.objects.count() == 0
     assert "Deleted 1 submission(s)." in capsys.readouterr().out
+
+
+def test_staff_erase_a_customers_data_from_the_admin_after_confirming(admin_client):
+    from django.urls import reverse
+
+    theirs = with_file(email="siti@example.my")
+    older = submission_create(provider="onecloud", data=onecloud_data(email="SITI@example.my"))
+    someone_else = with_file(email="other@example.id")
+    changelist = reverse("admin:tickets_submission_changelist")
+    chosen = {"action": "erase_customer_data", "_selected_action": [theirs.pk]}
+
+    confirm = admin_client.post(changelist, chosen)
+    assert confirm.status_code == 200
+    assert "2 submissions of 1 customer" in confirm.content.decode()
+    assert Submission.objects.count() == 3
+
+    done = admin_client.post(changelist, {**chosen, "confirm_erase": "yes"}, follow=True)
+
+    assert "2 submission(s) and their files erased." in done.content.decode()
+    assert set(Submission.objects.values_list("pk", flat=True)) == {someone_else.pk}
+    assert older.pk not in Submission.objects.values_list("pk", flat=True)
+
+
+def test_staff_without_the_delete_permission_cannot_erase(client, django_user_model):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    viewer = django_user_model.objects.create_user("viewer", password="pw-12345678", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_submission"))
+    client.force_login(viewer)
+    submission = with_file(email="siti@example.my")
+
+    client.post(
+        reverse("admin:tickets_submission_changelist"),
+        {
+            "action": "erase_customer_data",
+            "_selected_action": [submission.pk],
+            "confirm_erase": "yes",
+        },
+    )
+
+    assert Submission.objects.filter(pk=submission.pk).exists()

@@ -111,3 +111,41 @@ def test_the_admin_login_locks_out_password_guessing(client, django_user_model, 
 
     assert locked.status_code == 429
     assert "Too many failed sign-ins" in locked.content.decode()
+
+
+@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+def test_the_honeypot_refuses_bots_silently(client, provider):
+    from tests.test_fuzz_forms import VALID
+    from tickets.forms.base import issue_form_token
+    from tickets.models import Submission
+
+    form_page = client.get(reverse("tickets:form", args=[provider])).content.decode()
+    assert 'name="website"' in form_page
+    assert 'aria-hidden="true"' in form_page
+
+    response = client.post(
+        reverse("tickets:form", args=[provider]),
+        {
+            **VALID[provider],
+            "website": "http://cheap-pills.example",
+            "form_token": issue_form_token(),
+        },
+    )
+
+    assert response.status_code == 200
+    assert "We have received your request." in response.content.decode()
+    assert "error" not in response.content.decode().lower()
+    assert Submission.objects.count() == 0
+
+
+@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+def test_people_who_leave_the_honeypot_empty_are_served(client, provider):
+    from tests.test_fuzz_forms import VALID
+    from tickets.forms.base import issue_form_token
+
+    response = client.post(
+        reverse("tickets:form", args=[provider]),
+        {**VALID[provider], "website": "", "form_token": issue_form_token()},
+    )
+
+    assert response.status_code == 302

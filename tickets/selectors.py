@@ -1,9 +1,177 @@
 """Read-side queries: what the customer's status page and staff pages show."""
 
-from django.shortcuts import get_object_or_404
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from .models import Submission
+from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from .models import Attachment, Attempt, Correction, Provider, Status, Submission
+
+# A submission nobody will deliver without a person: the provider refused it, the retries ran
+# out, the settings are wrong, or a call may have created a ticket twice.
+ATTENTION_STATUSES = (Status.FAILED, Status.HELD, Status.REJECTED)
+NEEDS_ATTENTION = Q(status__in=ATTENTION_STATUSES) | Q(possible_duplicate=True)
+
+SUMMARY_DAYS = 7
 
 
 def submission_for_status_page(*, public_id) -> Submission:
     return get_object_or_404(Submission, public_id=public_id)
+
+
+def submission_list_for_staff() -> QuerySet[Submission]:
+    """Every submission with ``ticket_calls``, the number of create-ticket calls ever made.
+
+    ``attempt_count`` restarts at zero when staff resend; the list shows the whole history. A
+    correlated subquery is computed only for the rows of the page, unlike a JOIN + GROUP BY.
+    """
+    calls = (
+        Attempt.objects.filter(submission=OuterRef("pk"), kind=Attempt.Kind.TICKET)
+        .order_by()
+        .values("submission")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Submission.objects.annotate(
+        ticket_calls=Coalesce(Subquery(calls, output_field=IntegerField()), Value(0))
+    )
+
+
+def submissions_needing_attention(queryset: QuerySet[Submission] | None = None):
+    queryset = Submission.objects.all() if queryset is None else queryset
+    return queryset.filter(NEEDS_ATTENTION)
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    today: int
+    recent: int
+
+
+@dataclass(frozen=True)
+class AttentionCounts:
+    failed: int
+    held: int
+    rejected: int
+    possible_duplicate: int
+
+    @property
+    def total(self) -> int:
+        return self.failed + self.held + self.rejected + self.possible_duplicate
+
+
+@dataclass(frozen=True)
+class StaffSummary:
+    since_today: datetime
+    since_recent: datetime
+    days: int
+    by_status: list[StatusCount]
+    attention: AttentionCounts
+
+
+def submission_staff_summary(*, now: datetime | None = None) -> StaffSummary:
+    """Counts by status for today and the last seven days, and what needs a person: 2 queries."""
+    now = now or timezone.now()
+    # "Today" is the portal's local day (TIME_ZONE), which is what staff mean by it.
+    today_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    recent_start = today_start - timedelta(days=SUMMARY_DAYS - 1)
+    aggregates = {}
+    for status in Status:
+        aggregates[f"today_{status.value}"] = Count(
+            "pk", filter=Q(status=status, created_at__gte=today_start)
+        )
+        aggregates[f"recent_{status.value}"] = Count("pk", filter=Q(status=status))
+    counts = Submission.objects.filter(created_at__gte=recent_start).aggregate(**aggregates)
+    by_status = [
+        StatusCount(
+            status=status.value,
+            label=str(status.label),
+            today=counts[f"today_{status.value}"],
+            recent=counts[f"recent_{status.value}"],
+        )
+        for status in Status
+    ]
+    # Not limited to a week: a failure from last month that nobody handled is still owed.
+    attention = submissions_needing_attention().aggregate(
+        failed=Count("pk", filter=Q(status=Status.FAILED)),
+        held=Count("pk", filter=Q(status=Status.HELD)),
+        rejected=Count("pk", filter=Q(status=Status.REJECTED)),
+        possible_duplicate=Count("pk", filter=Q(possible_duplicate=True)),
+    )
+    return StaffSummary(
+        since_today=today_start,
+        since_recent=recent_start,
+        days=SUMMARY_DAYS,
+        by_status=by_status,
+        attention=AttentionCounts(**attention),
+    )
+
+
+def provider_configuration_problems() -> dict[str, list[str]]:
+    """Each enabled provider's label and the plain sentences naming its setting problems.
+
+    Only providers with at least one problem are listed. No network call is made.
+    """
+    from .providers import ConfigurationError, get_provider
+
+    problems: dict[str, list[str]] = {}
+    for name in settings.ENABLED_PROVIDERS:
+        label = Provider(name).label if name in Provider.values else name
+        try:
+            found = get_provider(name).configuration_problems()
+        except ConfigurationError as exc:
+            found = [str(exc)]
+        if found:
+            problems[label] = found
+    return problems
+
+
+def submission_timeline(*, submission: Submission) -> list[Attempt]:
+    return list(submission.attempts.all())
+
+
+def submission_corrections(*, submission: Submission) -> list[Correction]:
+    return list(submission.corrections.select_related("changed_by"))
+
+
+def submission_attachments(*, submission: Submission) -> list[Attachment]:
+    return list(submission.attachments.order_by("role"))
+
+
+def submission_attachment(*, submission_id, attachment_id) -> Attachment:
+    return get_object_or_404(Attachment, pk=attachment_id, submission_id=submission_id)
+
+
+def forwarding_queue_stats() -> dict:
+    """Depth and oldest age of the forwarding queue, for /healthz (no personal data)."""
+    from django.db.models import Min
+
+    from .models import PENDING_STATUSES
+
+    pending = Submission.objects.filter(status__in=(*PENDING_STATUSES, Status.SENDING))
+    summary = pending.aggregate(depth=Count("pk"), oldest=Min("created_at"))
+    oldest = summary["oldest"]
+    return {
+        "depth": summary["depth"],
+        "oldest_waiting_seconds": (
+            int((timezone.now() - oldest).total_seconds()) if oldest is not None else 0
+        ),
+        "held_for_configuration": Submission.objects.filter(status=Status.HELD).count(),
+    }
+
+
+def submissions_of_customers(customers: list[tuple[str, str]]) -> QuerySet[Submission]:
+    """Every submission matching any of the (e-mail, phone) pairs, as erasure would find them."""
+    match = Q(pk__in=[])
+    for email, phone in customers:
+        if email:
+            match |= Q(email__iexact=email)
+        if phone:
+            match |= Q(phone=phone)
+    return Submission.objects.filter(match)

@@ -13,6 +13,8 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,6 +27,7 @@ from .models import (
     PENDING_STATUSES,
     Attachment,
     Attempt,
+    Correction,
     ErrorClass,
     Provider,
     Status,
@@ -34,6 +37,9 @@ from .models import (
 from .providers import ConfigurationError, ProviderError, TicketRequest, get_provider
 from .providers.base import FileUpload, ProviderTicket
 from .providers.http import Exchange
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 logger = logging.getLogger(__name__)
 
@@ -368,13 +374,17 @@ def submission_recover_stalled() -> dict[str, int]:
 
 
 # --- staff actions ------------------------------------------------------------------------
+# What staff may send again, correct or cancel: anything not delivered, not on the wire right
+# now, and not cancelled (cancelling is final).
+RESENDABLE_STATUSES = (*PENDING_STATUSES, Status.FAILED, Status.REJECTED)
+
+
 def submission_resend(*, submission: Submission) -> bool:
     """Queue a submission that is not sent for an attempt now, with a fresh retry budget."""
     now = timezone.now()
-    updated = Submission.objects.filter(
-        pk=submission.pk,
-        status__in=(*PENDING_STATUSES, Status.FAILED, Status.REJECTED),
-    ).update(status=Status.QUEUED, next_attempt_at=now, attempt_count=0, updated_at=now)
+    updated = Submission.objects.filter(pk=submission.pk, status__in=RESENDABLE_STATUSES).update(
+        status=Status.QUEUED, next_attempt_at=now, attempt_count=0, updated_at=now
+    )
     if updated:
         submission.refresh_from_db()
         transaction.on_commit(lambda: _queue_forward(submission))
@@ -384,10 +394,136 @@ def submission_resend(*, submission: Submission) -> bool:
 
 def submission_cancel(*, submission: Submission) -> bool:
     """Stop trying to deliver a submission that is not sent."""
-    updated = Submission.objects.filter(
-        pk=submission.pk, status__in=(*PENDING_STATUSES, Status.FAILED, Status.REJECTED)
-    ).update(status=Status.CANCELLED, next_attempt_at=None, updated_at=timezone.now())
+    updated = Submission.objects.filter(pk=submission.pk, status__in=RESENDABLE_STATUSES).update(
+        status=Status.CANCELLED, next_attempt_at=None, updated_at=timezone.now()
+    )
     if updated:
         submission.refresh_from_db()
         logger.info("submission %s cancelled by staff", submission.reference)
     return bool(updated)
+
+
+def submission_correct(
+    *, submission: Submission, changes: dict[str, Any], note: str, user: "AbstractBaseUser | None"
+) -> Submission:
+    """Change a submission's customer fields, record who changed what and why, and resend it.
+
+    ``changes`` maps field names to new values; only the customer fields of the submission's
+    provider may change. Raises ``ValidationError`` when a field is not allowed, a value is
+    invalid, nothing changes, or the submission is sent, being sent, or cancelled.
+    """
+    provider = Provider(submission.provider)
+    editable = CUSTOMER_FIELDS[provider]
+    not_editable = set(changes) - set(editable)
+    if not_editable:
+        raise ValidationError(
+            f"Fields staff cannot correct on a {provider.label} submission: "
+            f"{', '.join(sorted(not_editable))}."
+        )
+    with transaction.atomic():
+        # Locked, so a worker cannot claim it between this check and the save.
+        current = Submission.objects.select_for_update().get(pk=submission.pk)
+        if current.status not in RESENDABLE_STATUSES:
+            raise ValidationError(
+                f"A submission that is {current.get_status_display().lower()} cannot be corrected."
+            )
+        recorded: dict[str, list] = {}
+        for name, raw_value in changes.items():
+            new_value = Submission._meta.get_field(name).to_python(raw_value)
+            old_value = getattr(current, name)
+            if new_value != old_value:
+                setattr(current, name, new_value)
+                recorded[name] = [_as_json(old_value), _as_json(new_value)]
+        if not recorded:
+            raise ValidationError('Nothing was changed: use "Resend now" to send it as it is.')
+        missing = [f for f in REQUIRED_FIELDS[provider] if getattr(current, f) in (None, "")]
+        if missing:
+            raise ValidationError(f"Missing required fields: {', '.join(missing)}.")
+        if (current.latitude is None) != (current.longitude is None):
+            raise ValidationError("Give both latitude and longitude, or neither.")
+        current.full_clean(validate_unique=False, validate_constraints=False)
+        current.save(update_fields=[*recorded, "updated_at"])
+        Correction.objects.create(
+            submission=current,
+            changed_by=user if user is not None and user.is_authenticated else None,
+            changes=recorded,
+            note=note,
+        )
+        submission_resend(submission=current)
+    # Field names only: the values are personal data.
+    logger.info(
+        "submission %s corrected by staff (%s) and queued again",
+        current.reference,
+        ", ".join(sorted(recorded)),
+    )
+    return current
+
+
+def submission_mark_duplicate_checked(
+    *, submission: Submission, user: "AbstractBaseUser | None", note: str = ""
+) -> bool:
+    """Clear the "possible duplicate" flag once staff have checked the provider's tickets.
+
+    The clearing is recorded as a correction, so the flag's history stays on the submission.
+    """
+    with transaction.atomic():
+        cleared = Submission.objects.filter(pk=submission.pk, possible_duplicate=True).update(
+            possible_duplicate=False, updated_at=timezone.now()
+        )
+        if cleared:
+            Correction.objects.create(
+                submission_id=submission.pk,
+                changed_by=user if user is not None and user.is_authenticated else None,
+                changes={"possible_duplicate": [True, False]},
+                note=note or "Checked the provider for a duplicate ticket.",
+            )
+    if cleared:
+        submission.refresh_from_db()
+        logger.info("submission %s: duplicate check done by staff", submission.reference)
+    return bool(cleared)
+
+
+def _as_json(value: Any) -> Any:
+    """A field value as the JSON of a ``Correction`` can hold it."""
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+# --- personal data ------------------------------------------------------------------------
+def _delete_with_files(submissions) -> int:
+    """Delete submissions, their attempts and corrections, and their stored files."""
+    storage = Attachment._meta.get_field("file").storage
+    deleted = 0
+    for submission in submissions.prefetch_related("attachments"):
+        names = [attachment.file.name for attachment in submission.attachments.all()]
+        with transaction.atomic():
+            submission.delete()
+            # Files go only once the rows are gone for good, so a failed delete loses nothing.
+            transaction.on_commit(lambda names=names: [storage.delete(n) for n in names])
+        deleted += 1
+    return deleted
+
+
+def submissions_purge_expired(*, older_than_days: int) -> dict[str, int]:
+    """Delete what is past the retention period (PDPA in Malaysia, PDP law in Indonesia).
+
+    A submission still being delivered is kept, whatever its age, and counted as ``kept``.
+    """
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    expired = Submission.objects.filter(created_at__lt=cutoff)
+    kept = expired.filter(status__in=(*PENDING_STATUSES, Status.SENDING)).count()
+    deleted = _delete_with_files(expired.exclude(status__in=(*PENDING_STATUSES, Status.SENDING)))
+    logger.info("retention: %d submission(s) deleted, %d kept while pending", deleted, kept)
+    return {"deleted": deleted, "kept": kept}
+
+
+def customer_data_erase(*, email: str = "", phone: str = "") -> int:
+    """Delete every submission of one customer, found by e-mail or phone, with their files."""
+    if not email and not phone:
+        raise ValidationError("Give the customer's e-mail address or phone number.")
+    from .selectors import submissions_of_customers
+
+    deleted = _delete_with_files(submissions_of_customers([(email.strip(), phone.strip())]))
+    logger.info("erasure on request: %d submission(s) deleted", deleted)
+    return deleted

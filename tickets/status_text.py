@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from .models import Status
+from .models import Provider, Status
 
 CUSTOMER_STATUS_TEXT = {
     Status.QUEUED: (
@@ -50,3 +50,33 @@ CUSTOMER_STATUS_TEXT = {
         _("This request was closed by our staff. Please contact us if that is unexpected."),
     ),
 }
+
+
+# What the customer can expect next, once the status above has been read.
+WAITING_NEXT_STEP = {
+    Status.QUEUED: _(
+        "The ticket number appears on this page as soon as the support team's system accepts "
+        "your request, usually within a minute. You do not need to wait here: come back to "
+        "this page's address at any time."
+    ),
+    Status.RETRYING: _(
+        "The ticket number appears on this page as soon as the support team's system accepts "
+        "your request. You do not need to wait here: come back to this page's address at any "
+        "time."
+    ),
+}
+WAITING_NEXT_STEP[Status.SENDING] = WAITING_NEXT_STEP[Status.QUEUED]
+WAITING_NEXT_STEP[Status.HELD] = WAITING_NEXT_STEP[Status.RETRYING]
+SENT_NEXT_STEP = {
+    Provider.ONECLOUD: _("OneCloud's support team will reply to the e-mail address you gave."),
+    Provider.STOREHUB: _(
+        "StoreHub's field-service team will contact you by phone to arrange the visit."
+    ),
+}
+
+
+def next_step_text(*, status: str, provider: str) -> str:
+    """A sentence on what happens next, or "" when the status text already says it all."""
+    if status == Status.SENT:
+        return SENT_NEXT_STEP.get(provider, "")
+    return WAITING_NEXT_STEP.get(status, "")

@@ -1,19 +1,75 @@
 """Thin views: forms validate, services decide, selectors read."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.cache import never_cache
+import logging
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
+
+from .forms import FORMS
 from .models import FINAL_STATUSES
 from .selectors import submission_for_status_page
-from .status_text import CUSTOMER_STATUS_TEXT
+from .services import submission_create
+from .status_text import CUSTOMER_STATUS_TEXT, next_step_text
+
+logger = logging.getLogger(__name__)
 
 # How often the status page asks again while the provider has not answered.
 STATUS_POLL_SECONDS = 3
 
 
+def _enabled_forms() -> list:
+    return [FORMS[provider] for provider in settings.ENABLED_PROVIDERS if provider in FORMS]
+
+
+@require_safe
 def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "tickets/landing.html")
+    services = _enabled_forms()
+    if len(services) == 1:
+        # Nothing to choose between: straight to the only form.
+        return redirect("tickets:form", provider=services[0].provider)
+    return render(request, "tickets/landing.html", {"services": services})
+
+
+# No never_cache here on purpose: the browser's back button then shows the form as it was, with
+# the same form token, so sending it again finds the submission already made.
+@require_http_methods(["GET", "POST"])
+def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
+    if provider not in settings.ENABLED_PROVIDERS:
+        raise Http404
+    form_class = FORMS[provider]
+    if request.method == "POST":
+        form = form_class(request.POST, request.FILES)
+        if form.looks_like_a_bot():
+            # Refused silently: the bot sees an ordinary thank-you and learns nothing.
+            logger.info("%s form: honeypot filled, nothing stored", provider)
+            return render(request, "tickets/received.html")
+        if form.is_valid():
+            try:
+                submission = submission_create(
+                    provider=provider,
+                    data=form.submission_data(),
+                    files=form.submission_files(),
+                    form_token=form.token,
+                )
+            except ValidationError:
+                # The form and the service disagree about a field: a bug of ours, not the
+                # customer's. Say so plainly instead of failing with a server error.
+                logger.exception("%s form passed validation but the service refused it", provider)
+                form.add_error(None, _("We could not store your request. Please try again."))
+            else:
+                return redirect("tickets:status", public_id=submission.public_id)
+    else:
+        form = form_class()
+    return render(
+        request,
+        "tickets/form.html",
+        {"form": form, "other_services": len(_enabled_forms()) > 1},
+    )
 
 
 def _status_context(submission) -> dict:
@@ -23,6 +79,7 @@ def _status_context(submission) -> dict:
         "status": submission.status,
         "headline": str(headline),
         "explanation": str(explanation),
+        "next_step": str(next_step_text(status=submission.status, provider=submission.provider)),
         "ticket_id": submission.ticket_id,
         "case_number": submission.case_number,
         "final": submission.status in FINAL_STATUSES,
@@ -30,17 +87,23 @@ def _status_context(submission) -> dict:
 
 
 @never_cache
+@require_safe
 def submission_status(request: HttpRequest, public_id) -> HttpResponse:
     submission = submission_for_status_page(public_id=public_id)
-    context = _status_context(submission)
     return render(
         request,
         "tickets/status.html",
-        {"submission": submission, "state": context, "poll_seconds": STATUS_POLL_SECONDS},
+        {
+            "submission": submission,
+            "service": FORMS[submission.provider],
+            "state": _status_context(submission),
+            "poll_seconds": STATUS_POLL_SECONDS,
+        },
     )
 
 
 @never_cache
+@require_safe
 def submission_status_json(request: HttpRequest, public_id) -> JsonResponse:
     submission = submission_for_status_page(public_id=public_id)
     return JsonResponse(_status_context(submission))

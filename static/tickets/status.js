@@ -5,19 +5,29 @@
   var root = document.getElementById("submission-status");
   if (!root || root.dataset.final === "true") return;
   var url = root.dataset.statusUrl;
-  var delay = Number(root.dataset.pollSeconds || 3) * 1000;
+  var normalDelay = Number(root.dataset.pollSeconds || 3) * 1000;
+  var delay = normalDelay;
+
+  function setText(id, text) {
+    var element = document.getElementById(id);
+    if (element.textContent !== text) element.textContent = text;
+    return element;
+  }
 
   function show(state) {
-    document.getElementById("status-headline").textContent = state.headline;
-    document.getElementById("status-explanation").textContent = state.explanation;
+    setText("status-headline", state.headline);
+    setText("status-explanation", state.explanation);
+    setText("status-next", state.next_step || "").hidden = !state.next_step;
     if (state.ticket_id) {
-      document.getElementById("ticket-id").textContent = state.ticket_id;
+      setText("ticket-id", state.ticket_id);
       document.getElementById("ticket-numbers").hidden = false;
     }
     if (state.case_number) {
-      document.getElementById("case-number").textContent = state.case_number;
+      setText("case-number", state.case_number);
       document.getElementById("case-number-row").hidden = false;
     }
+    root.dataset.status = state.status;
+    root.dataset.final = state.final ? "true" : "false";
   }
 
   function poll() {
@@ -28,6 +38,7 @@
       })
       .then(function (state) {
         show(state);
+        delay = normalDelay;
         if (!state.final) window.setTimeout(poll, delay);
       })
       .catch(function () {

@@ -1,0 +1,106 @@
+"""Every customer page passes axe-core's WCAG 2.1 A/AA rules, on a desktop and a 360 px phone.
+
+Each page is also kept as a screenshot in artifacts/screenshots/ for review.
+"""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import onecloud_data, png_bytes, storehub_data
+from tickets.models import Status, Submission
+from tickets.services import submission_create
+
+from .helpers import DESKTOP, PHONE, assert_accessible, screenshot
+
+pytestmark = pytest.mark.e2e
+
+VIEWPORTS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+
+
+def audit(page, name: str) -> None:
+    # No page may be wider than the screen: a phone would scroll sideways.
+    width = page.viewport_size["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+    screenshot(page, name)
+    assert_accessible(page, name)
+
+
+def send_with_errors(page) -> None:
+    """Post the form as a browser would, but past its own checks, to see the server's errors."""
+    page.eval_on_selector("form[data-submit-once]", "form => { form.noValidate = true; }")
+    page.get_by_role("button", name="Send request").click()
+    page.wait_for_load_state()
+    expect(page.locator("#error-summary")).to_be_visible()
+
+
+@VIEWPORTS
+def test_landing_page(browsing, viewport):
+    page = browsing.page(viewport=viewport, inject_axe=True)
+    page.goto(browsing.server_url + "/")
+
+    audit(page, "landing")
+
+
+@VIEWPORTS
+@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+def test_empty_form(browsing, viewport, provider):
+    page = browsing.page(viewport=viewport, inject_axe=True)
+    page.goto(f"{browsing.server_url}/{provider}/")
+    expect(page.locator(".leaflet-container")).to_be_visible()
+
+    audit(page, f"{provider}-form")
+
+
+@VIEWPORTS
+def test_onecloud_form_with_errors_and_a_kept_file(browsing, viewport, tmp_path):
+    picture = tmp_path / "brochure.png"
+    picture.write_bytes(png_bytes())
+    page = browsing.page(viewport=viewport, inject_axe=True)
+    page.goto(browsing.server_url + "/onecloud/")
+    page.get_by_label("E-mail").fill("not an address")
+    page.get_by_label("Subject").fill("Printer")
+    page.get_by_label("Picture").set_input_files(picture)
+    page.get_by_label("Latitude").fill("95")
+
+    send_with_errors(page)
+
+    expect(page.get_by_label("Keep the file you chose: brochure.png")).to_be_checked()
+    expect(page.get_by_label("Subject")).to_have_value("Printer")
+    expect(page.locator("#error-summary")).to_be_focused()
+    audit(page, "onecloud-form-errors")
+
+
+@VIEWPORTS
+def test_storehub_form_with_errors(browsing, viewport):
+    page = browsing.page(viewport=viewport, inject_axe=True)
+    page.goto(browsing.server_url + "/storehub/")
+    page.get_by_label("Your name").fill("Ahmad Ibrahim")
+    page.get_by_label("Phone number").fill("12345")
+
+    send_with_errors(page)
+
+    expect(page.get_by_label("Your name")).to_have_value("Ahmad Ibrahim")
+    expect(page.get_by_text("Enter a phone number such as").first).to_be_visible()
+    audit(page, "storehub-form-errors")
+
+
+@VIEWPORTS
+@pytest.mark.parametrize(
+    ("provider", "status", "numbers"),
+    [
+        ("onecloud", Status.QUEUED, {}),
+        ("onecloud", Status.RETRYING, {}),
+        ("storehub", Status.SENT, {"ticket_id": "1000", "case_number": "STOREHUB1000-CA1B2C3D"}),
+    ],
+    ids=["queued", "retrying", "sent"],
+)
+def test_status_page(browsing, viewport, provider, status, numbers):
+    data = onecloud_data() if provider == "onecloud" else storehub_data()
+    submission = submission_create(provider=provider, data=data)
+    Submission.objects.filter(pk=submission.pk).update(status=status, **numbers)
+    page = browsing.page(viewport=viewport, inject_axe=True)
+
+    page.goto(f"{browsing.server_url}/status/{submission.public_id}/")
+
+    expect(page.locator("#reference")).to_have_text(submission.reference)
+    audit(page, f"status-{status}")

@@ -1,0 +1,227 @@
+"""The customer's pages: landing, the two forms, the status page and its JSON."""
+
+import re
+import uuid
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from tests.factories import onecloud_data, storehub_data
+from tickets.models import Status, Submission
+from tickets.services import submission_create
+from tickets.status_text import CUSTOMER_STATUS_TEXT
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limit():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def stored(provider: str, **fields) -> Submission:
+    data = onecloud_data() if provider == "onecloud" else storehub_data()
+    submission = submission_create(provider=provider, data=data)
+    if fields:
+        Submission.objects.filter(pk=submission.pk).update(**fields)
+        submission.refresh_from_db()
+    return submission
+
+
+# --- landing ------------------------------------------------------------------------------
+def test_the_landing_page_offers_each_enabled_service_with_what_it_is_for(client):
+    html = client.get("/").content.decode()
+
+    assert 'href="/onecloud/"' in html and "OneCloud support" in html
+    assert 'href="/storehub/"' in html and "StoreHub on-site service" in html
+    assert "Book a technician" in html
+    assert "Questions, requests, complaints" in html
+
+
+def test_with_one_provider_enabled_the_landing_page_goes_straight_to_its_form(client, settings):
+    settings.ENABLED_PROVIDERS = ["storehub"]
+
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/storehub/"
+    assert "All services" not in client.get("/storehub/").content.decode()
+
+
+def test_each_form_has_its_own_address(client):
+    assert reverse("tickets:form", args=["onecloud"]) == "/onecloud/"
+    assert reverse("tickets:form", args=["storehub"]) == "/storehub/"
+    assert client.get("/onecloud/").status_code == 200
+    assert client.get("/storehub/").status_code == 200
+    assert client.get("/unknown/").status_code == 404
+
+
+# --- every page ---------------------------------------------------------------------------
+def customer_pages(client) -> dict[str, str]:
+    submission = stored("storehub")
+    pages = {
+        "landing": "/",
+        "onecloud": "/onecloud/",
+        "storehub": "/storehub/",
+        "status": reverse("tickets:status", args=[submission.public_id]),
+    }
+    html = {name: client.get(path).content.decode() for name, path in pages.items()}
+    html["storehub-errors"] = client.post("/storehub/", {"name": "x"}).content.decode()
+    return html
+
+
+def test_no_page_has_inline_script_or_style_for_the_content_security_policy(client):
+    for name, html in customer_pages(client).items():
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert "src=" in tag, (name, tag)
+        assert "<style" not in html, name
+        assert not re.search(r"\sstyle=", html), name
+        assert not re.search(r"\son[a-z]+=", html), name
+
+
+def test_pages_use_only_vendored_assets_and_no_bootstrap_javascript(client):
+    for name, html in customer_pages(client).items():
+        for url in re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html):
+            assert url.startswith("/static/"), (name, url)
+        assert "bootstrap.bundle" not in html, name
+        assert '<html lang="en">' in html, name
+        assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
+
+
+def test_forms_have_autocomplete_hints_for_personal_details(client):
+    onecloud = client.get("/onecloud/").content.decode()
+    storehub = client.get("/storehub/").content.decode()
+
+    assert re.search(
+        r'name="name"[^>]*autocomplete="name"|autocomplete="name"[^>]*name="name"', onecloud
+    )
+    for html, field, hint in [
+        (onecloud, "email", "email"),
+        (storehub, "name", "name"),
+        (storehub, "email", "email"),
+        (storehub, "phone", "tel"),
+        (storehub, "address", "street-address"),
+    ]:
+        tag = re.search(rf'<(input|textarea)[^>]*name="{field}"[^>]*>', html).group(0)
+        assert f'autocomplete="{hint}"' in tag, (field, tag)
+
+
+def test_the_map_is_configured_from_settings_through_data_attributes(client, settings):
+    settings.MAP_TILE_URL = "https://tiles.example.my/{z}/{x}/{y}.png"
+    settings.MAP_TILE_ATTRIBUTION = "© Example Maps"
+    settings.MAP_DEFAULT_CENTER = (-6.2, 106.816666)
+    settings.MAP_DEFAULT_ZOOM = 9
+
+    html = client.get("/storehub/").content.decode()
+
+    map_tag = re.search(r'<div id="location-map"[^>]*>', html, re.S).group(0)
+    assert 'data-tile-url="https://tiles.example.my/{z}/{x}/{y}.png"' in map_tag
+    assert 'data-attribution="© Example Maps"' in map_tag
+    assert 'data-latitude="-6.2"' in map_tag and 'data-longitude="106.816666"' in map_tag
+    assert 'data-zoom="9"' in map_tag
+    assert 'data-icon-url="/static/vendor/leaflet/images/marker-icon.png"' in map_tag
+    # Hidden until the script has drawn it, so a page without JavaScript shows no empty box.
+    assert " hidden" in map_tag
+    # The coordinate fields themselves are plain, visible inputs.
+    assert re.search(r'<input type="number" name="latitude"[^>]*step="any"', html)
+
+
+def test_the_submit_button_says_what_it_does_and_how_it_shows_progress(client):
+    html = client.get("/onecloud/").content.decode()
+
+    assert re.search(r'<button[^>]*data-sending-text="Sending…"[^>]*type="submit"', html)
+    assert 'data-submit-once="true"' in html
+    assert "/static/tickets/request_form.js" in html
+
+
+# --- status page --------------------------------------------------------------------------
+def test_the_status_page_shows_the_reference_and_what_happens_next_at_once(client):
+    submission = stored("onecloud")
+
+    html = client.get(reverse("tickets:status", args=[submission.public_id])).content.decode()
+
+    assert submission.reference in html
+    assert "OneCloud support" in html
+    assert "The ticket number appears on this page as soon as" in html
+    assert re.search(r'<dl id="ticket-numbers"[^>]*hidden', html)
+    assert '<meta http-equiv="refresh"' in html  # inside <noscript>, for pages without JS
+
+
+def test_once_sent_the_storehub_case_number_and_ticket_id_are_shown(client):
+    submission = stored(
+        "storehub", status=Status.SENT, ticket_id="1000", case_number="STOREHUB1000-CA1B2C3D"
+    )
+
+    response = client.get(reverse("tickets:status", args=[submission.public_id]))
+    html = response.content.decode()
+
+    assert "STOREHUB1000-CA1B2C3D" in html and ">1000<" in html
+    assert "Case number" in html and "Ticket ID" in html
+    assert "will contact you by phone" in html
+    assert '<meta http-equiv="refresh"' not in html  # final: nothing left to wait for
+
+
+def test_the_status_json_carries_what_the_page_shows(client):
+    submission = stored("onecloud", status=Status.SENT, ticket_id="515091")
+
+    state = client.get(reverse("tickets:status-json", args=[submission.public_id])).json()
+
+    assert state == {
+        "reference": submission.reference,
+        "status": "sent",
+        "headline": "Ticket created",
+        "explanation": CUSTOMER_STATUS_TEXT[Status.SENT][1],
+        "next_step": "OneCloud's support team will reply to the e-mail address you gave.",
+        "ticket_id": "515091",
+        "case_number": "",
+        "final": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        (Status.RETRYING, "we will keep trying automatically"),
+        (Status.HELD, "Our staff have been alerted"),
+        (Status.FAILED, "It is safe with us and our staff will follow it up"),
+        (Status.REJECTED, "Our staff will correct it"),
+    ],
+)
+def test_waiting_and_failed_states_are_explained_in_plain_words(client, status, words):
+    submission = stored("storehub", status=status)
+
+    html = client.get(reverse("tickets:status", args=[submission.public_id])).content.decode()
+
+    assert words in html
+
+
+def test_every_status_has_customer_words():
+    assert set(CUSTOMER_STATUS_TEXT) == set(Status)
+
+
+def test_the_status_page_is_reached_only_through_its_unguessable_link(client):
+    submission = stored("storehub")
+
+    assert client.get(f"/status/{uuid.uuid4()}/").status_code == 404
+    assert client.get(f"/status/{submission.reference}/").status_code == 404
+    assert client.get(f"/status/{submission.pk}/").status_code == 404
+    assert client.get(f"/status/{uuid.uuid4()}.json").status_code == 404
+
+
+def test_the_status_page_is_never_cached_or_indexed(client):
+    submission = stored("storehub")
+
+    response = client.get(reverse("tickets:status", args=[submission.public_id]))
+
+    assert "no-store" in response["Cache-Control"]
+    assert '<meta name="robots" content="noindex">' in response.content.decode()
+
+
+def test_form_pages_may_be_kept_by_the_back_button(client):
+    # A form restored by the back button keeps its token; "no-store" would refetch a new one.
+    response = client.get("/storehub/")
+
+    assert "no-store" not in response.get("Cache-Control", "")

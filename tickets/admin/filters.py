@@ -1,0 +1,24 @@
+"""Changelist filters that answer staff's first question: which ones need me?"""
+
+from django.contrib import admin
+
+from tickets.selectors import submissions_needing_attention
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [
+            # Failed, held (configuration), rejected, or possibly duplicated at the provider.
+            ("yes", "Needs attention"),
+            ("duplicate", "Possible duplicate"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return submissions_needing_attention(queryset)
+        if self.value() == "duplicate":
+            return queryset.filter(possible_duplicate=True)
+        return queryset

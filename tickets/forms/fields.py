@@ -1,0 +1,158 @@
+"""Form fields shared by both forms: phone numbers, coordinates, long text and uploads."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import phonenumbers
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .uploads import KeptUpload, check_upload, read_kept_upload
+
+# StoreHub's Phone holds at most 16 characters once normalised; what people type has spaces,
+# dashes and a plus ("+60 (12) 345-6789" is 17), so the browser allows a little more.
+PHONE_MAX_DIGITS = 16
+PHONE_TYPED_MAX_LENGTH = 24
+COORDINATE_STEP = Decimal("0.000001")  # 6 decimals: about 11 cm, as CONTRACTS.md allows
+
+
+class LongTextField(forms.CharField):
+    """A textarea whose limit counts a line break once, as the browser's maxlength does."""
+
+    widget = forms.Textarea
+
+    def to_python(self, value):
+        # Browsers count a line break as one character but send it as CRLF (two), so a text
+        # the browser let through could otherwise fail the server's limit.
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+
+
+class PhoneNumberField(forms.CharField):
+    """A phone number as typed, stored as digits with the country code and no plus."""
+
+    widget = forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"})
+    default_error_messages = {
+        "invalid": _("Enter a phone number such as 012-345 6789 or +60 12-345 6789."),
+        "too_long": _("This phone number is too long (at most %(max)d digits)."),
+    }
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs["maxlength"] = str(PHONE_TYPED_MAX_LENGTH)
+        return attrs
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return ""
+        if len(value) > PHONE_TYPED_MAX_LENGTH * 2:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            number = phonenumbers.parse(value, settings.PHONE_DEFAULT_REGION)
+        except phonenumbers.NumberParseException as exc:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
+        if not phonenumbers.is_valid_number(number):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+        if len(digits) > PHONE_MAX_DIGITS:
+            raise ValidationError(
+                self.error_messages["too_long"], code="too_long", params={"max": PHONE_MAX_DIGITS}
+            )
+        return digits
+
+
+class CoordinateField(forms.DecimalField):
+    """Latitude or longitude in decimal degrees, rounded to 6 decimals."""
+
+    def __init__(self, *, limit: int, invalid_message, range_message, **kwargs):
+        kwargs.setdefault("widget", forms.NumberInput(attrs={"inputmode": "decimal"}))
+        super().__init__(min_value=-limit, max_value=limit, **kwargs)
+        # One clear sentence for every way a value can be wrong (text, NaN, out of range).
+        self.error_messages.update(
+            {"invalid": invalid_message, "min_value": range_message, "max_value": range_message}
+        )
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value is None:
+            return None
+        # More decimals than 6 is a finer position than anyone can tap: round, do not refuse.
+        return value.quantize(COORDINATE_STEP, rounding=ROUND_HALF_UP)
+
+
+def latitude_field(**kwargs) -> CoordinateField:
+    return CoordinateField(
+        limit=90,
+        label=_("Latitude"),
+        invalid_message=_("Enter the latitude as a number of degrees, such as 3.157300."),
+        range_message=_("Latitude must be between -90 and 90 degrees."),
+        **kwargs,
+    )
+
+
+def longitude_field(**kwargs) -> CoordinateField:
+    return CoordinateField(
+        limit=180,
+        label=_("Longitude"),
+        invalid_message=_("Enter the longitude as a number of degrees, such as 101.712200."),
+        range_message=_("Longitude must be between -180 and 180 degrees."),
+        **kwargs,
+    )
+
+
+# --- uploads ------------------------------------------------------------------------------
+class KeptToken(str):
+    """The signed token of a file kept from an earlier, failed submission of the form."""
+
+
+def kept_field_name(name: str) -> str:
+    return f"{name}_kept"
+
+
+class KeepableFileInput(forms.FileInput):
+    """A file input that also reads back the "keep the file you chose" checkbox.
+
+    ``kept`` is set on a form's own copy of the widget when a valid file is being kept.
+    """
+
+    kept: KeptUpload | None = None
+
+    def value_from_datadict(self, data, files, name):
+        upload = files.get(name)
+        if upload:
+            return upload  # a newly chosen file replaces the kept one
+        token = data.get(kept_field_name(name))
+        return KeptToken(token) if token else None
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in files and kept_field_name(name) not in data
+
+
+class UploadField(forms.FileField):
+    """An optional file, checked by size, extension and content."""
+
+    widget = KeepableFileInput
+
+    def __init__(self, *, allowed: dict[str, str], **kwargs):
+        self.allowed = allowed
+        kwargs.setdefault("max_length", 255)
+        super().__init__(**kwargs)
+        self.error_messages["max_length"] = _("This file name is too long (at most 255 letters).")
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        extensions = ",".join(f".{extension}" for extension in sorted(self.allowed))
+        attrs["accept"] = ",".join([extensions, *sorted(set(self.allowed.values()))])
+        return attrs
+
+    def to_python(self, data):
+        if isinstance(data, KeptToken):
+            kept, upload = read_kept_upload(data)
+            upload.kept = kept
+            return upload
+        upload = super().to_python(data)
+        if upload is not None:
+            upload.content_type = check_upload(upload, self.allowed)
+        return upload

@@ -1,0 +1,94 @@
+"""The StoreHub on-site service form: the documented Ticket and Appointment fields and limits."""
+
+from crispy_forms.layout import Fieldset
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from ..choices import STATE_CHOICES, StoreHubService
+from ..models import Priority, Provider
+from .base import SubmissionForm
+from .fields import LongTextField, PhoneNumberField, latitude_field, longitude_field
+from .layout import LocationFieldset
+
+
+class StoreHubForm(SubmissionForm):
+    provider = Provider.STOREHUB
+    title = _("StoreHub on-site service")
+    summary = _(
+        "Book a technician to come to your shop: hardware installation, an inspection before "
+        "installing, troubleshooting or a POS swap."
+    )
+
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    phone = PhoneNumberField(
+        label=_("Phone number"),
+        help_text=_("Mobile or landline, for example 012-345 6789 or +60 12-345 6789."),
+    )
+    email = forms.EmailField(
+        label=_("E-mail"),
+        max_length=100,
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    receive_sms = forms.BooleanField(
+        label=_("Send me SMS updates about this visit"), required=False, initial=False
+    )
+    store_name = forms.CharField(
+        label=_("Shop name"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    dealer_reseller = forms.CharField(
+        label=_("Dealer or reseller"),
+        max_length=50,
+        required=False,
+        help_text=_("If you bought your system through a dealer, their name."),
+    )
+    address = LongTextField(
+        label=_("Shop address"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "street-address"}),
+    )
+    state = forms.ChoiceField(label=_("State"), choices=[("", _("Choose a state")), *STATE_CHOICES])
+    latitude = latitude_field(
+        error_messages={"required": _("Tap the map where your shop is, or type its latitude.")}
+    )
+    longitude = longitude_field(
+        error_messages={"required": _("Tap the map where your shop is, or type its longitude.")}
+    )
+    service_id = forms.TypedChoiceField(
+        label=_("Service"),
+        coerce=int,
+        choices=[("", _("Choose a service")), *StoreHubService.choices],
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"),
+        coerce=int,
+        choices=Priority.choices,
+        initial=Priority.NORMAL,
+        widget=forms.RadioSelect,
+    )
+    issue = forms.CharField(
+        label=_("Issue"),
+        max_length=500,
+        help_text=_("In a few words, for example: receipt printer not printing."),
+    )
+    remark = LongTextField(
+        label=_("Describe your issue"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def layout_fields(self) -> list:
+        return [
+            Fieldset(_("About you"), "name", "phone", "email", "receive_sms"),
+            Fieldset(_("Your shop"), "store_name", "dealer_reseller", "address", "state"),
+            LocationFieldset(_("Where is your shop?"), "latitude", "longitude"),
+            Fieldset(_("The visit"), "service_id", "priority", "issue", "remark"),
+        ]
