@@ -11,26 +11,31 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.test.utils import override_settings
+from playwright import sync_api
 
-# Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to run
-# beside it without this (the calls are still synchronous).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-from .helpers import CHROMIUM, CHROMIUM_ARGS, Browsing  # noqa: E402
+from .helpers import CHROMIUM, CHROMIUM_ARGS, Browsing
 
 
-# Per module, not per session: a sync Playwright left running would stop another module from
-# starting its own (test_admin_e2e.py does).
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser():
+    # A missing browser fails the run rather than skipping it: `make test` installs it.
     if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        pytest.fail("Chromium is not installed at /usr/bin/chromium: run `make browser`.")
+    # Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to
+    # run beside it without this (the calls are still synchronous). Set only while the browser
+    # tests run, so no other test's subprocess inherits it.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture(scope="package")

@@ -1,74 +1,22 @@
 """The staff console in a real browser: spot a failed submission, see it on the map, resend it."""
 
 import re
-from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright import sync_api
 
 from tests.factories import storehub_data
 from tickets.models import Attempt, ErrorClass, Status, Submission
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from .helpers import SCREENSHOTS, csp_violations
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 PASSWORD = "correct-horse-battery-staple"
+STAFF_DESKTOP = {"width": 1440, "height": 900}
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
-]
-
-
-@dataclass
-class Browser:
-    page: "sync_api.Page"
-    csp_violations: list[str] = field(default_factory=list)
-
-
-@pytest.fixture
-def staff_browser(live_server, monkeypatch):
-    """A headless Chromium page that can reach the live server and nothing else."""
-    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in
-    # one unless told it is safe (it is: the loop only waits on the browser).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        context = chromium.new_context(viewport={"width": 1440, "height": 900})
-        browser = Browser(page=context.new_page())
-        browser.page.set_default_timeout(15_000)
-
-        # Offline on purpose: map tiles and anything else off the live server fail fast.
-        def only_the_live_server(route):
-            if route.request.url.startswith(live_server.url):
-                route.continue_()
-            else:
-                route.abort()
-
-        def note_csp_violation(message):
-            if "Content Security Policy" in message.text:
-                browser.csp_violations.append(message.text)
-
-        browser.page.route("**/*", only_the_live_server)
-        browser.page.on("console", note_csp_violation)
-        yield browser
-        context.close()
-        chromium.close()
+pytestmark = pytest.mark.e2e
 
 
 def failed_submission_with_history() -> Submission:
@@ -95,12 +43,13 @@ def failed_submission_with_history() -> Submission:
 
 
 def test_staff_find_a_failed_submission_see_it_on_the_map_and_resend_it(
-    staff_browser, live_server, django_user_model
+    browsing, live_server, django_user_model
 ):
     django_user_model.objects.create_superuser("staff", "staff@example.com", PASSWORD)
     failed = failed_submission_with_history()
     Submission.objects.create(provider="storehub", status=Status.SENT, **storehub_data())
-    page = staff_browser.page
+    # Offline but for the live server: the map's tiles fail, its marker must still show.
+    page = browsing.page(viewport=STAFF_DESKTOP)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     page.goto(f"{live_server.url}/admin/login/?next=/admin/tickets/submission/")
@@ -141,4 +90,4 @@ def test_staff_find_a_failed_submission_see_it_on_the_map_and_resend_it(
     sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 submission(s) queued")
     failed.refresh_from_db()
     assert failed.status == Status.QUEUED
-    assert staff_browser.csp_violations == []
+    assert csp_violations(page) == []
