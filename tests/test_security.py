@@ -149,3 +149,15 @@ def test_people_who_leave_the_honeypot_empty_are_served(client, provider):
     )
 
     assert response.status_code == 302
+
+
+def test_a_forged_forwarded_address_never_breaks_the_login_or_the_forms(client, settings):
+    # django-axes stores the address in an IP column: PostgreSQL refuses anything else.
+    settings.TRUSTED_PROXY_COUNT = 1
+    forged = {"HTTP_X_FORWARDED_FOR": "not-an-ip, <script>"}
+
+    login = client.post(reverse("admin:login"), {"username": "x", "password": "y"}, **forged)
+    form = client.post(reverse("tickets:form", args=["storehub"]), {}, **forged)
+
+    assert login.status_code == 200
+    assert form.status_code == 200

@@ -1,5 +1,6 @@
 """Abuse protection for the public forms: a request size cap and a per-client rate limit."""
 
+import ipaddress
 import logging
 import time
 
@@ -14,15 +15,25 @@ logger = logging.getLogger(__name__)
 EXEMPT_PREFIXES = ("/admin/", "/healthz", "/static/")
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The caller's address, trusting X-Forwarded-For only as far as our own proxies append."""
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The caller's address, trusting X-Forwarded-For only as far as our own proxies append.
+
+    ``None`` when there is no valid address (django-axes also calls this, sometimes without a
+    request, and stores the answer in an IP address column).
+    """
+    if request is None:
+        return None
+    candidate = request.META.get("REMOTE_ADDR", "")
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies:
         forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         forwarded = [p for p in forwarded if p]
         if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "unknown")
+            candidate = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
 
 
 class RequestSizeLimitMiddleware:
@@ -57,7 +68,7 @@ class FormRateLimitMiddleware:
         if request.method == "POST" and not request.path.startswith(EXEMPT_PREFIXES):
             window = settings.FORM_RATE_LIMIT_WINDOW_SECONDS
             bucket = int(time.time() // window)
-            key = f"form-rate:{client_ip(request)}:{bucket}"
+            key = f"form-rate:{client_ip(request) or 'unknown'}:{bucket}"
             # add() then incr() is atomic on Redis and on the local-memory cache.
             cache.add(key, 0, timeout=window + 5)
             try:
