@@ -219,7 +219,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # needed on the embedded default. `manage.py db_worker` runs the queue.
 TASKS = {
     "default": {
-        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": "django_tasks_db.DatabaseBackend",
         "QUEUES": ["default"],
     }
 }
