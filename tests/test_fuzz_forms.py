@@ -22,7 +22,7 @@ from tickets.services import REQUIRED_FIELDS
 pytestmark = pytest.mark.django_db
 
 # A few thousand cases per form in the test command; fewer with FUZZ_EXAMPLES for a quick run.
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3000"))
 
 VALID = {
     "onecloud": {
