@@ -1,11 +1,14 @@
 """Plain builders for what the tests send: a customer's request, as each form would give it."""
 
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
+from tickets.models import Attempt, ErrorClass, Submission
 from tickets.providers.base import FileUpload, TicketRequest
 
 
@@ -65,4 +68,24 @@ def png_upload(name="brochure.png") -> SimpleUploadedFile:
 def png_file_upload(field="attachment") -> FileUpload:
     return FileUpload(
         field=field, filename="brochure.png", content_type="image/png", data=png_bytes()
+    )
+
+
+def add_attempts(submission: "Submission", count: int) -> None:
+    """``count`` failed StoreHub calls, the last with its next retry time."""
+    now = timezone.now()
+    Attempt.objects.bulk_create(
+        Attempt(
+            submission=submission,
+            started_at=now - timedelta(minutes=count - i),
+            duration_ms=120,
+            url="http://provider.test/storehub/api/ticket/create",
+            request={"headers": {"Authorization": "***"}, "json": {"Ticket": {"Name": "x"}}},
+            http_status=503,
+            response='{"ErrorCode": "-10008", "ErrorMessage": "Unexpected error"}',
+            error_class=ErrorClass.TRANSIENT,
+            message="StoreHub -10008: Unexpected error",
+            retry_at=now + timedelta(minutes=5) if i == count - 1 else None,
+        )
+        for i in range(count)
     )

@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from tests.factories import onecloud_data, png_upload, storehub_data
+from tests.factories import add_attempts, onecloud_data, png_upload, storehub_data
 from tickets.admin.forms import correction_initial
-from tickets.models import Attempt, Correction, ErrorClass, Status, Submission
+from tickets.models import Correction, Status, Submission
 from tickets.selectors import submission_staff_summary
 from tickets.services import (
     submission_correct,
@@ -33,25 +33,6 @@ def make(provider: str = "storehub", status: str = Status.QUEUED, **overrides) -
     fields = onecloud_data() if provider == "onecloud" else storehub_data()
     fields.update(overrides)
     return Submission.objects.create(provider=provider, status=status, **fields)
-
-
-def add_attempts(submission: Submission, count: int) -> None:
-    now = timezone.now()
-    Attempt.objects.bulk_create(
-        Attempt(
-            submission=submission,
-            started_at=now - timedelta(minutes=count - i),
-            duration_ms=120,
-            url="http://provider.test/storehub/api/ticket/create",
-            request={"headers": {"Authorization": "***"}, "json": {"Ticket": {"Name": "x"}}},
-            http_status=503,
-            response='{"ErrorCode": "-10008", "ErrorMessage": "Unexpected error"}',
-            error_class=ErrorClass.TRANSIENT,
-            message="StoreHub -10008: Unexpected error",
-            retry_at=now + timedelta(minutes=5) if i == count - 1 else None,
-        )
-        for i in range(count)
-    )
 
 
 def changelist(client, **params):

@@ -1,15 +1,13 @@
 """The staff console in a real browser: spot a failed submission, see it on the map, resend it."""
 
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from playwright import sync_api
 
-from tests.factories import storehub_data
-from tickets.models import Attempt, ErrorClass, Status, Submission
+from tests.factories import add_attempts, storehub_data
+from tickets.models import ErrorClass, Status, Submission
 
 from .helpers import SCREENSHOTS, csp_violations
 
@@ -28,17 +26,7 @@ def failed_submission_with_history() -> Submission:
         last_error="StoreHub -10008: Unexpected error",
         **storehub_data(latitude=Decimal("3.157300"), longitude=Decimal("101.712200")),
     )
-    Attempt.objects.create(
-        submission=submission,
-        started_at=timezone.now() - timedelta(minutes=3),
-        duration_ms=210,
-        url="http://127.0.0.1:8001/storehub/api/ticket/create",
-        request={"headers": {"Authorization": "***"}, "json": {"Ticket": {"Name": "Ahmad"}}},
-        http_status=200,
-        response='{"ErrorCode": "-10008", "ErrorMessage": "Unexpected error"}',
-        error_class=ErrorClass.TRANSIENT,
-        message="StoreHub -10008: Unexpected error",
-    )
+    add_attempts(submission, 1)
     return submission
 
 
