@@ -89,3 +89,33 @@ def add_attempts(submission: "Submission", count: int) -> None:
         )
         for i in range(count)
     )
+
+
+# What a person would type into each form: valid, in the form's own field names.
+FORM_POSTS = {
+    "onecloud": {
+        "name": "Agung Januar",
+        "email": "agung@email.com",
+        "subject": "Subscribe to onebox",
+        "category": "Request",
+        "content": "Hello, I want to subscribe to onebox.",
+        "latitude": "-6.2",
+        "longitude": "106.816666",
+    },
+    "storehub": {
+        "name": "Ahmad Ibrahim",
+        "phone": "+60 12-345 6789",
+        "issue": "*Onsite Support",
+        "priority": "0",
+        "receive_sms": "on",
+        "email": "ahmad@example.my",
+        "remark": "Printer offline",
+        "store_name": "KL Branch",
+        "dealer_reseller": "Alex",
+        "address": "23, Jalan Ampang, 55000 KL",
+        "state": "Kuala Lumpur",
+        "service_id": "1",
+        "latitude": "3.1573",
+        "longitude": "101.7122",
+    },
+}

@@ -1,5 +1,6 @@
 """What the Dockerfile runs, run here: collectstatic, check --deploy, gunicorn behind a proxy."""
 
+import json
 import os
 import socket
 import subprocess
@@ -122,7 +123,7 @@ def test_static_files_are_hashed_compressed_and_cached_for_long(production):
     manifest = (Path(env["STATIC_ROOT"]) / "staticfiles.json").read_text()
     hashed_css = next(
         name
-        for name in __import__("json").loads(manifest)["paths"].values()
+        for name in json.loads(manifest)["paths"].values()
         if name.startswith("vendor/bootstrap/css/bootstrap.min.") and name.endswith(".css")
     )
     response = fetch(

@@ -15,6 +15,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import FORM_POSTS as VALID
 from tickets.forms.base import issue_form_token
 from tickets.models import Submission
 from tickets.services import REQUIRED_FIELDS
@@ -23,34 +24,6 @@ pytestmark = pytest.mark.django_db
 
 # A few thousand cases per form in the test command; fewer with FUZZ_EXAMPLES for a quick run.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3000"))
-
-VALID = {
-    "onecloud": {
-        "name": "Agung Januar",
-        "email": "agung@email.com",
-        "subject": "Subscribe to onebox",
-        "category": "Request",
-        "content": "Hello, I want to subscribe to onebox.",
-        "latitude": "-6.2",
-        "longitude": "106.816666",
-    },
-    "storehub": {
-        "name": "Ahmad Ibrahim",
-        "phone": "+60 12-345 6789",
-        "issue": "*Onsite Support",
-        "priority": "0",
-        "receive_sms": "on",
-        "email": "ahmad@example.my",
-        "remark": "Printer offline",
-        "store_name": "KL Branch",
-        "dealer_reseller": "Alex",
-        "address": "23, Jalan Ampang, 55000 KL",
-        "state": "Kuala Lumpur",
-        "service_id": "1",
-        "latitude": "3.1573",
-        "longitude": "101.7122",
-    },
-}
 
 hostile_text = st.one_of(
     st.text(max_size=60),

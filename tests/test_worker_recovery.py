@@ -5,11 +5,15 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from tests.factories import storehub_data
 from tickets.models import Attempt, ErrorClass, Status, Submission
@@ -102,17 +106,12 @@ def test_a_worker_killed_mid_forward_does_not_lose_the_submission(sandbox, setti
 
 
 def test_a_submission_whose_task_was_lost_is_requeued_by_the_sweep(sandbox, run_worker, settings):
-    from django.utils import timezone
-    from django_tasks_db.models import DBTaskResult
-
     submission = submission_create(provider="storehub", data=storehub_data())
     # Simulate a crash between the commit and the enqueue: the task row never existed.
     DBTaskResult.objects.filter(task_path="tickets.tasks.forward_submission").delete()
     Submission.objects.filter(pk=submission.pk).update(
-        updated_at=timezone.now() - timezone.timedelta(hours=1)
+        updated_at=timezone.now() - timedelta(hours=1)
     )
-
-    from django.core.management import call_command
 
     call_command("sweep_forwards")
     run_worker()

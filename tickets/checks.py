@@ -8,27 +8,26 @@ from .models import Provider
 
 @register(Tags.compatibility, deploy=False)
 def check_provider_settings(app_configs=None, **kwargs) -> list[Error]:
-    from .providers import get_provider
+    from .selectors import provider_configuration_problems
 
-    errors = []
-    for name in settings.ENABLED_PROVIDERS:
-        if name not in Provider.values:
-            errors.append(
-                Error(
-                    f"ENABLED_PROVIDERS names an unknown provider {name!r}.",
-                    hint=f"Use any of: {', '.join(Provider.values)}.",
-                    id="tickets.E001",
-                )
+    errors = [
+        Error(
+            f"ENABLED_PROVIDERS names an unknown provider {name!r}.",
+            hint=f"Use any of: {', '.join(Provider.values)}.",
+            id="tickets.E001",
+        )
+        for name in settings.ENABLED_PROVIDERS
+        if name not in Provider.values
+    ]
+    for label, problems in provider_configuration_problems().items():
+        errors.extend(
+            Error(
+                f"{label}: {problem}",
+                hint="See .env.example and the README's configuration table.",
+                id="tickets.E002",
             )
-            continue
-        for problem in get_provider(name).configuration_problems():
-            errors.append(
-                Error(
-                    f"{Provider(name).label}: {problem}",
-                    hint="See .env.example and the README's configuration table.",
-                    id="tickets.E002",
-                )
-            )
+            for problem in problems
+        )
     if not settings.ENABLED_PROVIDERS:
         errors.append(Error("ENABLED_PROVIDERS is empty.", id="tickets.E003"))
     return errors

@@ -38,6 +38,8 @@ class Status(models.TextChoices):
 
 # Statuses in which a submission is still owed a delivery attempt.
 PENDING_STATUSES = (Status.QUEUED, Status.RETRYING, Status.HELD)
+# Not delivered yet: pending, or in a worker's hands right now.
+UNDELIVERED_STATUSES = (*PENDING_STATUSES, Status.SENDING)
 FINAL_STATUSES = (Status.SENT, Status.REJECTED, Status.FAILED, Status.CANCELLED)
 
 

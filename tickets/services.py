@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from .models import (
     PENDING_STATUSES,
+    UNDELIVERED_STATUSES,
     Attachment,
     Attempt,
     Correction,
@@ -512,8 +513,8 @@ def submissions_purge_expired(*, older_than_days: int) -> dict[str, int]:
     """
     cutoff = timezone.now() - timedelta(days=older_than_days)
     expired = Submission.objects.filter(created_at__lt=cutoff)
-    kept = expired.filter(status__in=(*PENDING_STATUSES, Status.SENDING)).count()
-    deleted = _delete_with_files(expired.exclude(status__in=(*PENDING_STATUSES, Status.SENDING)))
+    kept = expired.filter(status__in=UNDELIVERED_STATUSES).count()
+    deleted = _delete_with_files(expired.exclude(status__in=UNDELIVERED_STATUSES))
     logger.info("retention: %d submission(s) deleted, %d kept while pending", deleted, kept)
     return {"deleted": deleted, "kept": kept}
 

@@ -53,9 +53,8 @@ def test_a_ticket_is_created_with_the_documented_nested_body(sandbox, storehub):
 
 
 def test_coordinates_are_json_numbers_with_their_decimals(sandbox, storehub):
-    storehub.create_ticket(storehub_request())
-
     ticket_call = storehub.create_ticket(storehub_request()).exchanges[-1]
+
     assert '"Latitude": 3.1573' in json.dumps(ticket_call.request["json"])
     body = sandbox.requests("storehub")[0]["body"]["Appointment"]
     assert isinstance(body["Latitude"], float)
