@@ -136,3 +136,20 @@ def test_static_files_are_hashed_compressed_and_cached_for_long(production):
     assert response.headers["Content-Encoding"] == "gzip"
     assert "immutable" in response.headers["Cache-Control"]
     assert "max-age=315360000" in response.headers["Cache-Control"]
+
+
+def test_gunicorn_refuses_to_start_without_a_provider_setting(tmp_path):
+    env = {**production_env(tmp_path), "STOREHUB_API_KEY": ""}
+    port = free_port()
+
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "StoreHub: STOREHUB_API_KEY is not set." in result.stderr
