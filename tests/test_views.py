@@ -178,7 +178,31 @@ def test_the_status_json_carries_what_the_page_shows(client):
         "ticket_id": "515091",
         "case_number": "",
         "final": True,
+        "poll_seconds": 3,
     }
+
+
+@pytest.mark.parametrize("status", [Status.REJECTED, Status.FAILED, Status.HELD])
+def test_a_request_waiting_for_staff_is_still_watched_but_slowly(client, status):
+    # Staff may correct and resend it: the customer's open page must pick up the ticket number.
+    submission = stored("storehub", status=status)
+
+    state = client.get(reverse("tickets:status-json", args=[submission.public_id])).json()
+    html = client.get(reverse("tickets:status", args=[submission.public_id])).content.decode()
+
+    assert state["final"] is False
+    assert state["poll_seconds"] == 60
+    assert '<meta http-equiv="refresh" content="60">' in html
+    assert 'data-final="false"' in html
+
+
+def test_a_cancelled_request_is_no_longer_watched(client):
+    submission = stored("storehub", status=Status.CANCELLED)
+
+    html = client.get(reverse("tickets:status", args=[submission.public_id])).content.decode()
+
+    assert '<meta http-equiv="refresh"' not in html
+    assert 'data-final="true"' in html
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,11 @@ class Status(models.TextChoices):
 PENDING_STATUSES = (Status.QUEUED, Status.RETRYING, Status.HELD)
 # Not delivered yet: pending, or in a worker's hands right now.
 UNDELIVERED_STATUSES = (*PENDING_STATUSES, Status.SENDING)
-FINAL_STATUSES = (Status.SENT, Status.REJECTED, Status.FAILED, Status.CANCELLED)
+# Nothing can happen to these any more. Rejected and failed ones are not final: staff can
+# correct and resend them.
+FINAL_STATUSES = (Status.SENT, Status.CANCELLED)
+# Waiting for a person (staff or the provider's settings), not for the next automatic try.
+WAITING_ON_STAFF_STATUSES = (Status.HELD, Status.REJECTED, Status.FAILED)
 
 
 class ErrorClass(models.TextChoices):

@@ -11,15 +11,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from .forms import FORMS
-from .models import FINAL_STATUSES
+from .models import WAITING_ON_STAFF_STATUSES
 from .selectors import submission_for_status_page
 from .services import submission_create
 from .status_text import CUSTOMER_STATUS_TEXT, next_step_text
 
 logger = logging.getLogger(__name__)
 
-# How often the status page asks again while the provider has not answered.
+# How often the status page asks again: often while a delivery is under way, rarely while the
+# request waits for staff (which can take hours).
 STATUS_POLL_SECONDS = 3
+STATUS_POLL_SECONDS_WAITING_ON_STAFF = 60
 
 
 def _enabled_forms() -> list:
@@ -82,7 +84,12 @@ def _status_context(submission) -> dict:
         "next_step": str(next_step_text(status=submission.status, provider=submission.provider)),
         "ticket_id": submission.ticket_id,
         "case_number": submission.case_number,
-        "final": submission.status in FINAL_STATUSES,
+        "final": submission.is_final,
+        "poll_seconds": (
+            STATUS_POLL_SECONDS_WAITING_ON_STAFF
+            if submission.status in WAITING_ON_STAFF_STATUSES
+            else STATUS_POLL_SECONDS
+        ),
     }
 
 
@@ -97,7 +104,6 @@ def submission_status(request: HttpRequest, public_id) -> HttpResponse:
             "submission": submission,
             "service": FORMS[submission.provider],
             "state": _status_context(submission),
-            "poll_seconds": STATUS_POLL_SECONDS,
         },
     )
 

@@ -38,6 +38,9 @@
       })
       .then(function (state) {
         show(state);
+        // The server says how soon a change is likely: seconds while sending, a minute while
+        // staff have the request.
+        normalDelay = Number(state.poll_seconds || 3) * 1000;
         delay = normalDelay;
         if (!state.final) window.setTimeout(poll, delay);
       })
