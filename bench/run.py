@@ -41,8 +41,10 @@ from django.core.management import call_command  # noqa: E402
 
 from tests.factories import storehub_data, storehub_request  # noqa: E402
 from tickets.providers import get_provider  # noqa: E402
+from tickets.providers.storehub.sandbox import StoreHubSandbox  # noqa: E402
 from tickets.sandbox.server import start_in_thread  # noqa: E402
-from tickets.services import submission_create, submission_forward  # noqa: E402
+from tickets.services.forwarding import submission_forward  # noqa: E402
+from tickets.services.intake import submission_create  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 PER_ROUND = int(os.environ.get("BENCH_PER_ROUND", "50"))
@@ -50,10 +52,9 @@ PER_ROUND = int(os.environ.get("BENCH_PER_ROUND", "50"))
 
 def main() -> None:
     call_command("migrate", verbosity=0)
-    sandbox = start_in_thread()
-    settings.STOREHUB_URL = f"{sandbox.url}/storehub"
-    settings.STOREHUB_API_KEY = "tk_bench"
-    get_provider.cache_clear()
+    sandbox = start_in_thread(endpoints={"storehub": StoreHubSandbox})
+    options = settings.TICKET_PROVIDERS["storehub"]["OPTIONS"]
+    options.update(url=f"{sandbox.url}/storehub", api_key="tk_bench")
     provider = get_provider("storehub")
     body = provider.build_body(storehub_request())["json_body"]
     url = provider.create_url

@@ -254,28 +254,79 @@ def _provider_url(name: str, sandbox_path: str) -> str:
     return f"{SANDBOX_URL}/{sandbox_path}" if SANDBOX_ENABLED else ""
 
 
-ONECLOUD_URL = _provider_url("ONECLOUD_URL", "onecloud")
-ONECLOUD_TOKEN = env_str("ONECLOUD_TOKEN")
-ONECLOUD_TOKEN_URL = env_str("ONECLOUD_TOKEN_URL")
-ONECLOUD_USERNAME = env_str("ONECLOUD_USERNAME")
-ONECLOUD_PASSWORD = env_str("ONECLOUD_PASSWORD")
-if SANDBOX_ENABLED and not (ONECLOUD_TOKEN or ONECLOUD_TOKEN_URL):
-    # The sandbox issues JWTs from its token endpoint, so the full token path is exercised.
-    ONECLOUD_TOKEN_URL = f"{SANDBOX_URL}/onecloud/api/token"
-    ONECLOUD_USERNAME = ONECLOUD_USERNAME or "sandbox"
-    ONECLOUD_PASSWORD = ONECLOUD_PASSWORD or "sandbox"
-STOREHUB_URL = _provider_url("STOREHUB_URL", "storehub")
-STOREHUB_API_KEY = env_str("STOREHUB_API_KEY", "tk_sandbox" if SANDBOX_ENABLED else "")
+def _state_spellings(raw: str) -> dict[str, str]:
+    """``"Kuala Lumpur=W.P. Kuala Lumpur;Labuan=W.P. Labuan"`` into a mapping."""
+    spellings = {}
+    for pair in filter(None, (item.strip() for item in raw.split(";"))):
+        state, sep, spelling = pair.partition("=")
+        if not sep or not state.strip() or not spelling.strip():
+            raise ImproperlyConfigured(
+                f"STOREHUB_STATE_SPELLINGS entries look like 'Kuala Lumpur=W.P. Kuala Lumpur', "
+                f"not {pair!r}."
+            )
+        spellings[state.strip()] = spelling.strip()
+    return spellings
 
-# Providers shown to customers, in this order. A provider without a URL is still listed here
-# so that the system checks can say what is missing.
-ENABLED_PROVIDERS = env_list("ENABLED_PROVIDERS", "onecloud,storehub")
 
-ONECLOUD_CATEGORIES = env_list("ONECLOUD_CATEGORIES", "Request,Question,Complaint,Problem")
+def _onecloud_options() -> dict:
+    token, token_url = env_str("ONECLOUD_TOKEN"), env_str("ONECLOUD_TOKEN_URL")
+    username, password = env_str("ONECLOUD_USERNAME"), env_str("ONECLOUD_PASSWORD")
+    if SANDBOX_ENABLED and not (token or token_url):
+        # The sandbox issues JWTs from its token endpoint, so the full token path is exercised.
+        token_url = f"{SANDBOX_URL}/onecloud/api/token"
+        username, password = username or "sandbox", password or "sandbox"
+    return {
+        "url": _provider_url("ONECLOUD_URL", "onecloud"),
+        "token": token,
+        "token_url": token_url,
+        "username": username,
+        "password": password,
+        "categories": env_list("ONECLOUD_CATEGORIES", "Request,Question,Complaint,Problem"),
+    }
 
-# Explicit time-outs for every outbound call: (connect, read) in seconds.
-PROVIDER_CONNECT_TIMEOUT = env_float("PROVIDER_CONNECT_TIMEOUT", 5.0)
-PROVIDER_READ_TIMEOUT = env_float("PROVIDER_READ_TIMEOUT", 30.0)
+
+def _storehub_options() -> dict:
+    return {
+        "url": _provider_url("STOREHUB_URL", "storehub"),
+        "api_key": env_str("STOREHUB_API_KEY", "tk_sandbox" if SANDBOX_ENABLED else ""),
+        # How StoreHub spells each state, where it differs from the portal's list.
+        "state_spellings": _state_spellings(env_str("STOREHUB_STATE_SPELLINGS")),
+    }
+
+
+# Every provider the portal has a package for: alias -> (backend, how its options are read).
+_PROVIDER_BACKENDS = {
+    "onecloud": ("tickets.providers.onecloud.OneCloud", _onecloud_options),
+    "storehub": ("tickets.providers.storehub.StoreHub", _storehub_options),
+}
+
+
+def _ticket_providers() -> dict:
+    """The registry, like TASKS or STORAGES: alias -> {"BACKEND": ..., "OPTIONS": {...}}.
+
+    ENABLED_PROVIDERS picks the providers customers see, in that order. A provider without a URL
+    is still built, so that the system checks can say what is missing.
+    """
+    enabled = env_list("ENABLED_PROVIDERS", ",".join(_PROVIDER_BACKENDS))
+    unknown = [alias for alias in enabled if alias not in _PROVIDER_BACKENDS]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"ENABLED_PROVIDERS names an unknown provider {unknown[0]!r}; "
+            f"use any of: {', '.join(_PROVIDER_BACKENDS)}."
+        )
+    # Explicit time-outs for every outbound call, in seconds.
+    timeouts = {
+        "connect_timeout": env_float("PROVIDER_CONNECT_TIMEOUT", 5.0),
+        "read_timeout": env_float("PROVIDER_READ_TIMEOUT", 30.0),
+    }
+    registry = {}
+    for alias in enabled:
+        backend, read_options = _PROVIDER_BACKENDS[alias]
+        registry[alias] = {"BACKEND": backend, "OPTIONS": {**read_options(), **timeouts}}
+    return registry
+
+
+TICKET_PROVIDERS = _ticket_providers()
 
 # --- Forwarding and retries ----------------------------------------------------------------
 FORWARD_MAX_ATTEMPTS = env_int("FORWARD_MAX_ATTEMPTS", 8)
@@ -292,23 +343,6 @@ FORWARD_SWEEP_GRACE_SECONDS = env_float("FORWARD_SWEEP_GRACE_SECONDS", 300)
 
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
-
-def _state_spellings(raw: str) -> dict[str, str]:
-    """``"Kuala Lumpur=W.P. Kuala Lumpur;Labuan=W.P. Labuan"`` into a mapping."""
-    spellings = {}
-    for pair in filter(None, (item.strip() for item in raw.split(";"))):
-        state, sep, spelling = pair.partition("=")
-        if not sep or not state.strip() or not spelling.strip():
-            raise ImproperlyConfigured(
-                f"STOREHUB_STATE_SPELLINGS entries look like 'Kuala Lumpur=W.P. Kuala Lumpur', "
-                f"not {pair!r}."
-            )
-        spellings[state.strip()] = spelling.strip()
-    return spellings
-
-
-# How StoreHub spells each state, where it differs from the portal's list.
-STOREHUB_STATE_SPELLINGS = _state_spellings(env_str("STOREHUB_STATE_SPELLINGS"))
 
 # --- Map widget ----------------------------------------------------------------------------
 # Tiles are the only thing the customer's browser fetches from elsewhere; without them the map

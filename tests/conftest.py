@@ -3,8 +3,8 @@ import urllib.request
 
 import pytest
 from django.core.management import call_command
+from django.utils.module_loading import import_string
 
-from tickets.providers import get_provider
 from tickets.sandbox.server import start_in_thread
 
 
@@ -19,6 +19,10 @@ class Sandbox:
     def script(self, provider: str, *outcomes: str) -> None:
         self.state.script(provider, list(outcomes))
 
+    def endpoints(self, provider: str):
+        """One provider's fake endpoints, with what they have issued (tickets, tokens)."""
+        return self.server.endpoints[provider]
+
     def requests(self, provider: str) -> list[dict]:
         return [r for r in self.state.requests if r["provider"] == provider]
 
@@ -32,24 +36,30 @@ class Sandbox:
 
 @pytest.fixture
 def sandbox(settings):
-    server = start_in_thread()
-    settings.ONECLOUD_URL = f"{server.url}/onecloud"
-    settings.ONECLOUD_TOKEN = ""
-    settings.ONECLOUD_TOKEN_URL = f"{server.url}/onecloud/api/token"
-    settings.ONECLOUD_USERNAME = "portal"
-    settings.ONECLOUD_PASSWORD = "s3cret-password"
-    settings.STOREHUB_URL = f"{server.url}/storehub"
-    settings.STOREHUB_API_KEY = "tk_test_key_123456"
-    settings.PROVIDER_CONNECT_TIMEOUT = 2
-    settings.PROVIDER_READ_TIMEOUT = 1
+    """Every registered provider pointed at its own fake endpoints on a loopback port."""
+    endpoints = {
+        alias: import_string(entry["BACKEND"]).sandbox_class
+        for alias, entry in settings.TICKET_PROVIDERS.items()
+    }
+    server = start_in_thread(endpoints=endpoints)
+    settings.TICKET_PROVIDERS = {
+        alias: {
+            **entry,
+            "OPTIONS": {
+                **entry["OPTIONS"],
+                **endpoints[alias].portal_options(f"{server.url}/{alias}"),
+                "connect_timeout": 2,
+                "read_timeout": 1,
+            },
+        }
+        for alias, entry in settings.TICKET_PROVIDERS.items()
+    }
     settings.FORWARD_RETRY_BASE_SECONDS = 0
     settings.FORWARD_RATE_LIMIT_BASE_SECONDS = 0
     settings.FORWARD_CONFIG_RETRY_SECONDS = 3600
-    get_provider.cache_clear()
     yield Sandbox(server)
     server.shutdown()
     server.server_close()
-    get_provider.cache_clear()
 
 
 @pytest.fixture

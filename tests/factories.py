@@ -1,5 +1,6 @@
 """Plain builders for what the tests send: a customer's request, as each form would give it."""
 
+import copy
 import io
 from datetime import timedelta
 from decimal import Decimal
@@ -8,7 +9,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from tickets.models import Attempt, ErrorClass, Submission
+from tickets.models import (
+    CUSTOMER_COLUMNS,
+    ErrorClass,
+    ProviderCall,
+    Submission,
+    split_customer_data,
+)
 from tickets.providers.base import FileUpload, TicketRequest
 
 
@@ -47,12 +54,35 @@ def storehub_data(**overrides) -> dict:
     return data
 
 
-def onecloud_request(**overrides) -> TicketRequest:
-    return TicketRequest(reference="REQ-TEST01", **onecloud_data(**overrides))
+# A valid request of each provider, as its form's cleaned data: every provider in the registry
+# has one here, so the contract tests (tests/providers/test_contract.py) can run it.
+CUSTOMER_DATA = {"onecloud": onecloud_data, "storehub": storehub_data}
+
+
+def onecloud_request(*, files=(), **overrides) -> TicketRequest:
+    return TicketRequest(reference="REQ-TEST01", fields=onecloud_data(**overrides), files=files)
 
 
 def storehub_request(**overrides) -> TicketRequest:
-    return TicketRequest(reference="REQ-TEST02", **storehub_data(**overrides))
+    return TicketRequest(reference="REQ-TEST02", fields=storehub_data(**overrides))
+
+
+def stored_submission(provider: str = "storehub", **fields) -> Submission:
+    """A stored submission, without queueing a forward, as the console reads it.
+
+    ``fields`` may set delivery columns (status, ticket_id, ...) and customer fields alike.
+    """
+    delivery_columns = {f.name for f in Submission._meta.get_fields()} - set(CUSTOMER_COLUMNS)
+    delivery = {key: fields.pop(key) for key in list(fields) if key in delivery_columns}
+    columns, details = split_customer_data({**CUSTOMER_DATA[provider](), **fields})
+    return Submission.objects.create(provider=provider, details=details, **columns, **delivery)
+
+
+def set_provider_options(settings, alias: str, **options) -> None:
+    """Change one provider's OPTIONS for a test; the registry rebuilds it."""
+    registry = copy.deepcopy(settings.TICKET_PROVIDERS)
+    registry[alias]["OPTIONS"].update(options)
+    settings.TICKET_PROVIDERS = registry
 
 
 def png_bytes(size=(8, 8)) -> bytes:
@@ -74,8 +104,8 @@ def png_file_upload(field="attachment") -> FileUpload:
 def add_attempts(submission: "Submission", count: int) -> None:
     """``count`` failed StoreHub calls, the last with its next retry time."""
     now = timezone.now()
-    Attempt.objects.bulk_create(
-        Attempt(
+    ProviderCall.objects.bulk_create(
+        ProviderCall(
             submission=submission,
             started_at=now - timedelta(minutes=count - i),
             duration_ms=120,
@@ -119,3 +149,8 @@ FORM_POSTS = {
         "longitude": "101.7122",
     },
 }
+
+
+def enable_only(settings, *aliases: str) -> None:
+    """Keep only these providers in the registry, as ENABLED_PROVIDERS would."""
+    settings.TICKET_PROVIDERS = {alias: settings.TICKET_PROVIDERS[alias] for alias in aliases}

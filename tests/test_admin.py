@@ -13,15 +13,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from tests.factories import add_attempts, onecloud_data, png_upload, storehub_data
+from tests.factories import (
+    add_attempts,
+    onecloud_data,
+    png_upload,
+    set_provider_options,
+    stored_submission,
+    storehub_data,
+)
 from tickets.admin.forms import correction_initial
 from tickets.models import Correction, Status, Submission
 from tickets.selectors import submission_staff_summary
-from tickets.services import (
-    submission_correct,
-    submission_create,
-    submission_mark_duplicate_checked,
-)
+from tickets.services.intake import submission_create
+from tickets.services.staff import submission_correct, submission_mark_duplicate_checked
 
 CHANGELIST = "admin:tickets_submission_changelist"
 EXPORT = "admin:tickets_submission_export"
@@ -30,9 +34,7 @@ EXPORT = "admin:tickets_submission_export"
 # --- helpers ------------------------------------------------------------------------------
 def make(provider: str = "storehub", status: str = Status.QUEUED, **overrides) -> Submission:
     """A stored submission, without queueing a forward: the console only reads it."""
-    fields = onecloud_data() if provider == "onecloud" else storehub_data()
-    fields.update(overrides)
-    return Submission.objects.create(provider=provider, status=status, **fields)
+    return stored_submission(provider, status=status, **overrides)
 
 
 def changelist(client, **params):
@@ -106,7 +108,7 @@ def media(settings, tmp_path):
 # --- the list -----------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_the_list_shows_status_as_words_and_masks_the_email(admin_client):
-    failed = make(status=Status.FAILED, email="ahmad_ibrahim@gmail.com", attempt_count=8)
+    failed = make(status=Status.FAILED, email="ahmad_ibrahim@gmail.com", forward_count=8)
     sent = make(status=Status.SENT, ticket_id="999", case_number="STOREHUB0999-CA1")
 
     response = changelist(admin_client)
@@ -221,7 +223,7 @@ def test_no_banner_when_nothing_needs_attention(admin_client):
 def test_a_failing_provider_configuration_is_shown_to_superusers_only(
     admin_client, viewer_client, settings
 ):
-    settings.STOREHUB_URL = ""
+    set_provider_options(settings, "storehub", url="")
     make(status=Status.HELD, last_error="STOREHUB_URL is not set.")
 
     superuser_page = changelist(admin_client).content.decode()
@@ -454,7 +456,7 @@ def test_a_sent_submission_cannot_be_corrected(admin_client):
 # --- the correction service ---------------------------------------------------------------
 @pytest.mark.django_db
 def test_submission_correct_records_only_what_changed_and_queues_it(admin_user):
-    rejected = make(status=Status.REJECTED, attempt_count=1)
+    rejected = make(status=Status.REJECTED, forward_count=1)
 
     corrected = submission_correct(
         submission=rejected,
@@ -464,7 +466,7 @@ def test_submission_correct_records_only_what_changed_and_queues_it(admin_user):
     )
 
     assert corrected.status == Status.QUEUED
-    assert corrected.attempt_count == 0
+    assert corrected.forward_count == 0
     correction = corrected.corrections.get()
     assert correction.changes == {
         "address": ["23, Jalan Ampang, Taman KLCC, 55000 KL", "1 Jalan Baru"],
@@ -479,8 +481,8 @@ def test_submission_correct_records_only_what_changed_and_queues_it(admin_user):
         ("storehub", Status.SENT, {"name": "X"}, "cannot be corrected"),
         ("storehub", Status.SENDING, {"name": "X"}, "cannot be corrected"),
         ("storehub", Status.CANCELLED, {"name": "X"}, "cannot be corrected"),
-        ("storehub", Status.REJECTED, {"subject": "X"}, "cannot correct on a StoreHub"),
-        ("storehub", Status.REJECTED, {"status": "sent"}, "cannot correct"),
+        ("storehub", Status.REJECTED, {"subject": "X"}, "not used by StoreHub: subject"),
+        ("storehub", Status.REJECTED, {"status": "sent"}, "not used by StoreHub: status"),
         ("storehub", Status.REJECTED, {"name": "Ahmad Ibrahim"}, "Nothing was changed"),
         ("storehub", Status.REJECTED, {"name": ""}, "Missing required fields: name"),
         ("storehub", Status.REJECTED, {"latitude": None}, "Missing required fields: lat"),

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from tickets.providers import get_provider
+from tests.factories import set_provider_options
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,17 +30,10 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture
-def fresh_providers():
-    get_provider.cache_clear()
-    yield
-    get_provider.cache_clear()
-
-
 @pytest.mark.django_db
-def test_a_missing_provider_setting_stops_start_up_with_a_clear_message(settings, fresh_providers):
-    settings.STOREHUB_API_KEY = ""
-    settings.ONECLOUD_URL = "ftp://example.com"
+def test_a_missing_provider_setting_stops_start_up_with_a_clear_message(settings):
+    set_provider_options(settings, "storehub", api_key="")
+    set_provider_options(settings, "onecloud", url="ftp://example.com")
 
     with pytest.raises(SystemCheckError) as caught:
         call_command("check")
@@ -50,12 +43,40 @@ def test_a_missing_provider_setting_stops_start_up_with_a_clear_message(settings
     assert "OneCloud: ONECLOUD_URL must start with https://" in message
 
 
-@pytest.mark.django_db
-def test_an_unknown_enabled_provider_is_reported(settings, fresh_providers):
-    settings.ENABLED_PROVIDERS = ["onecloud", "zendesk"]
+def test_an_unknown_enabled_provider_stops_start_up():
+    result = run_manage("check", DEBUG="1", ENABLED_PROVIDERS="onecloud,zendesk")
 
-    with pytest.raises(SystemCheckError, match="unknown provider 'zendesk'"):
+    assert result.returncode != 0
+    assert "ENABLED_PROVIDERS names an unknown provider 'zendesk'" in result.stderr
+
+
+@pytest.mark.django_db
+def test_a_provider_backend_that_cannot_be_imported_is_reported(settings):
+    settings.TICKET_PROVIDERS = {
+        **settings.TICKET_PROVIDERS,
+        "zendesk": {"BACKEND": "tickets.providers.zendesk.Zendesk", "OPTIONS": {}},
+    }
+
+    with pytest.raises(SystemCheckError, match="could not import BACKEND") as caught:
         call_command("check")
+
+    assert "tickets.E001" in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_no_provider_at_all_is_reported(settings):
+    settings.TICKET_PROVIDERS = {}
+
+    with pytest.raises(SystemCheckError, match="TICKET_PROVIDERS is empty"):
+        call_command("check")
+
+
+def test_the_providers_are_the_enabled_ones_in_their_order():
+    script = "from django.conf import settings; print(list(settings.TICKET_PROVIDERS))"
+    result = run_manage("shell", "-c", script, DEBUG="1", ENABLED_PROVIDERS="storehub")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("['storehub']")
 
 
 def test_the_default_local_configuration_needs_no_credentials():
@@ -95,10 +116,11 @@ def test_a_malformed_number_setting_names_the_variable():
 
 
 def test_a_lease_shorter_than_the_slowest_forward_is_warned_about(settings):
-    settings.PROVIDER_READ_TIMEOUT = 60
-    settings.FORWARD_LEASE_SECONDS = 120
+    set_provider_options(settings, "storehub", read_timeout=60)
+    settings.FORWARD_LEASE_SECONDS = 200
 
     from tickets.checks import check_forwarding_lease
 
     [warning] = check_forwarding_lease()
     assert warning.id == "tickets.W001"
+    assert "to StoreHub" in warning.msg

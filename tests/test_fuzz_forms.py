@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.factories import FORM_POSTS as VALID
 from tickets.forms.base import issue_form_token
 from tickets.models import Submission
-from tickets.services import REQUIRED_FIELDS
+from tickets.providers import get_provider
 
 pytestmark = pytest.mark.django_db
 
@@ -78,8 +78,9 @@ def posted_forms(draw, provider: str, field_names: list[str]):
 
 def assert_fully_valid(submission: Submission) -> None:
     submission.full_clean()
-    for field in REQUIRED_FIELDS[submission.provider]:
-        assert getattr(submission, field) not in (None, ""), field
+    stored = submission.customer_data
+    for field in get_provider(submission.provider).form_class.required_field_names():
+        assert stored.get(field) not in (None, ""), field
     if submission.latitude is not None:
         assert -90 <= submission.latitude <= 90
         assert -180 <= submission.longitude <= 180

@@ -7,8 +7,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tests.factories import onecloud_data, png_upload, storehub_data
-from tickets.models import Attachment, Attempt, Status, Submission
-from tickets.services import customer_data_erase, submission_create
+from tickets.models import Attachment, ProviderCall, Status, Submission
+from tickets.services.intake import submission_create
+from tickets.services.privacy import customer_data_erase
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,7 +32,7 @@ def test_the_retention_command_removes_old_records_and_their_files_and_nothing_e
     settings.RETENTION_DAYS = 30
     old = aged(with_file(), days=31)
     old_file = old.attachments.get().file
-    Attempt.objects.create(
+    ProviderCall.objects.create(
         submission=old,
         started_at=timezone.now(),
         duration_ms=1,
@@ -48,7 +49,7 @@ def test_the_retention_command_removes_old_records_and_their_files_and_nothing_e
     call_command("purge_expired_submissions")
 
     assert not Submission.objects.filter(pk=old.pk).exists()
-    assert not Attempt.objects.filter(submission_id=old.pk).exists()
+    assert not ProviderCall.objects.filter(submission_id=old.pk).exists()
     assert not storage.exists(old_file.name)
     assert Submission.objects.filter(pk=recent.pk).exists()
     assert storage.exists(recent_file.name)

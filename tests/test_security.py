@@ -9,7 +9,7 @@ from django.urls import reverse
 from tests.factories import FORM_POSTS, storehub_data
 from tickets.forms.base import issue_form_token
 from tickets.models import Submission
-from tickets.services import submission_create
+from tickets.services.intake import submission_create
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from tests.factories import onecloud_data, storehub_data
+from tests.factories import enable_only, onecloud_data, storehub_data
 from tickets.models import Status, Submission
-from tickets.services import submission_create
+from tickets.services.intake import submission_create
 from tickets.status_text import CUSTOMER_STATUS_TEXT
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def test_the_landing_page_offers_each_enabled_service_with_what_it_is_for(client
 
 
 def test_with_one_provider_enabled_the_landing_page_goes_straight_to_its_form(client, settings):
-    settings.ENABLED_PROVIDERS = ["storehub"]
+    enable_only(settings, "storehub")
 
     response = client.get("/")
 

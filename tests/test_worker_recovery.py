@@ -16,8 +16,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tests.factories import storehub_data
-from tickets.models import Attempt, ErrorClass, Status, Submission
-from tickets.services import submission_create
+from tickets.models import ErrorClass, ProviderCall, Status, Submission
+from tickets.services.intake import submission_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,9 +100,9 @@ def test_a_worker_killed_mid_forward_does_not_lose_the_submission(sandbox, setti
     assert len(sandbox.created("storehub")) == 1
     # The lost call may have reached the provider: staff are told to check.
     assert submission.possible_duplicate
-    lost = submission.attempts.get(error_class=ErrorClass.UNKNOWN_OUTCOME)
+    lost = submission.calls.get(error_class=ErrorClass.UNKNOWN_OUTCOME)
     assert "worker stopped" in lost.message
-    assert submission.attempts.filter(kind=Attempt.Kind.TICKET, error_class="success").exists()
+    assert submission.calls.filter(kind=ProviderCall.Kind.TICKET, error_class="success").exists()
 
 
 def test_a_submission_whose_task_was_lost_is_requeued_by_the_sweep(sandbox, run_worker, settings):

@@ -1,50 +1,35 @@
-"""System checks: a missing or malformed provider setting is reported at start-up."""
+"""System checks: a missing or malformed setting is reported at start-up, not by a customer."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
-from .models import Provider
+from .providers.registry import check_providers, providers
+from .retry import slowest_forward_seconds
 
-
-@register(Tags.compatibility, deploy=False)
-def check_provider_settings(app_configs=None, **kwargs) -> list[Error]:
-    from .selectors import provider_configuration_problems
-
-    errors = [
-        Error(
-            f"ENABLED_PROVIDERS names an unknown provider {name!r}.",
-            hint=f"Use any of: {', '.join(Provider.values)}.",
-            id="tickets.E001",
-        )
-        for name in settings.ENABLED_PROVIDERS
-        if name not in Provider.values
-    ]
-    for label, problems in provider_configuration_problems().items():
-        errors.extend(
-            Error(
-                f"{label}: {problem}",
-                hint="See .env.example and the README's configuration table.",
-                id="tickets.E002",
-            )
-            for problem in problems
-        )
-    if not settings.ENABLED_PROVIDERS:
-        errors.append(Error("ENABLED_PROVIDERS is empty.", id="tickets.E003"))
-    return errors
+# Every provider's own check() feeds Django's system checks (tickets.E001-E003).
+register(check_providers, Tags.compatibility)
 
 
 @register(Tags.compatibility)
-def check_forwarding_lease(app_configs=None, **kwargs) -> list[Warning]:
-    # One forward makes at most four calls: token, ticket, and both again after "Expired token".
-    longest_forward = 4 * (settings.PROVIDER_CONNECT_TIMEOUT + settings.PROVIDER_READ_TIMEOUT)
-    if longest_forward >= settings.FORWARD_LEASE_SECONDS:
-        return [
-            Warning(
-                f"FORWARD_LEASE_SECONDS ({settings.FORWARD_LEASE_SECONDS:g}) is not longer than "
-                f"the slowest possible forward ({longest_forward:g} s): a live worker's "
-                "submission could be taken over and sent twice.",
-                hint="Raise FORWARD_LEASE_SECONDS or lower the provider time-outs.",
-                id="tickets.W001",
+def check_forwarding_lease(app_configs=None, **kwargs) -> list[CheckMessage]:
+    warnings = []
+    for alias in providers:
+        try:
+            provider = providers[alias]
+        except ImproperlyConfigured:
+            continue  # reported by check_providers
+        longest = slowest_forward_seconds(
+            connect_timeout=provider.connect_timeout, read_timeout=provider.read_timeout
+        )
+        if longest >= settings.FORWARD_LEASE_SECONDS:
+            warnings.append(
+                Warning(
+                    f"FORWARD_LEASE_SECONDS ({settings.FORWARD_LEASE_SECONDS:g}) is not longer "
+                    f"than the slowest possible forward to {provider.label} ({longest:g} s): a "
+                    "live worker's submission could be taken over and sent twice.",
+                    hint="Raise FORWARD_LEASE_SECONDS or lower the provider time-outs.",
+                    id="tickets.W001",
+                )
             )
-        ]
-    return []
+    return warnings

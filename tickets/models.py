@@ -6,70 +6,48 @@ request. Its status is changed only by ``tickets.services``.
 
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from .statuses import (  # noqa: F401  (re-exported: the models' vocabulary)
+    FINAL_STATUSES,
+    PENDING_STATUSES,
+    RESENDABLE_STATUSES,
+    UNDELIVERED_STATUSES,
+    WAITING_ON_STAFF_STATUSES,
+    ErrorClass,
+    Status,
+)
 
 # Crockford-style alphabet: no 0/O, 1/I/L or U, so a reference read over the phone is not misheard.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_LENGTH = 6
 
 
+# Customer fields kept as columns, for the staff's search, filters and erasure; every other
+# customer field goes in ``Submission.details``.
+CUSTOMER_COLUMNS = ("name", "email", "phone", "latitude", "longitude")
+
+
+def split_customer_data(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Customer fields as (column values, details)."""
+    columns = {key: value for key, value in data.items() if key in CUSTOMER_COLUMNS}
+    details = {key: value for key, value in data.items() if key not in CUSTOMER_COLUMNS}
+    return columns, details
+
+
 def new_reference() -> str:
     return "REQ-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-class Provider(models.TextChoices):
-    ONECLOUD = "onecloud", "OneCloud"
-    STOREHUB = "storehub", "StoreHub"
-
-
-class Status(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    SENDING = "sending", _("Sending")
-    RETRYING = "retrying", _("Waiting to retry")
-    HELD = "held", _("Held: provider configuration")
-    SENT = "sent", _("Sent")
-    REJECTED = "rejected", _("Rejected by provider")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
-# Statuses in which a submission is still owed a delivery attempt.
-PENDING_STATUSES = (Status.QUEUED, Status.RETRYING, Status.HELD)
-# Not delivered yet: pending, or in a worker's hands right now.
-UNDELIVERED_STATUSES = (*PENDING_STATUSES, Status.SENDING)
-# Nothing can happen to these any more. Rejected and failed ones are not final: staff can
-# correct and resend them.
-FINAL_STATUSES = (Status.SENT, Status.CANCELLED)
-# Waiting for a person (staff or the provider's settings), not for the next automatic try.
-WAITING_ON_STAFF_STATUSES = (Status.HELD, Status.REJECTED, Status.FAILED)
-
-
-class ErrorClass(models.TextChoices):
-    """The failure classes of CONTRACTS.md, plus success."""
-
-    SUCCESS = "success", _("Success")
-    TRANSIENT = "transient", _("Transient")
-    RATE_LIMITED = "rate_limited", _("Rate-limited or over quota")
-    TOKEN_EXPIRED = "token_expired", _("Token expired")
-    CONFIGURATION = "configuration", _("Configuration")
-    ACCOUNT = "account", _("Account")
-    REJECTED = "rejected", _("Rejected")
-    UNKNOWN_OUTCOME = "unknown_outcome", _("Unknown outcome")
-
-
-class Priority(models.IntegerChoices):
-    """StoreHub's ``Priority``."""
-
-    LOW = -1, _("Low")
-    NORMAL = 0, _("Normal")
-    HIGH = 1, _("High")
-
-
 class Submission(models.Model):
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    # A key of settings.TICKET_PROVIDERS. No choices on purpose: a new provider needs no migration,
+    # and a provider taken out of the settings leaves its old rows readable.
+    provider = models.CharField(max_length=40)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
@@ -80,30 +58,15 @@ class Submission(models.Model):
     # back-and-resubmit) finds the submission it already created instead of making another.
     form_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
 
-    # Shared by both providers: OneCloud fullName/contact/coordinate, StoreHub Name/Email/lat-long.
+    # The customer fields staff search, filter and sort on, whichever provider asked for them.
     name = models.CharField(_("name"), max_length=100)
     email = models.EmailField(_("e-mail"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=16, blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-
-    # OneCloud only.
-    subject = models.CharField(_("subject"), max_length=200, blank=True)
-    category = models.CharField(_("category"), max_length=50, blank=True)
-    content = models.TextField(_("description"), max_length=5000, blank=True)
-
-    # StoreHub only.
-    phone = models.CharField(_("phone"), max_length=16, blank=True)
-    issue = models.CharField(_("issue"), max_length=500, blank=True)
-    priority = models.SmallIntegerField(
-        _("priority"), choices=Priority.choices, null=True, blank=True
-    )
-    receive_sms = models.BooleanField(_("receive SMS updates"), null=True, blank=True)
-    remark = models.TextField(_("remark"), max_length=1000, blank=True)
-    store_name = models.CharField(_("store"), max_length=100, blank=True)
-    dealer_reseller = models.CharField(_("dealer or reseller"), max_length=50, blank=True)
-    address = models.CharField(_("address"), max_length=500, blank=True)
-    state = models.CharField(_("state"), max_length=50, blank=True)
-    service_id = models.IntegerField(_("service"), null=True, blank=True)
+    # Every other customer field, by the provider form's field names. The provider's form is
+    # their one definition (labels, limits, choices) and validates them before they get here.
+    details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
 
     # What the provider answered.
     ticket_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -111,7 +74,9 @@ class Submission(models.Model):
     provider_ticket = models.JSONField(null=True, blank=True)
 
     # Delivery bookkeeping.
-    attempt_count = models.PositiveIntegerField(default=0)
+    # Forwards made since the last resend: one forward is one try at delivery, which may take
+    # several provider calls (a token, the ticket, a retry with a fresh token).
+    forward_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     last_error_class = models.CharField(max_length=20, choices=ErrorClass.choices, blank=True)
@@ -137,6 +102,12 @@ class Submission(models.Model):
         return self.status in FINAL_STATUSES
 
     @property
+    def customer_data(self) -> dict[str, Any]:
+        """Every customer field, columns and details together, by form field name."""
+        columns = {name: getattr(self, name) for name in CUSTOMER_COLUMNS}
+        return {**columns, **self.details}
+
+    @property
     def customer_ticket_number(self) -> str:
         """The number the customer quotes to the provider."""
         return self.case_number or self.ticket_id
@@ -148,12 +119,9 @@ def attachment_path(instance: "Attachment", filename: str) -> str:
 
 
 class Attachment(models.Model):
-    class Role(models.TextChoices):
-        ATTACHMENT = "attachment", _("Attachment (image)")
-        FILE = "file", _("Additional file")
-
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="attachments")
-    role = models.CharField(max_length=20, choices=Role.choices)
+    # The upload field of the provider's form the file came in (the provider's part name).
+    role = models.CharField(max_length=40)
     file = models.FileField(upload_to=attachment_path, max_length=300)
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100)
@@ -168,14 +136,17 @@ class Attachment(models.Model):
         return self.original_name
 
 
-class Attempt(models.Model):
-    """One HTTP call to a provider (token fetches included), with secrets removed."""
+class ProviderCall(models.Model):
+    """One HTTP call to a provider (token fetches included), with secrets removed.
+
+    One forward of a submission makes one or more calls.
+    """
 
     class Kind(models.TextChoices):
         TOKEN = "token", _("Token request")
         TICKET = "ticket", _("Create ticket")
 
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="attempts")
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="calls")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TICKET)
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()

@@ -3,26 +3,26 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Count, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .models import (
+    RESENDABLE_STATUSES,
     UNDELIVERED_STATUSES,
+    WAITING_ON_STAFF_STATUSES,
     Attachment,
-    Attempt,
     Correction,
-    Provider,
+    ProviderCall,
     Status,
     Submission,
 )
+from .providers import enabled_providers
 
 # A submission nobody will deliver without a person: the provider refused it, the retries ran
 # out, the settings are wrong, or a call may have created a ticket twice.
-ATTENTION_STATUSES = (Status.FAILED, Status.HELD, Status.REJECTED)
-NEEDS_ATTENTION = Q(status__in=ATTENTION_STATUSES) | Q(possible_duplicate=True)
+NEEDS_ATTENTION = Q(status__in=WAITING_ON_STAFF_STATUSES) | Q(possible_duplicate=True)
 
 SUMMARY_DAYS = 7
 
@@ -34,11 +34,11 @@ def submission_for_status_page(*, public_id) -> Submission:
 def submission_list_for_staff() -> QuerySet[Submission]:
     """Every submission with ``ticket_calls``, the number of create-ticket calls ever made.
 
-    ``attempt_count`` restarts at zero when staff resend; the list shows the whole history. A
+    ``forward_count`` restarts at zero when staff resend; the list shows the whole history. A
     correlated subquery is computed only for the rows of the page, unlike a JOIN + GROUP BY.
     """
     calls = (
-        Attempt.objects.filter(submission=OuterRef("pk"), kind=Attempt.Kind.TICKET)
+        ProviderCall.objects.filter(submission=OuterRef("pk"), kind=ProviderCall.Kind.TICKET)
         .order_by()
         .values("submission")
         .annotate(total=Count("pk"))
@@ -122,22 +122,37 @@ def submission_staff_summary(*, now: datetime | None = None) -> StaffSummary:
 
 
 def provider_configuration_problems() -> dict[str, list[str]]:
-    """Each enabled provider's label and the plain sentences naming its setting problems.
+    """Each configured provider's label and the plain sentences naming its setting problems.
 
-    Only providers with at least one problem are listed. No network call is made. A name in
-    ENABLED_PROVIDERS that is no provider at all is reported by the system check tickets.E001.
+    Only providers with at least one problem are listed. No network call is made.
     """
-    from .providers import get_provider
-
-    problems: dict[str, list[str]] = {}
-    for name in settings.ENABLED_PROVIDERS:
-        if name in Provider.values and (found := get_provider(name).configuration_problems()):
-            problems[Provider(name).label] = found
-    return problems
+    return {
+        provider.label: found
+        for provider in enabled_providers()
+        if (found := provider.configuration_problems())
+    }
 
 
-def submission_timeline(*, submission: Submission) -> list[Attempt]:
-    return list(submission.attempts.all())
+def submission_timeline(*, submission: Submission) -> list[ProviderCall]:
+    return list(submission.calls.all())
+
+
+def submission_last_ticket_call(*, submission: Submission) -> ProviderCall | None:
+    return submission.calls.filter(kind=ProviderCall.Kind.TICKET).order_by("-started_at").first()
+
+
+def submissions_resendable(queryset: QuerySet[Submission]) -> list[Submission]:
+    """The ones staff may resend, correct or cancel, read in full before any is changed."""
+    return list(queryset.filter(status__in=RESENDABLE_STATUSES))
+
+
+def submissions_possibly_duplicated(queryset: QuerySet[Submission]) -> list[Submission]:
+    return list(queryset.filter(possible_duplicate=True))
+
+
+def customers_of(queryset: QuerySet[Submission]) -> list[tuple[str, str]]:
+    """The (e-mail, phone) pairs of these submissions' customers, as erasure finds them."""
+    return sorted(set(queryset.values_list("email", "phone")))
 
 
 def submission_corrections(*, submission: Submission) -> list[Correction]:

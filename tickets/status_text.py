@@ -2,7 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from .models import Provider, Status
+from .models import Status
+from .providers import TicketProvider
 
 CUSTOMER_STATUS_TEXT = {
     Status.QUEUED: (
@@ -67,16 +68,10 @@ WAITING_NEXT_STEP = {
 }
 WAITING_NEXT_STEP[Status.SENDING] = WAITING_NEXT_STEP[Status.QUEUED]
 WAITING_NEXT_STEP[Status.HELD] = WAITING_NEXT_STEP[Status.RETRYING]
-SENT_NEXT_STEP = {
-    Provider.ONECLOUD: _("OneCloud's support team will reply to the e-mail address you gave."),
-    Provider.STOREHUB: _(
-        "StoreHub's field-service team will contact you by phone to arrange the visit."
-    ),
-}
 
 
-def next_step_text(*, status: str, provider: str) -> str:
+def next_step_text(*, status: str, provider: TicketProvider | None) -> str:
     """A sentence on what happens next, or "" when the status text already says it all."""
     if status == Status.SENT:
-        return SENT_NEXT_STEP.get(provider, "")
-    return WAITING_NEXT_STEP.get(status, "")
+        return str(provider.sent_next_step) if provider is not None else ""
+    return str(WAITING_NEXT_STEP.get(status, ""))

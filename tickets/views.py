@@ -2,7 +2,6 @@
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -10,10 +9,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from .forms import FORMS
 from .models import WAITING_ON_STAFF_STATUSES
+from .providers import enabled_providers, provider_or_none
 from .selectors import submission_for_status_page
-from .services import submission_create
+from .services.intake import submission_create
 from .status_text import CUSTOMER_STATUS_TEXT, next_step_text
 
 logger = logging.getLogger(__name__)
@@ -24,16 +23,12 @@ STATUS_POLL_SECONDS = 3
 STATUS_POLL_SECONDS_WAITING_ON_STAFF = 60
 
 
-def _enabled_forms() -> list:
-    return [FORMS[provider] for provider in settings.ENABLED_PROVIDERS if provider in FORMS]
-
-
 @require_safe
 def landing(request: HttpRequest) -> HttpResponse:
-    services = _enabled_forms()
+    services = enabled_providers()
     if len(services) == 1:
         # Nothing to choose between: straight to the only form.
-        return redirect("tickets:form", provider=services[0].provider)
+        return redirect("tickets:form", provider=services[0].alias)
     return render(request, "tickets/landing.html", {"services": services})
 
 
@@ -41,11 +36,11 @@ def landing(request: HttpRequest) -> HttpResponse:
 # the same form token, so sending it again finds the submission already made.
 @require_http_methods(["GET", "POST"])
 def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
-    if provider not in settings.ENABLED_PROVIDERS:
+    service = provider_or_none(provider)
+    if service is None:
         raise Http404
-    form_class = FORMS[provider]
     if request.method == "POST":
-        form = form_class(request.POST, request.FILES)
+        form = service.form(request.POST, request.FILES)
         if form.looks_like_a_bot():
             # Refused silently: the bot sees an ordinary thank-you and learns nothing.
             logger.info("%s form: honeypot filled, nothing stored", provider)
@@ -66,22 +61,23 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
             else:
                 return redirect("tickets:status", public_id=submission.public_id)
     else:
-        form = form_class()
+        form = service.form()
     return render(
         request,
         "tickets/form.html",
-        {"form": form, "other_services": len(_enabled_forms()) > 1},
+        {"form": form, "service": service, "other_services": len(enabled_providers()) > 1},
     )
 
 
 def _status_context(submission) -> dict:
     headline, explanation = CUSTOMER_STATUS_TEXT[submission.status]
+    provider = provider_or_none(submission.provider)
     return {
         "reference": submission.reference,
         "status": submission.status,
         "headline": str(headline),
         "explanation": str(explanation),
-        "next_step": str(next_step_text(status=submission.status, provider=submission.provider)),
+        "next_step": next_step_text(status=submission.status, provider=provider),
         "ticket_id": submission.ticket_id,
         "case_number": submission.case_number,
         "final": submission.is_final,
@@ -102,7 +98,7 @@ def submission_status(request: HttpRequest, public_id) -> HttpResponse:
         "tickets/status.html",
         {
             "submission": submission,
-            "service": FORMS[submission.provider],
+            "service": provider_or_none(submission.provider),
             "state": _status_context(submission),
         },
     )

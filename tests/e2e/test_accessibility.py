@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.factories import onecloud_data, png_bytes, storehub_data
 from tickets.models import Status, Submission
-from tickets.services import submission_create
+from tickets.services.intake import submission_create
 
 from .helpers import DESKTOP, PHONE, assert_accessible, screenshot
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from playwright import sync_api
 
-from tests.factories import add_attempts, storehub_data
+from tests.factories import add_attempts, stored_submission
 from tickets.models import ErrorClass, Status, Submission
 
 from .helpers import SCREENSHOTS, csp_violations
@@ -18,13 +18,14 @@ pytestmark = pytest.mark.e2e
 
 
 def failed_submission_with_history() -> Submission:
-    submission = Submission.objects.create(
-        provider="storehub",
+    submission = stored_submission(
+        "storehub",
         status=Status.FAILED,
-        attempt_count=1,
+        forward_count=1,
         last_error_class=ErrorClass.TRANSIENT,
         last_error="StoreHub -10008: Unexpected error",
-        **storehub_data(latitude=Decimal("3.157300"), longitude=Decimal("101.712200")),
+        latitude=Decimal("3.157300"),
+        longitude=Decimal("101.712200"),
     )
     add_attempts(submission, 1)
     return submission
@@ -35,7 +36,7 @@ def test_staff_find_a_failed_submission_see_it_on_the_map_and_resend_it(
 ):
     django_user_model.objects.create_superuser("staff", "staff@example.com", PASSWORD)
     failed = failed_submission_with_history()
-    Submission.objects.create(provider="storehub", status=Status.SENT, **storehub_data())
+    stored_submission("storehub", status=Status.SENT)
     # Offline but for the live server: the map's tiles fail, its marker must still show.
     page = browsing.page(viewport=STAFF_DESKTOP)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

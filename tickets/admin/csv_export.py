@@ -7,27 +7,50 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from tickets.models import Submission
+from tickets.models import CUSTOMER_COLUMNS, Submission
+from tickets.providers import enabled_providers, provider_label
 
 # A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"); a
 # leading apostrophe makes it plain text. Tab and carriage return are on OWASP's list too.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-COLUMNS: list[tuple[str, Any]] = [
+DELIVERY_COLUMNS: list[tuple[str, Any]] = [
     ("reference", lambda s: s.reference),
     ("created_at", lambda s: _local_iso(s.created_at)),
-    ("provider", lambda s: s.get_provider_display()),
+    ("provider", lambda s: provider_label(s.provider)),
     ("status", lambda s: s.status),
     ("possible_duplicate", lambda s: "yes" if s.possible_duplicate else "no"),
     ("ticket_id", lambda s: s.ticket_id),
     ("case_number", lambda s: s.case_number),
-    ("attempts", lambda s: getattr(s, "ticket_calls", s.attempt_count)),
+    ("ticket_calls", lambda s: getattr(s, "ticket_calls", "")),
+    ("forwards", lambda s: s.forward_count),
     ("last_error_class", lambda s: s.last_error_class),
     ("sent_at", lambda s: _local_iso(s.sent_at)),
     ("name", lambda s: s.name),
     ("email", lambda s: s.email),
     ("phone", lambda s: s.phone),
 ]
+
+
+def columns() -> list[tuple[str, Any]]:
+    """The delivery columns, then every provider form's own fields (empty where not asked)."""
+    detail_names: list[str] = []
+    for provider in enabled_providers():
+        for name in provider.form_class.customer_field_names():
+            if name not in CUSTOMER_COLUMNS and name not in detail_names:
+                detail_names.append(name)
+    return [
+        *DELIVERY_COLUMNS,
+        *((name, lambda s, name=name: _cell(s.details.get(name))) for name in detail_names),
+    ]
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
 
 
 def _local_iso(moment) -> str:
@@ -49,11 +72,12 @@ class _Echo:
 
 def csv_rows(submissions: Iterable[Submission]) -> Iterator[str]:
     writer = csv.writer(_Echo())
+    chosen = columns()
     # A byte-order mark, so spreadsheet programs read names with accents as UTF-8.
     yield "\ufeff"
-    yield writer.writerow([name for name, _ in COLUMNS])
+    yield writer.writerow([name for name, _ in chosen])
     for submission in submissions:
-        yield writer.writerow([csv_safe(value(submission)) for _, value in COLUMNS])
+        yield writer.writerow([csv_safe(value(submission)) for _, value in chosen])
 
 
 def submissions_csv_response(queryset) -> StreamingHttpResponse:

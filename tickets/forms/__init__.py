@@ -1,12 +1,4 @@
-"""One form per provider, in parallel modules: tickets/forms/<provider>.py."""
+"""What every provider's form shares: the form token, kept uploads, fields and layout pieces.
 
-from .base import SubmissionForm
-from .onecloud import OneCloudForm
-from .storehub import StoreHubForm
-
-FORMS: dict[str, type[SubmissionForm]] = {
-    OneCloudForm.provider: OneCloudForm,
-    StoreHubForm.provider: StoreHubForm,
-}
-
-__all__ = ["FORMS", "OneCloudForm", "StoreHubForm", "SubmissionForm"]
+Each provider's own form lives in its package: ``tickets/providers/<name>/forms.py``.
+"""

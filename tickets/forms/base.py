@@ -1,5 +1,6 @@
 """What both request forms share: the form token, kept uploads, the data handed to the service."""
 
+import copy
 import uuid
 
 from crispy_forms.bootstrap import StrictButton
@@ -33,17 +34,16 @@ def read_form_token(signed: str | None) -> uuid.UUID | None:
 
 
 class SubmissionForm(forms.Form):
-    """A customer's request to one provider; field names are Submission field names.
+    """A customer's request to one provider: the one definition of that provider's fields.
 
-    Subclasses declare the documented fields and ``layout_fields()``; ``title`` and ``summary``
-    present the service on the landing page and above the form.
+    A provider's package subclasses it with the documented fields, limits and choices, and
+    ``layout_fields()``. The staff correction form, the admin detail, the CSV export and the
+    service's checks all read the fields from here. A field's name is the key under which its
+    value is stored (``Submission`` column or ``details``) and handed to the provider's client.
     """
 
-    provider: str
-    title: str
-    summary: str
-    # The landing page lists form classes; a template must not instantiate them.
-    do_not_call_in_templates = True
+    # Fields of the form itself, not of the customer's request.
+    FORM_MACHINERY = ("form_token", "website")
 
     form_token = forms.CharField(widget=forms.HiddenInput, required=False)
     # A honeypot: hidden from people (off-screen, out of the tab order, hidden from screen
@@ -54,8 +54,10 @@ class SubmissionForm(forms.Form):
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, provider, **kwargs):
         super().__init__(*args, **kwargs)
+        self.provider = provider
+        self.configure_fields(self.fields, provider=provider)
         self.token = read_form_token(self.data.get("form_token")) if self.is_bound else None
         if self.token is None:
             # The empty form gets its token here; a form posted with a forged or missing one is
@@ -67,17 +69,48 @@ class SubmissionForm(forms.Form):
                 self.data["form_token"] = fresh
         self.helper = self._build_helper()
 
+    # --- the fields, as the rest of the portal reads them -----------------------------------
+    @classmethod
+    def configure_fields(cls, fields: dict[str, forms.Field], *, provider) -> None:
+        """Set what depends on the provider's options (choices from settings) on ``fields``.
+
+        Called for the customer's form and for the staff correction form built from it.
+        """
+
+    @classmethod
+    def customer_fields(cls, *, provider) -> dict[str, forms.Field]:
+        """Fresh copies of the customer fields, configured for ``provider``, in form order.
+
+        What the staff correction form and the admin detail are built from.
+        """
+        fields = {name: copy.deepcopy(cls.base_fields[name]) for name in cls.customer_field_names()}
+        cls.configure_fields(fields, provider=provider)
+        return fields
+
+    @classmethod
+    def upload_field_names(cls) -> list[str]:
+        return [name for name, f in cls.base_fields.items() if isinstance(f, UploadField)]
+
+    @classmethod
+    def customer_field_names(cls) -> list[str]:
+        """The fields a submission stores, in the form's order (files apart)."""
+        skipped = {*cls.FORM_MACHINERY, *cls.upload_field_names()}
+        return [name for name in cls.base_fields if name not in skipped]
+
+    @classmethod
+    def required_field_names(cls) -> list[str]:
+        return [name for name in cls.customer_field_names() if cls.base_fields[name].required]
+
     # --- what the view hands to submission_create -----------------------------------------
     @property
     def upload_names(self) -> list[str]:
-        return [name for name, field in self.fields.items() if isinstance(field, UploadField)]
+        return self.upload_field_names()
 
     def looks_like_a_bot(self) -> bool:
         return bool(self.is_bound and self.data.get("website"))
 
     def submission_data(self) -> dict:
-        excluded = {"form_token", "website", *self.upload_names}
-        return {key: value for key, value in self.cleaned_data.items() if key not in excluded}
+        return {name: self.cleaned_data[name] for name in self.customer_field_names()}
 
     def submission_files(self) -> dict:
         return {

@@ -10,8 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from .uploads import KeptUpload, check_upload, read_kept_upload
 
-# StoreHub's Phone holds at most 16 characters once normalised; what people type has spaces,
-# dashes and a plus ("+60 (12) 345-6789" is 17), so the browser allows a little more.
+# A phone is stored in at most 16 digits once normalised (Submission.phone, and the strictest
+# provider's limit); what people type has spaces, dashes and a plus ("+60 (12) 345-6789" is 17),
+# so the browser allows a little more.
 PHONE_MAX_DIGITS = 16
 PHONE_TYPED_MAX_LENGTH = 24
 COORDINATE_STEP = Decimal("0.000001")  # 6 decimals: about 11 cm, as CONTRACTS.md allows

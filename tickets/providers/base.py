@@ -2,12 +2,20 @@
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.core import checks
 
 from .errors import ConfigurationError, ProviderError
 from .http import Exchange, HttpClient, HttpReply
+
+if TYPE_CHECKING:
+    from django.utils.functional import Promise
+
+    from tickets.forms.base import SubmissionForm
+    from tickets.sandbox.server import SandboxEndpoints
 
 logger = logging.getLogger(__name__)
 
@@ -22,29 +30,15 @@ class FileUpload:
 
 @dataclass(frozen=True)
 class TicketRequest:
-    """What the customer asked for, independent of any provider's wire format."""
+    """What the customer asked for, independent of any provider's wire format.
+
+    ``fields`` holds every customer field by the provider form's field names; ``files`` the
+    uploads, each under its form field name.
+    """
 
     reference: str
-    name: str
-    email: str = ""
-    latitude: Decimal | None = None
-    longitude: Decimal | None = None
-    # OneCloud
-    subject: str = ""
-    category: str = ""
-    content: str = ""
+    fields: Mapping[str, Any]
     files: tuple[FileUpload, ...] = ()
-    # StoreHub
-    phone: str = ""
-    issue: str = ""
-    priority: int | None = None
-    receive_sms: bool | None = None
-    remark: str = ""
-    store_name: str = ""
-    dealer_reseller: str = ""
-    address: str = ""
-    state: str = ""
-    service_id: int | None = None
 
 
 @dataclass
@@ -57,44 +51,85 @@ class ProviderTicket:
     exchanges: list[Exchange] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class ProviderSettings:
-    url: str
-    connect_timeout: float
-    read_timeout: float
-    options: dict[str, Any] = field(default_factory=dict)
-
-
 class TicketProvider(ABC):
-    """Runs the steps of a send; each provider fills in the hooks.
+    """Everything the portal knows about one ticket provider, built from its settings entry.
 
+    ``settings.TICKET_PROVIDERS`` maps an alias to ``{"BACKEND": <this class>, "OPTIONS": {...}}``;
+    the registry (``tickets.providers.registry``) builds one instance per alias on first use.
+
+    A subclass declares what the customer is told (``title``, ``summary``, ``sent_next_step``,
+    ``ticket_number_label``), its form (``form_class()``, the one definition of its fields),
+    its sandbox endpoints (``sandbox_class()``), and fills the hooks of a send.
     ``create_ticket`` returns a ``ProviderTicket`` or raises a ``ProviderError`` or a
     ``ConfigurationError``; either way every HTTP call made is in ``exchanges``.
     """
 
-    name: ClassVar[str]
+    # The provider's own name, as staff know it (a brand: never translated).
+    label: ClassVar[str]
+    # What the customer reads about the service: on the landing page, above the form, and on the
+    # status page once the ticket exists.
+    title: ClassVar["Promise | str"]
+    summary: ClassVar["Promise | str"]
+    sent_next_step: ClassVar["Promise | str"] = ""
+    ticket_number_label: ClassVar["Promise | str"]
+    # The customer's form: the one definition of this provider's fields, limits and choices.
+    form_class: ClassVar["type[SubmissionForm]"]
+    # Fake endpoints that speak this provider's contract, for `make run` and the tests.
+    sandbox_class: ClassVar["type[SandboxEndpoints]"]
     create_path: ClassVar[str] = "/api/ticket/create"
+    # The settings this provider's options come from, named in configuration messages.
+    url_setting: ClassVar[str]
 
-    def __init__(self, config: ProviderSettings) -> None:
-        self.config = config
-        self.http = HttpClient(
-            connect_timeout=config.connect_timeout, read_timeout=config.read_timeout
-        )
+    def __init__(
+        self,
+        *,
+        alias: str,
+        url: str = "",
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        **options: Any,
+    ) -> None:
+        self.alias = alias
+        self.url = url
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.options = options
+        self.http = HttpClient(connect_timeout=connect_timeout, read_timeout=read_timeout)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.alias!r}>"
+
+    # --- what the rest of the portal asks of a provider -----------------------------------
+    def form(self, *args: Any, **kwargs: Any) -> "SubmissionForm":
+        """The customer's form, bound to this provider's options (choices from settings)."""
+        return self.form_class(*args, provider=self, **kwargs)
 
     @property
     def create_url(self) -> str:
-        return self.config.url.rstrip("/") + self.create_path
+        return self.url.rstrip("/") + self.create_path
 
     def configuration_problems(self) -> list[str]:
-        """Plain sentences naming each missing or malformed setting."""
+        """Plain sentences naming each missing or malformed setting. No network call."""
         problems = []
-        url = self.config.url
-        if not url:
-            problems.append(f"{self.name.upper()}_URL is not set.")
-        elif not url.startswith(("http://", "https://")):
-            problems.append(f"{self.name.upper()}_URL must start with https:// (got {url!r}).")
+        if not self.url:
+            problems.append(f"{self.url_setting} is not set.")
+        elif not self.url.startswith(("http://", "https://")):
+            problems.append(f"{self.url_setting} must start with https:// (got {self.url!r}).")
         return problems
 
+    def check(self) -> list[checks.CheckMessage]:
+        """System-check messages for this provider's settings (run at start-up)."""
+        return [
+            checks.Error(
+                f"{self.label}: {problem}",
+                hint="See .env.example and the README's configuration table.",
+                obj=f"TICKET_PROVIDERS[{self.alias!r}]",
+                id="tickets.E002",
+            )
+            for problem in self.configuration_problems()
+        ]
+
+    # --- a send ----------------------------------------------------------------------------
     def create_ticket(self, request: TicketRequest) -> ProviderTicket:
         exchanges: list[Exchange] = []
         try:
@@ -126,6 +161,7 @@ class TicketProvider(ABC):
             **self.build_body(request),
         )
 
+    # --- the hooks of a send ---------------------------------------------------------------
     @abstractmethod
     def auth_headers(self, exchanges: list[Exchange]) -> dict[str, str]:
         """The Authorization header (fetching a token if needed)."""

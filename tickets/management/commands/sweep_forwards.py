@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from tickets.services import submission_recover_stalled
+from tickets.services.forwarding import submission_recover_stalled
 
 
 class Command(BaseCommand):

@@ -1,9 +1,15 @@
-"""StoreHub field service "Create Ticket API": nested Ticket/Appointment JSON, ErrorCode back."""
+"""StoreHub field service "Create Ticket API": nested Ticket/Appointment JSON, ErrorCode back.
+
+Options (``TICKET_PROVIDERS["storehub"]["OPTIONS"]``, filled from the environment): ``url``,
+``api_key``, and ``state_spellings`` (how StoreHub spells a state where it differs from ours).
+"""
 
 from typing import Any
 
-from .base import ProviderTicket, TicketProvider, TicketRequest
-from .errors import (
+from django.utils.translation import gettext_lazy as _
+
+from ..base import ProviderTicket, TicketProvider, TicketRequest
+from ..errors import (
     AccountError,
     ConfigurationError,
     ProviderRateLimited,
@@ -11,7 +17,9 @@ from .errors import (
     ProviderTransientError,
     ProviderUnknownOutcome,
 )
-from .http import Exchange, HttpReply
+from ..http import Exchange, HttpReply
+from .forms import StoreHubForm
+from .sandbox import StoreHubSandbox
 
 ERROR_CODES: dict[str, tuple[type[Exception], str]] = {
     "-10000": (ProviderRejected, "Invalid parameter"),
@@ -34,39 +42,54 @@ ERROR_CODES: dict[str, tuple[type[Exception], str]] = {
 }
 
 
-class StoreHubProvider(TicketProvider):
-    name = "storehub"
+class StoreHub(TicketProvider):
+    label = "StoreHub"
+    title = _("StoreHub on-site service")
+    summary = _(
+        "Book a technician to come to your shop: hardware installation, an inspection before "
+        "installing, troubleshooting or a POS swap."
+    )
+    sent_next_step = _(
+        "StoreHub's field-service team will contact you by phone to arrange the visit."
+    )
+    ticket_number_label = _("Ticket ID")
+    form_class = StoreHubForm
+    sandbox_class = StoreHubSandbox
+    url_setting = "STOREHUB_URL"
 
     def configuration_problems(self) -> list[str]:
         problems = super().configuration_problems()
-        if not self.config.options.get("api_key"):
+        if not self.options.get("api_key"):
             problems.append("STOREHUB_API_KEY is not set.")
         return problems
 
     def auth_headers(self, exchanges: list[Exchange]) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.config.options['api_key']}"}
+        return {"Authorization": f"Bearer {self.options['api_key']}"}
 
     def build_body(self, request: TicketRequest) -> dict[str, Any]:
-        spellings = self.config.options.get("state_spellings") or {}
+        spellings = self.options.get("state_spellings") or {}
+        customer = request.fields
+        priority = customer.get("priority")
         ticket = {
-            "Name": request.name,
-            "Phone": request.phone,
-            "Issue": request.issue,
-            "Priority": int(request.priority if request.priority is not None else 0),
-            "IsReceiveSms": bool(request.receive_sms),
-            "Email": request.email,
-            "Remark": request.remark,
-            "StoreName": request.store_name,
-            "DealerReseller": request.dealer_reseller,
+            "Name": customer.get("name"),
+            "Phone": customer.get("phone"),
+            "Issue": customer.get("issue"),
+            "Priority": int(priority if priority is not None else 0),
+            "IsReceiveSms": bool(customer.get("receive_sms")),
+            "Email": customer.get("email"),
+            "Remark": customer.get("remark"),
+            "StoreName": customer.get("store_name"),
+            "DealerReseller": customer.get("dealer_reseller"),
         }
+        state = customer.get("state")
         appointment = {
-            "Address": request.address,
-            "State": spellings.get(request.state, request.state),
-            "ServiceId": request.service_id,
+            "Address": customer.get("address"),
+            "State": spellings.get(state, state),
+            "ServiceId": customer.get("service_id"),
             # The document says "Integer" but its example is 101.7122: an integer degree is
             # ~100 km, so coordinates go as numbers with their decimals.
-            "Longitude": _coordinate(request.longitude),
-            "Latitude": _coordinate(request.latitude),
+            "Longitude": _coordinate(customer.get("longitude")),
+            "Latitude": _coordinate(customer.get("latitude")),
         }
         optional = {"Email", "Remark", "StoreName", "DealerReseller"}
         ticket = {k: v for k, v in ticket.items() if not (k in optional and v in ("", None))}

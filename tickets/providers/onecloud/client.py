@@ -1,4 +1,8 @@
-"""OneCloud "Tiket - Create": bearer token, JSON or multipart body, ``ticketId`` back."""
+"""OneCloud "Tiket - Create": bearer token, JSON or multipart body, ``ticketId`` back.
+
+Options (``TICKET_PROVIDERS["onecloud"]["OPTIONS"]``, filled from the environment): ``url``,
+``token`` (a fixed token), or ``token_url`` with ``username`` and ``password``; ``categories``.
+"""
 
 import base64
 import json
@@ -6,8 +10,10 @@ import threading
 import time
 from typing import Any
 
-from .base import ProviderTicket, TicketProvider, TicketRequest
-from .errors import (
+from django.utils.translation import gettext_lazy as _
+
+from ..base import ProviderTicket, TicketProvider, TicketRequest
+from ..errors import (
     ConfigurationError,
     ProviderRateLimited,
     ProviderRejected,
@@ -15,7 +21,9 @@ from .errors import (
     ProviderTransientError,
     ProviderUnknownOutcome,
 )
-from .http import Exchange, HttpReply
+from ..http import Exchange, HttpReply
+from .forms import OneCloudForm
+from .sandbox import OneCloudSandbox
 
 # Refresh a JWT this long before its ``exp``, so a token never expires in flight.
 TOKEN_REFRESH_MARGIN_SECONDS = 60
@@ -23,26 +31,41 @@ TOKEN_REFRESH_MARGIN_SECONDS = 60
 TOKEN_KEYS = ("token", "access_token", "accessToken")
 
 
-class OneCloudProvider(TicketProvider):
-    name = "onecloud"
+class OneCloud(TicketProvider):
+    label = "OneCloud"
+    title = _("OneCloud support")
+    summary = _(
+        "Questions, requests, complaints or problems with your OneCloud service. "
+        "Add a picture or a document if it helps explain."
+    )
+    sent_next_step = _("OneCloud's support team will reply to the e-mail address you gave.")
+    ticket_number_label = _("Ticket number")
+    form_class = OneCloudForm
+    sandbox_class = OneCloudSandbox
+    url_setting = "ONECLOUD_URL"
 
-    def __init__(self, config) -> None:
-        super().__init__(config)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self._token: str | None = None
         self._token_lock = threading.Lock()
 
     # --- configuration --------------------------------------------------------------------
     @property
     def fixed_token(self) -> str:
-        return self.config.options.get("token", "")
+        return self.options.get("token", "")
 
     @property
     def token_url(self) -> str:
-        return self.config.options.get("token_url", "")
+        return self.options.get("token_url", "")
+
+    @property
+    def categories(self) -> list[str]:
+        """The categories customers choose from; the value sent is the configured word."""
+        return list(self.options.get("categories") or [])
 
     def configuration_problems(self) -> list[str]:
         problems = super().configuration_problems()
-        options = self.config.options
+        options = self.options
         if not self.fixed_token and not self.token_url:
             problems.append("Set ONECLOUD_TOKEN, or ONECLOUD_TOKEN_URL with its credentials.")
         if self.token_url:
@@ -72,7 +95,7 @@ class OneCloudProvider(TicketProvider):
             return self._token
 
     def _fetch_token(self, exchanges: list[Exchange]) -> str:
-        options = self.config.options
+        options = self.options
         reply = self.http.post(
             url=self.token_url,
             kind="token",
@@ -118,15 +141,17 @@ class OneCloudProvider(TicketProvider):
             ) from exc
 
     def build_body(self, request: TicketRequest) -> dict[str, Any]:
+        customer = request.fields
         fields = {
-            "fullName": request.name,
-            "contact": request.email,
-            "subject": request.subject,
-            "category": request.category,
-            "content": request.content,
+            "fullName": customer.get("name"),
+            "contact": customer.get("email"),
+            "subject": customer.get("subject"),
+            "category": customer.get("category"),
+            "content": customer.get("content"),
         }
-        if request.latitude is not None and request.longitude is not None:
-            fields["coordinate"] = f"{request.latitude:.6f},{request.longitude:.6f}"
+        latitude, longitude = customer.get("latitude"), customer.get("longitude")
+        if latitude is not None and longitude is not None:
+            fields["coordinate"] = f"{latitude:.6f},{longitude:.6f}"
         fields = {key: value for key, value in fields.items() if value not in ("", None)}
         if not request.files:
             return {"json_body": fields}

@@ -4,20 +4,20 @@ from crispy_forms.layout import Fieldset
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import STATE_CHOICES, StoreHubService
-from ..models import Priority, Provider
-from .base import SubmissionForm
-from .fields import LongTextField, PhoneNumberField, latitude_field, longitude_field
-from .layout import LocationFieldset
+from tickets.forms.base import SubmissionForm
+from tickets.forms.fields import (
+    LongTextField,
+    PhoneNumberField,
+    latitude_field,
+    longitude_field,
+)
+from tickets.forms.layout import LocationFieldset
+
+from .choices import STATE_CHOICES, Priority, StoreHubService
 
 
 class StoreHubForm(SubmissionForm):
-    provider = Provider.STOREHUB
-    title = _("StoreHub on-site service")
-    summary = _(
-        "Book a technician to come to your shop: hardware installation, an inspection before "
-        "installing, troubleshooting or a POS swap."
-    )
+    # Field names are the portal's; client.py maps them to StoreHub's Ticket and Appointment.
 
     name = forms.CharField(
         label=_("Your name"),

@@ -4,21 +4,27 @@ from crispy_forms.layout import Field, Fieldset
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import onecloud_category_choices
-from ..models import Provider
-from .base import SubmissionForm
-from .fields import LongTextField, UploadField, latitude_field, longitude_field
-from .layout import LocationFieldset
-from .uploads import DOCUMENT_EXTENSIONS, IMAGE_EXTENSIONS
+from tickets.forms.base import SubmissionForm
+from tickets.forms.fields import LongTextField, UploadField, latitude_field, longitude_field
+from tickets.forms.layout import LocationFieldset
+from tickets.forms.uploads import DOCUMENT_EXTENSIONS, IMAGE_EXTENSIONS
+
+# The default categories, so that their labels can be translated; the value sent stays the
+# configured English word. A category added in the settings shows as configured.
+KNOWN_CATEGORY_LABELS = {
+    "Request": _("Request"),
+    "Question": _("Question"),
+    "Complaint": _("Complaint"),
+    "Problem": _("Problem"),
+}
+
+
+def category_choices(categories: list[str]) -> list[tuple[str, str]]:
+    return [(category, KNOWN_CATEGORY_LABELS.get(category, category)) for category in categories]
 
 
 class OneCloudForm(SubmissionForm):
-    provider = Provider.ONECLOUD
-    title = _("OneCloud support")
-    summary = _(
-        "Questions, requests, complaints or problems with your OneCloud service. "
-        "Add a picture or a document if it helps explain."
-    )
+    # Field names are the portal's; client.py maps them to OneCloud's keys (fullName, contact...).
 
     name = forms.CharField(
         label=_("Full name"),
@@ -55,11 +61,12 @@ class OneCloudForm(SubmissionForm):
     latitude = latitude_field(required=False)
     longitude = longitude_field(required=False)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [
+    @classmethod
+    def configure_fields(cls, fields, *, provider) -> None:
+        # The categories are a setting, read when the form is made, never at import.
+        fields["category"].choices = [
             ("", _("Choose a category")),
-            *onecloud_category_choices(),
+            *category_choices(provider.categories),
         ]
 
     def clean(self):

@@ -1,0 +1,112 @@
+"""What every provider in the registry must do, whatever its contract says.
+
+Each provider runs these against its own sandbox endpoints on loopback; its own tests
+(``tests/providers/<name>/``) add only its documented codes and quirks. A provider added to the
+registry runs here too once ``tests/factories.CUSTOMER_DATA`` has a valid request for it.
+"""
+
+import json
+import socket
+
+import pytest
+from django.conf import settings as django_settings
+
+from tests.factories import CUSTOMER_DATA, set_provider_options
+from tickets.providers import ConfigurationError, TicketRequest, get_provider
+from tickets.providers.errors import ProviderTransientError, ProviderUnknownOutcome
+
+ALIASES = list(django_settings.TICKET_PROVIDERS)
+SECRET_OPTION_WORDS = ("token", "password", "key", "secret")
+
+pytestmark = pytest.mark.parametrize("alias", ALIASES)
+
+
+def valid_request(alias: str) -> TicketRequest:
+    return TicketRequest(reference="REQ-CONTRACT", fields=CUSTOMER_DATA[alias]())
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stored_text(exchanges) -> str:
+    """Everything of the calls that is kept in the database."""
+    return json.dumps([[e.url, e.request, e.response, e.message] for e in exchanges], default=str)
+
+
+def test_a_valid_request_creates_a_ticket_and_records_every_call(sandbox, alias):
+    ticket = get_provider(alias).create_ticket(valid_request(alias))
+
+    assert ticket.ticket_id
+    assert ticket.exchanges and ticket.exchanges[-1].error_class == "success"
+    assert len(sandbox.created(alias)) == 1
+
+
+@pytest.mark.parametrize(
+    ("outcome", "error"),
+    [
+        ("drop", ProviderUnknownOutcome),
+        ("hang:3", ProviderUnknownOutcome),
+        ("nonjson", ProviderUnknownOutcome),
+        ("500", ProviderTransientError),
+        ("503", ProviderTransientError),
+    ],
+)
+def test_faults_are_classified_and_every_call_kept(sandbox, alias, outcome, error):
+    sandbox.script(alias, outcome)
+
+    with pytest.raises(error) as caught:
+        get_provider(alias).create_ticket(valid_request(alias))
+
+    assert caught.value.exchanges
+    assert caught.value.exchanges[-1].error_class == error.error_class
+    assert sandbox.created(alias) == []
+
+
+def test_a_refused_connection_is_transient(sandbox, settings, alias):
+    set_provider_options(settings, alias, url=f"http://127.0.0.1:{closed_port()}/{alias}")
+
+    with pytest.raises(ProviderTransientError):
+        get_provider(alias).create_ticket(valid_request(alias))
+
+
+def test_secrets_are_never_stored(sandbox, settings, alias):
+    provider = get_provider(alias)
+    provider.create_ticket(valid_request(alias))
+    sandbox.script(alias, "503")
+    with pytest.raises(ProviderTransientError) as caught:
+        provider.create_ticket(valid_request(alias))
+
+    secrets = {
+        str(value)
+        for key, value in provider.options.items()
+        if any(word in key for word in SECRET_OPTION_WORDS) and value and "url" not in key
+    }
+    secrets |= {r["authorization"].removeprefix("Bearer ") for r in sandbox.requests(alias)}
+    assert secrets, "the sandbox saw no credential at all"
+    kept = stored_text(caught.value.exchanges)
+    for secret in secrets:
+        assert secret not in kept
+
+
+def test_missing_settings_are_reported_and_nothing_is_sent(sandbox, settings, alias):
+    set_provider_options(settings, alias, url="")
+    provider = get_provider(alias)
+
+    [message] = [m for m in provider.check() if provider.url_setting in m.msg]
+    assert message.id == "tickets.E002"
+    assert message.msg.startswith(f"{provider.label}: ")
+    with pytest.raises(ConfigurationError):
+        provider.create_ticket(valid_request(alias))
+    assert sandbox.requests(alias) == []
+
+
+def test_what_the_customer_is_told_is_complete(alias):
+    provider = get_provider(alias)
+
+    for text in (provider.title, provider.summary, provider.ticket_number_label):
+        assert str(text).strip()
+    assert provider.form_class.required_field_names()
+    assert set(CUSTOMER_DATA[alias]()) <= set(provider.form_class.customer_field_names())

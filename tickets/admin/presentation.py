@@ -1,0 +1,149 @@
+"""How submissions look in the staff console: statuses, personal data, calls, map, fields."""
+
+import json
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from tickets.models import Status
+from tickets.providers import provider_or_none
+
+MAP_ZOOM = 17
+
+# An icon and a word for each status, so the colour is never the only signal. The icons are
+# hidden from screen readers, which read the word.
+STATUS_ICONS = {
+    Status.QUEUED: "\u25f7",  # ◷ waiting
+    Status.SENDING: "\u279c",  # ➜ on its way
+    Status.RETRYING: "\u21bb",  # ↻ will try again
+    Status.HELD: "\u2016",  # ‖ paused
+    Status.SENT: "\u2713",  # ✓
+    Status.REJECTED: "\u2298",  # ⊘ refused
+    Status.FAILED: "\u2715",  # ✕
+    Status.CANCELLED: "\u2013",  # en dash: stopped
+}
+# U+FE0E asks for the text form of the sign, not a colour emoji.
+WARNING_ICON = "\u26a0\ufe0e"
+
+
+def status_badge(status: str, *, possible_duplicate: bool = False) -> SafeString:
+    label = Status(status).label if status in Status.values else status
+    badge = format_html(
+        '<span class="status-badge status-{}"><span aria-hidden="true">{}</span> {}</span>',
+        status,
+        STATUS_ICONS.get(status, "?"),
+        label,
+    )
+    if possible_duplicate:
+        badge += format_html(
+            ' <span class="status-badge status-duplicate">'
+            '<span aria-hidden="true">{}</span> possible duplicate</span>',
+            WARNING_ICON,
+        )
+    return badge
+
+
+def masked_email(email: str) -> str:
+    """``agung@email.com`` as ``a***@email.com``: enough to tell customers apart in a list."""
+    if not email:
+        return ""
+    local, at, domain = email.partition("@")
+    if not at:
+        return local[:1] + "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def customer_details(submission) -> list[dict]:
+    """The customer's fields as staff read them: the provider form's labels, choices as words.
+
+    A submission whose provider is no longer configured shows its fields by name.
+    """
+    data = submission.customer_data
+    provider = provider_or_none(submission.provider)
+    if provider is None:
+        return [
+            {"name": name, "label": name, "value": _display(value)}
+            for name, value in data.items()
+            if value not in (None, "")
+        ]
+    rows = []
+    for name, field in provider.form_class.customer_fields(provider=provider).items():
+        value = data.get(name)
+        choices = dict(getattr(field, "choices", None) or ())
+        if value in choices:
+            label = str(choices[value])
+            value = label if label == str(value) else f"{label} ({value})"
+        rows.append({"name": name, "label": field.label or name, "value": _display(value)})
+    return rows
+
+
+def _display(value) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def map_context(submission) -> dict | None:
+    if submission.latitude is None or submission.longitude is None:
+        return None
+    lat, lng = str(submission.latitude), str(submission.longitude)
+    return {
+        "lat": lat,
+        "lng": lng,
+        "zoom": MAP_ZOOM,
+        "tile_url": settings.MAP_TILE_URL,
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "osm_url": (
+            f"https://www.openstreetmap.org/?{urlencode({'mlat': lat, 'mlon': lng})}"
+            f"#map={MAP_ZOOM}/{lat}/{lng}"
+        ),
+    }
+
+
+def pretty(text_or_data) -> str:
+    """JSON indented for reading; anything else as it came."""
+    if isinstance(text_or_data, str):
+        try:
+            text_or_data = json.loads(text_or_data)
+        except ValueError:
+            return text_or_data
+    return json.dumps(text_or_data, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+def timeline_entry(call) -> dict:
+    return {
+        "attempt": call,
+        "error_badge": format_html(
+            '<span class="error-class error-class-{}">{}</span>',
+            call.error_class,
+            call.get_error_class_display(),
+        ),
+        "request": pretty(call.request) if call.request else "",
+        "response": pretty(call.response) if call.response else "",
+    }
+
+
+def attachment_rows(submission, attachments) -> list[dict]:
+    """Each file with its download link and the label of the form field it came in."""
+    provider = provider_or_none(submission.provider)
+    labels = {}
+    if provider is not None:
+        labels = {
+            name: provider.form_class.base_fields[name].label
+            for name in provider.form_class.upload_field_names()
+        }
+    return [
+        {
+            "attachment": attachment,
+            "role": labels.get(attachment.role, attachment.role),
+            "url": reverse(
+                "admin:tickets_submission_attachment", args=[submission.pk, attachment.pk]
+            ),
+        }
+        for attachment in attachments
+    ]

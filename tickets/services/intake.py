@@ -1,0 +1,105 @@
+"""How a customer's request enters: stored first, then queued for forwarding on commit."""
+
+import logging
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+
+from tickets.models import Attachment, Status, Submission, new_reference, split_customer_data
+from tickets.providers import ConfigurationError, TicketProvider, get_provider
+
+from .forwarding import queue_forward
+
+logger = logging.getLogger(__name__)
+
+
+def submission_create(
+    *,
+    provider: str,
+    data: dict[str, Any],
+    files: dict[str, UploadedFile] | None = None,
+    form_token: uuid.UUID | None = None,
+) -> Submission:
+    """Store a customer's request and queue its forwarding once the row is committed.
+
+    ``data`` holds the provider form's cleaned customer fields. With a ``form_token`` the call is
+    idempotent: the same token returns the submission it created the first time, so a form sent
+    twice is stored and forwarded once.
+    """
+    if form_token is not None:
+        existing = Submission.objects.filter(form_token=form_token).first()
+        if existing is not None:
+            return existing
+    try:
+        ticket_provider = get_provider(provider)
+    except ConfigurationError as exc:
+        raise ValidationError(f"Unknown or disabled provider {provider!r}.") from exc
+    customer_data_validate(provider=ticket_provider, data=data, partial=False)
+    files = {role: upload for role, upload in (files or {}).items() if upload}
+    unknown_roles = set(files) - set(ticket_provider.form_class.upload_field_names())
+    if unknown_roles:
+        raise ValidationError(f"{provider} takes no file named {', '.join(sorted(unknown_roles))}.")
+
+    columns, details = split_customer_data(data)
+    submission = Submission(
+        provider=provider, status=Status.QUEUED, form_token=form_token, details=details, **columns
+    )
+    submission.full_clean(validate_unique=False)
+    for _try in range(3):
+        try:
+            with transaction.atomic():
+                submission.save()
+                _store_files(submission, files)
+                transaction.on_commit(lambda: queue_forward(submission))
+            break
+        except IntegrityError:
+            # Either two copies of one form raced past the lookup above (the first one won),
+            # or the random reference collided with another (1 in ~700 million): draw again.
+            if form_token is not None:
+                existing = Submission.objects.filter(form_token=form_token).first()
+                if existing is not None:
+                    return existing
+            submission.pk = None
+            submission.reference = new_reference()
+    else:
+        raise IntegrityError("Could not store the submission after three tries.")
+    logger.info("submission %s created for %s", submission.reference, provider)
+    return submission
+
+
+def customer_data_validate(
+    *, provider: TicketProvider, data: dict[str, Any], partial: bool = True
+) -> None:
+    """Refuse fields the provider's form does not have, and (unless ``partial``) missing ones.
+
+    The form has already checked each value; this guards the service against a caller that
+    is not the form. The coordinates go together: both or neither.
+    """
+    form_class = provider.form_class
+    unexpected = set(data) - set(form_class.customer_field_names())
+    if unexpected:
+        raise ValidationError(
+            f"Fields not used by {provider.label}: {', '.join(sorted(unexpected))}."
+        )
+    if not partial:
+        missing = [f for f in form_class.required_field_names() if data.get(f) in (None, "")]
+        if missing:
+            raise ValidationError(f"Missing required fields: {', '.join(missing)}.")
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            raise ValidationError("Give both latitude and longitude, or neither.")
+
+
+def _store_files(submission: Submission, files: dict[str, UploadedFile]) -> None:
+    for role, upload in files.items():
+        upload.seek(0)
+        Attachment.objects.create(
+            submission=submission,
+            role=role,
+            file=upload,
+            original_name=upload.name[:255],
+            content_type=upload.content_type or "application/octet-stream",
+            size=upload.size,
+        )

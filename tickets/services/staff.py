@@ -1,0 +1,144 @@
+"""What staff do to a submission that did not arrive: resend, cancel, correct, check a duplicate."""
+
+import logging
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.models import (
+    CUSTOMER_COLUMNS,
+    RESENDABLE_STATUSES,
+    Correction,
+    Status,
+    Submission,
+)
+from tickets.providers import ConfigurationError, get_provider
+
+from .forwarding import queue_forward
+from .intake import customer_data_validate
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+
+def submission_resend(*, submission: Submission) -> bool:
+    """Queue a submission that is not sent for a forward now, with a fresh retry budget."""
+    now = timezone.now()
+    updated = Submission.objects.filter(pk=submission.pk, status__in=RESENDABLE_STATUSES).update(
+        status=Status.QUEUED, next_attempt_at=now, forward_count=0, updated_at=now
+    )
+    if updated:
+        submission.refresh_from_db()
+        transaction.on_commit(lambda: queue_forward(submission))
+        logger.info("submission %s queued again by staff", submission.reference)
+    return bool(updated)
+
+
+def submission_cancel(*, submission: Submission) -> bool:
+    """Stop trying to deliver a submission that is not sent."""
+    updated = Submission.objects.filter(pk=submission.pk, status__in=RESENDABLE_STATUSES).update(
+        status=Status.CANCELLED, next_attempt_at=None, updated_at=timezone.now()
+    )
+    if updated:
+        submission.refresh_from_db()
+        logger.info("submission %s cancelled by staff", submission.reference)
+    return bool(updated)
+
+
+def submission_correct(
+    *, submission: Submission, changes: dict[str, Any], note: str, user: "AbstractBaseUser | None"
+) -> Submission:
+    """Change a submission's customer fields, record who changed what and why, and resend it.
+
+    ``changes`` maps the provider form's field names to cleaned values (the correction form,
+    built from the provider's form, has checked them). Raises ``ValidationError`` when a field
+    is not the provider's, nothing changes, a required field is emptied, or the submission is
+    sent, being sent, or cancelled.
+    """
+    try:
+        provider = get_provider(submission.provider)
+    except ConfigurationError as exc:
+        raise ValidationError(
+            f"{submission.provider!r} is not a configured provider: it cannot be corrected."
+        ) from exc
+    customer_data_validate(provider=provider, data=changes)
+    with transaction.atomic():
+        # Locked, so a worker cannot claim it between this check and the save.
+        current = Submission.objects.select_for_update().get(pk=submission.pk)
+        if current.status not in RESENDABLE_STATUSES:
+            raise ValidationError(
+                f"A submission that is {current.get_status_display().lower()} cannot be corrected."
+            )
+        before = current.customer_data
+        recorded = {
+            name: [_as_json(before.get(name)), _as_json(value)]
+            for name, value in changes.items()
+            if value != before.get(name)
+        }
+        if not recorded:
+            raise ValidationError('Nothing was changed: use "Resend now" to send it as it is.')
+        after = {**before, **{name: changes[name] for name in recorded}}
+        customer_data_validate(
+            provider=provider,
+            data={name: after.get(name) for name in provider.form_class.customer_field_names()},
+            partial=False,
+        )
+        for name in recorded:
+            if name in CUSTOMER_COLUMNS:
+                setattr(current, name, changes[name])
+            else:
+                current.details[name] = changes[name]
+        current.full_clean(validate_unique=False, validate_constraints=False)
+        current.save(
+            update_fields=[*(n for n in CUSTOMER_COLUMNS if n in recorded), "details", "updated_at"]
+        )
+        Correction.objects.create(
+            submission=current,
+            changed_by=user if user is not None and user.is_authenticated else None,
+            changes=recorded,
+            note=note,
+        )
+        submission_resend(submission=current)
+    # Field names only: the values are personal data.
+    logger.info(
+        "submission %s corrected by staff (%s) and queued again",
+        current.reference,
+        ", ".join(sorted(recorded)),
+    )
+    return current
+
+
+def submission_mark_duplicate_checked(
+    *, submission: Submission, user: "AbstractBaseUser | None", note: str = ""
+) -> bool:
+    """Clear the "possible duplicate" flag once staff have checked the provider's tickets.
+
+    The clearing is recorded as a correction, so the flag's history stays on the submission.
+    """
+    with transaction.atomic():
+        cleared = Submission.objects.filter(pk=submission.pk, possible_duplicate=True).update(
+            possible_duplicate=False, updated_at=timezone.now()
+        )
+        if cleared:
+            Correction.objects.create(
+                submission_id=submission.pk,
+                changed_by=user if user is not None and user.is_authenticated else None,
+                changes={"possible_duplicate": [True, False]},
+                note=note or "Checked the provider for a duplicate ticket.",
+            )
+    if cleared:
+        submission.refresh_from_db()
+        logger.info("submission %s: duplicate check done by staff", submission.reference)
+    return bool(cleared)
+
+
+def _as_json(value: Any) -> Any:
+    """A field value as the JSON of a ``Correction`` can hold it."""
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
