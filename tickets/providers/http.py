@@ -17,7 +17,9 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 from .errors import ConfigurationError, ProviderTransientError, ProviderUnknownOutcome
 
 REDACTED = "***"
-SECRET_KEYS = {"authorization", "password", "token", "access_token", "api_key", "apikey"}
+# A key is secret when, lower-cased and stripped of "-" and "_", it contains one of these:
+# Authorization, X-Api-Key, accessToken, refresh_token, client_secret, password...
+SECRET_KEY_PARTS = ("authorization", "password", "token", "secret", "apikey")
 MAX_STORED_RESPONSE = 10_000
 
 
@@ -51,12 +53,16 @@ def redact(value: Any) -> Any:
     """A copy of headers or a body with every secret-looking key's value replaced."""
     if isinstance(value, dict):
         return {
-            key: (REDACTED if str(key).lower() in SECRET_KEYS else redact(item))
-            for key, item in value.items()
+            key: (REDACTED if looks_secret(key) else redact(item)) for key, item in value.items()
         }
     if isinstance(value, list):
         return [redact(item) for item in value]
     return value
+
+
+def looks_secret(key: Any) -> bool:
+    normalised = str(key).lower().replace("-", "").replace("_", "")
+    return any(part in normalised for part in SECRET_KEY_PARTS)
 
 
 class HttpClient:
