@@ -15,6 +15,7 @@ from django_tasks_db.models import DBTaskResult
 
 from tests.factories import (
     add_attempts,
+    enable_only,
     onecloud_data,
     png_upload,
     set_provider_options,
@@ -254,6 +255,9 @@ def test_the_detail_shows_customer_fields_the_map_and_every_call(admin_client):
     for value in ("Ahmad Ibrahim", "60123456789", "ahmad_ibrahim@gmail.com", "KL Branch"):
         assert value in page
     assert "The printer in the back office" in page
+    # Labels and choices as the provider's form words them, not stored codes.
+    assert "Shop name" in page
+    assert "iOS hardware installation (on-site deployment) (1)" in page
     # The map: data attributes for the static script, a link to a map site.
     assert 'id="submission-map"' in page
     assert 'data-lat="3.157300" data-lng="101.712200"' in page
@@ -421,6 +425,10 @@ def test_a_rejected_submission_is_corrected_recorded_and_resent(
         ("storehub", {"phone": "call me"}, "Enter a phone number such as"),
         ("storehub", {"state": "Atlantis"}, "Select a valid choice."),
         ("storehub", {"name": ""}, "This field is required."),
+        # The limits are the provider form's own: StoreHub takes an e-mail of 100 at most.
+        ("storehub", {"email": "a" * 92 + "@kedai.my"}, "at most 100 characters"),
+        ("storehub", {"service_id": "4"}, "Select a valid choice."),
+        ("onecloud", {"subject": "s" * 201}, "at most 200 characters"),
     ],
 )
 def test_the_correction_form_shows_errors_and_changes_nothing(
@@ -534,6 +542,9 @@ def test_the_export_streams_the_filtered_list_as_csv(admin_client):
     assert row["status"] == "failed"
     assert row["provider"] == "StoreHub"
     assert row["email"] == "ahmad_ibrahim@gmail.com"
+    # Every provider form's own fields follow, empty where the provider does not ask for them.
+    assert (row["issue"], row["service_id"], row["receive_sms"]) == ("*Onsite Support", "1", "yes")
+    assert row["subject"] == ""
 
 
 @pytest.mark.django_db
@@ -679,3 +690,20 @@ def test_the_detail_costs_the_same_queries_for_5_or_60_attempts(
         response = admin_client.get(change_url(submission))
 
     assert response.text.count('class="attempt"') == rows
+
+
+@pytest.mark.django_db
+def test_a_provider_taken_out_of_the_settings_leaves_its_requests_readable(
+    admin_client, client, settings
+):
+    submission = make("onecloud", status=Status.SENT, ticket_id="515091")
+    enable_only(settings, "storehub")
+
+    detail = admin_client.get(change_url(submission))
+    status = client.get(reverse("tickets:status", args=[submission.public_id]))
+
+    assert detail.status_code == 200
+    assert "Subscribe to onebox" in detail.text
+    assert status.status_code == 200
+    assert "515091" in status.text
+    assert admin_client.get(correct_url(submission)).status_code == 302

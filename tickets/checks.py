@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from .providers.registry import check_providers, providers
+from .providers.registry import check_providers, enabled_providers
 from .retry import slowest_forward_seconds
 
 # Every provider's own check() feeds Django's system checks (tickets.E001-E003).
@@ -13,12 +13,12 @@ register(check_providers, Tags.compatibility)
 
 @register(Tags.compatibility)
 def check_forwarding_lease(app_configs=None, **kwargs) -> list[CheckMessage]:
+    try:
+        configured = enabled_providers()
+    except ImproperlyConfigured:
+        return []  # a provider that cannot be built is reported by check_providers
     warnings = []
-    for alias in providers:
-        try:
-            provider = providers[alias]
-        except ImproperlyConfigured:
-            continue  # reported by check_providers
+    for provider in configured:
         longest = slowest_forward_seconds(
             connect_timeout=provider.connect_timeout, read_timeout=provider.read_timeout
         )

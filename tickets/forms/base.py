@@ -102,10 +102,6 @@ class SubmissionForm(forms.Form):
         return [name for name in cls.customer_field_names() if cls.base_fields[name].required]
 
     # --- what the view hands to submission_create -----------------------------------------
-    @property
-    def upload_names(self) -> list[str]:
-        return self.upload_field_names()
-
     def looks_like_a_bot(self) -> bool:
         return bool(self.is_bound and self.data.get("website"))
 
@@ -113,9 +109,8 @@ class SubmissionForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.customer_field_names()}
 
     def submission_files(self) -> dict:
-        return {
-            name: self.cleaned_data[name] for name in self.upload_names if self.cleaned_data[name]
-        }
+        names = self.upload_field_names()
+        return {name: self.cleaned_data[name] for name in names if self.cleaned_data[name]}
 
     # --- validation -----------------------------------------------------------------------
     def clean(self):
@@ -138,7 +133,7 @@ class SubmissionForm(forms.Form):
 
     def _offer_kept_uploads(self) -> None:
         """Keep each valid file so that fixing another field does not mean choosing it again."""
-        for name in self.upload_names:
+        for name in self.upload_field_names():
             widget = self.fields[name].widget
             upload = self.cleaned_data.get(name)
             if upload is not None:

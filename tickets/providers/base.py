@@ -58,8 +58,8 @@ class TicketProvider(ABC):
     the registry (``tickets.providers.registry``) builds one instance per alias on first use.
 
     A subclass declares what the customer is told (``title``, ``summary``, ``sent_next_step``,
-    ``ticket_number_label``), its form (``form_class()``, the one definition of its fields),
-    its sandbox endpoints (``sandbox_class()``), and fills the hooks of a send.
+    ``ticket_number_label``), its form (``form_class``, the one definition of its fields),
+    its sandbox endpoints (``sandbox_class``), and fills the hooks of a send.
     ``create_ticket`` returns a ``ProviderTicket`` or raises a ``ProviderError`` or a
     ``ConfigurationError``; either way every HTTP call made is in ``exchanges``.
     """

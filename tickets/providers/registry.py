@@ -60,9 +60,10 @@ def get_provider(alias: str) -> TicketProvider:
     provider has that alias, for example one taken out of the settings while requests for it
     were still waiting.
     """
-    if alias not in providers.settings:
+    provider = provider_or_none(alias)
+    if provider is None:
         raise ConfigurationError(f"No ticket provider {alias!r} in TICKET_PROVIDERS.")
-    return providers[alias]
+    return provider
 
 
 def enabled_providers() -> list[TicketProvider]:
