@@ -1,5 +1,5 @@
 # The portal's image: the web process by default, the worker with
-#   docker run IMAGE python manage.py db_worker --no-reload
+#   docker run IMAGE python manage.py db_worker --no-reload --interval 0.2
 # Migrations run once per release: docker run IMAGE python manage.py migrate --noinput
 FROM python:3.12-slim
 

@@ -32,7 +32,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install
+bench: install browser
 	$(PY) bench/run.py
 
 clean:

@@ -55,6 +55,17 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def env_seconds_list(name: str, default: str) -> list[float]:
+    # An empty variable means the default, like every other setting.
+    items = env_list(name) or [item.strip() for item in default.split(",")]
+    try:
+        return [float(item) for item in items]
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"{name} must be numbers of seconds separated by commas, not {env_str(name)!r}."
+        ) from exc
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
@@ -282,6 +293,8 @@ def _onecloud_options() -> dict:
         "username": username,
         "password": password,
         "categories": env_list("ONECLOUD_CATEGORIES", "Request,Question,Complaint,Problem"),
+        # The time zone of the quota window OneCloud's "time limit reached" message names.
+        "time_zone": env_str("ONECLOUD_TIME_ZONE", "Asia/Jakarta"),
     }
 
 
@@ -329,17 +342,29 @@ def _ticket_providers() -> dict:
 TICKET_PROVIDERS = _ticket_providers()
 
 # --- Forwarding and retries ----------------------------------------------------------------
-FORWARD_MAX_ATTEMPTS = env_int("FORWARD_MAX_ATTEMPTS", 8)
-FORWARD_RETRY_BASE_SECONDS = env_float("FORWARD_RETRY_BASE_SECONDS", 30)
+# A request is tried for this long (default 3 days) before it is marked failed for staff. The
+# time held by a configuration or account error does not count: only staff can end that.
+FORWARD_RETRY_PERIOD_SECONDS = env_float("FORWARD_RETRY_PERIOD_SECONDS", 3 * 24 * 3600)
+# Transient errors and unknown outcomes: these first waits, then doubling up to the cap; each
+# wait spread by up to 20 % either way so that a provider coming back is not hit all at once.
+FORWARD_RETRY_FIRST_WAITS = env_seconds_list("FORWARD_RETRY_FIRST_WAITS", "2,10,30")
 FORWARD_RETRY_MAX_SECONDS = env_float("FORWARD_RETRY_MAX_SECONDS", 3600)
-FORWARD_RATE_LIMIT_BASE_SECONDS = env_float("FORWARD_RATE_LIMIT_BASE_SECONDS", 600)
-FORWARD_RATE_LIMIT_MAX_SECONDS = env_float("FORWARD_RATE_LIMIT_MAX_SECONDS", 6 * 3600)
+# Rate limits: about a minute (or the provider's Retry-After), doubling while they last.
+FORWARD_RATE_LIMIT_BASE_SECONDS = env_float("FORWARD_RATE_LIMIT_BASE_SECONDS", 60)
+FORWARD_RATE_LIMIT_MAX_SECONDS = env_float("FORWARD_RATE_LIMIT_MAX_SECONDS", 3600)
+# Held (configuration or account): tried again at this steady pace, never given up.
 FORWARD_CONFIG_RETRY_SECONDS = env_float("FORWARD_CONFIG_RETRY_SECONDS", 900)
+# Every call of one forward must end within this many seconds (token and ticket together).
+FORWARD_CALL_DEADLINE_SECONDS = env_float("FORWARD_CALL_DEADLINE_SECONDS", 90)
 # A forward still "sending" after this long belongs to a worker that died; it is picked up again.
+# It must be longer than the deadline plus one read time-out (a system check says so).
 FORWARD_LEASE_SECONDS = env_float("FORWARD_LEASE_SECONDS", 180)
 FORWARD_SWEEP_INTERVAL_SECONDS = env_float("FORWARD_SWEEP_INTERVAL_SECONDS", 60)
 # A pending submission overdue by this long has lost its task and is given a new one.
-FORWARD_SWEEP_GRACE_SECONDS = env_float("FORWARD_SWEEP_GRACE_SECONDS", 300)
+FORWARD_SWEEP_GRACE_SECONDS = env_float("FORWARD_SWEEP_GRACE_SECONDS", 120)
+# Provider and token URLs must be https. Plain http is accepted only to this machine, and only
+# in DEBUG, for the sandbox providers.
+PROVIDER_ALLOW_HTTP_ON_LOOPBACK = DEBUG
 
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 

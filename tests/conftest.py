@@ -54,7 +54,9 @@ def sandbox(settings):
         }
         for alias, entry in settings.TICKET_PROVIDERS.items()
     }
-    settings.FORWARD_RETRY_BASE_SECONDS = 0
+    # The sandbox is plain http on loopback, as in DEBUG.
+    settings.PROVIDER_ALLOW_HTTP_ON_LOOPBACK = True
+    settings.FORWARD_RETRY_FIRST_WAITS = [0]
     settings.FORWARD_RATE_LIMIT_BASE_SECONDS = 0
     settings.FORWARD_CONFIG_RETRY_SECONDS = 3600
     yield Sandbox(server)

@@ -23,7 +23,7 @@ from tests.factories import (
     storehub_data,
 )
 from tickets.admin.forms import correction_initial
-from tickets.models import Correction, Status, Submission
+from tickets.models import Correction, ErrorClass, Status, Submission
 from tickets.selectors import submission_staff_summary
 from tickets.services.intake import submission_create
 from tickets.services.staff import submission_correct, submission_mark_duplicate_checked
@@ -318,7 +318,7 @@ def test_attachments_download_through_the_admin_only(admin_client, client, media
 # --- actions ------------------------------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
 def test_resend_moves_a_failed_submission_to_sent(admin_client, sandbox, settings, run_worker):
-    settings.FORWARD_MAX_ATTEMPTS = 1
+    settings.FORWARD_RETRY_PERIOD_SECONDS = 0
     sandbox.script("storehub", "500")
     submission = submission_create(provider="storehub", data=storehub_data())
     run_worker()
@@ -707,3 +707,31 @@ def test_a_provider_taken_out_of_the_settings_leaves_its_requests_readable(
     assert status.status_code == 200
     assert "515091" in status.text
     assert admin_client.get(correct_url(submission)).status_code == 302
+
+
+def test_the_detail_says_when_the_next_try_is_and_why(admin_client):
+    waiting = make(
+        status=Status.RETRYING,
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+        last_error_class=ErrorClass.RATE_LIMITED,
+        last_error="StoreHub error -10004: Too many request",
+    )
+
+    page = admin_client.get(change_url(waiting)).content.decode()
+
+    assert "next try" in page.lower()
+    assert "Rate-limited or over quota: StoreHub error -10004: Too many request" in page
+
+
+def test_the_detail_shows_a_duplicate_ticket_at_the_provider(admin_client):
+    sent = make(
+        status=Status.SENT,
+        ticket_id="1000",
+        possible_duplicate=True,
+        extra_tickets=[{"ticket_id": "1001", "case_number": "", "at": "2026-11-24T10:00:00"}],
+    )
+
+    page = admin_client.get(change_url(sent)).content.decode()
+
+    assert "duplicate ticket at the provider" in page.lower()
+    assert "1001 (besides 1000)" in page

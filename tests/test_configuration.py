@@ -109,18 +109,61 @@ def test_production_without_provider_settings_refuses_to_start():
 
 
 def test_a_malformed_number_setting_names_the_variable():
-    result = run_manage("check", DEBUG="1", FORWARD_MAX_ATTEMPTS="many")
+    result = run_manage("check", DEBUG="1", FORWARD_LEASE_SECONDS="long")
 
     assert result.returncode != 0
-    assert "FORWARD_MAX_ATTEMPTS must be a whole number" in result.stderr
+    assert "FORWARD_LEASE_SECONDS must be a number" in result.stderr
+
+
+def test_a_malformed_list_of_waits_names_the_variable():
+    result = run_manage("check", DEBUG="1", FORWARD_RETRY_FIRST_WAITS="2,soon")
+
+    assert result.returncode != 0
+    assert "FORWARD_RETRY_FIRST_WAITS must be numbers of seconds" in result.stderr
 
 
 def test_a_lease_shorter_than_the_slowest_forward_is_warned_about(settings):
     set_provider_options(settings, "storehub", read_timeout=60)
-    settings.FORWARD_LEASE_SECONDS = 200
+    settings.FORWARD_CALL_DEADLINE_SECONDS = 90
+    settings.FORWARD_LEASE_SECONDS = 149
 
     from tickets.checks import check_forwarding_lease
 
     [warning] = check_forwarding_lease()
     assert warning.id == "tickets.W001"
     assert "to StoreHub" in warning.msg
+
+
+def test_production_refuses_plain_http_provider_urls():
+    result = run_manage(
+        "check",
+        DEBUG="0",
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="portal.example",
+        STOREHUB_URL="http://storehub.example",
+        STOREHUB_API_KEY="tk_live",
+        ONECLOUD_URL="https://onecloud.example",
+        ONECLOUD_TOKEN_URL="http://127.0.0.1:9000/api/token",
+        ONECLOUD_USERNAME="portal",
+        ONECLOUD_PASSWORD="pw",
+    )
+
+    assert result.returncode != 0
+    assert "STOREHUB_URL must start with https://" in result.stderr
+    assert "ONECLOUD_TOKEN_URL must start with https://" in result.stderr
+
+
+def test_debug_allows_plain_http_only_to_this_machine():
+    result = run_manage(
+        "check",
+        DEBUG="1",
+        SANDBOX="0",
+        STOREHUB_URL="http://storehub.example",
+        STOREHUB_API_KEY="tk_test",
+        ONECLOUD_URL="http://127.0.0.1:8001/onecloud",
+        ONECLOUD_TOKEN="fixed",
+    )
+
+    assert result.returncode != 0
+    assert "STOREHUB_URL must start with https:// (plain http only to this machine" in result.stderr
+    assert "ONECLOUD_URL" not in result.stderr

@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from tests.factories import enable_only, png_bytes, set_provider_options
+from tests.factories import enable_only, png_bytes, png_upload, set_provider_options
 from tickets.forms.base import issue_form_token
 from tickets.models import Attachment, Submission
 from tickets.providers import get_provider
@@ -501,6 +501,35 @@ def test_the_same_form_posted_twice_creates_one_submission(client):
     expected = reverse("tickets:status", args=[submission.public_id])
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"] == expected
+
+
+def test_the_same_form_sent_again_with_changed_content_is_a_new_request(client):
+    """Back, edit, send: the customer is told the new request was received, so it must be."""
+    page = client.get(STOREHUB_URL).content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', page)[1]
+
+    first = client.post(STOREHUB_URL, storehub_post(form_token=token))
+    edited = client.post(STOREHUB_URL, storehub_post(form_token=token, issue="*Printer jam"))
+    edited_again = client.post(STOREHUB_URL, storehub_post(form_token=token, issue="*Printer jam"))
+
+    assert Submission.objects.count() == 2
+    original, changed = Submission.objects.order_by("created_at")
+    assert first["Location"] == reverse("tickets:status", args=[original.public_id])
+    assert edited["Location"] == edited_again["Location"]
+    assert edited["Location"] == reverse("tickets:status", args=[changed.public_id])
+    assert changed.details["issue"] == "*Printer jam"
+    assert original.details["issue"] != changed.details["issue"]
+
+
+def test_the_same_form_sent_again_with_another_file_is_a_new_request(client):
+    page = client.get(ONECLOUD_URL).content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', page)[1]
+
+    client.post(ONECLOUD_URL, onecloud_post(form_token=token, attachment=png_upload("a.png")))
+    client.post(ONECLOUD_URL, onecloud_post(form_token=token, attachment=png_upload("a.png")))
+    client.post(ONECLOUD_URL, onecloud_post(form_token=token, attachment=png_upload("b.png")))
+
+    assert Submission.objects.count() == 2
 
 
 def test_each_empty_form_gets_its_own_token(client):

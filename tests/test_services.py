@@ -3,9 +3,12 @@
 import json
 import logging
 import socket
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -104,7 +107,7 @@ def test_a_failing_provider_leaves_it_queued_and_it_is_created_once_on_recovery(
 def test_a_provider_that_is_down_keeps_it_queued_until_it_comes_back(sandbox, settings, run_worker):
     sandbox_url = settings.TICKET_PROVIDERS["storehub"]["OPTIONS"]["url"]
     set_provider_options(settings, "storehub", url=closed_port_url("storehub"))
-    settings.FORWARD_RETRY_BASE_SECONDS = 3600
+    settings.FORWARD_RETRY_FIRST_WAITS = [3600]
     submission = create("storehub")
 
     run_worker()
@@ -125,7 +128,7 @@ def test_a_provider_that_is_down_keeps_it_queued_until_it_comes_back(sandbox, se
 
 
 def test_a_retry_is_queued_with_run_after_its_back_off(sandbox, settings, run_worker):
-    settings.FORWARD_RETRY_BASE_SECONDS = 600
+    settings.FORWARD_RETRY_FIRST_WAITS = [600]
     sandbox.script("storehub", "-10008")
     submission = create("storehub")
 
@@ -136,12 +139,13 @@ def test_a_retry_is_queued_with_run_after_its_back_off(sandbox, settings, run_wo
     waiting = DBTaskResult.objects.filter(
         task_path="tickets.tasks.forward_submission", status="READY"
     ).get()
-    assert waiting.run_after == submission.next_attempt_at
-    assert 300 <= (submission.next_attempt_at - timezone.now()).total_seconds() <= 600
+    # The task waits as long as the submission: the wait of the policy, spread by up to 20 %.
+    assert abs((waiting.run_after - submission.next_attempt_at).total_seconds()) < 1
+    assert 480 - 5 <= (submission.next_attempt_at - timezone.now()).total_seconds() <= 720
 
 
-@pytest.mark.parametrize(("provider", "outcome"), [("storehub", "-10004"), ("onecloud", "quota")])
-def test_rate_limited_and_over_quota_are_kept_and_retried(sandbox, run_worker, provider, outcome):
+@pytest.mark.parametrize(("provider", "outcome"), [("storehub", "-10004"), ("onecloud", "429")])
+def test_a_rate_limit_is_kept_and_retried(sandbox, run_worker, provider, outcome):
     sandbox.script(provider, outcome)
     submission = create(provider)
 
@@ -152,19 +156,73 @@ def test_rate_limited_and_over_quota_are_kept_and_retried(sandbox, run_worker, p
     assert submission.calls.filter(error_class=ErrorClass.RATE_LIMITED).count() == 1
 
 
-def test_it_gives_up_after_the_configured_attempts_and_stays_visible(sandbox, settings, run_worker):
-    settings.FORWARD_MAX_ATTEMPTS = 3
-    sandbox.script("storehub", "500", "500", "500", "500")
+@pytest.mark.parametrize(
+    ("provider", "outcome"),
+    [("storehub", "-10004@429;retry-after=120"), ("onecloud", "429;retry-after=120")],
+)
+def test_a_rate_limit_honours_the_providers_retry_after(
+    sandbox, settings, run_worker, provider, outcome
+):
+    settings.FORWARD_RATE_LIMIT_BASE_SECONDS = 60
+    sandbox.script(provider, outcome)
+    submission = create(provider)
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.RETRYING
+    wait = (submission.next_attempt_at - timezone.now()).total_seconds()
+    assert 115 <= wait <= 145
+    assert submission.rate_limits_in_a_row == 1
+
+
+def test_over_quota_waits_for_the_window_onecloud_names_in_jakarta_time(sandbox, run_worker):
+    sandbox.script("onecloud", "quota")
+    submission = create("onecloud")
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.RETRYING
+    assert submission.last_error_class == ErrorClass.RATE_LIMITED
+    opens = submission.next_attempt_at.astimezone(ZoneInfo("Asia/Jakarta"))
+    # "try again tomorrow at 18:00 - 06:00": the next 18:00 in Jakarta, give or take two minutes.
+    assert (opens.hour, opens.minute) in ((18, 0), (18, 1))
+    assert (
+        timedelta(0) < submission.next_attempt_at - timezone.now() <= timedelta(hours=24, minutes=2)
+    )
+
+    Submission.objects.filter(pk=submission.pk).update(next_attempt_at=timezone.now())
+    submission_forward(submission_id=submission.pk)
+    assert refreshed(submission).status == Status.SENT
+
+
+def test_it_gives_up_when_the_retry_period_is_over_and_stays_visible(
+    sandbox, settings, run_worker, caplog
+):
+    settings.FORWARD_RETRY_FIRST_WAITS = [3600]
+    sandbox.script("storehub", "500", "500")
     submission = create("storehub")
+    run_worker()
+    submission = refreshed(submission)
+    assert submission.status == Status.RETRYING
+    # The provider has been failing for three days (the default period): the next try is the last.
+    Submission.objects.filter(pk=submission.pk).update(
+        delivery_started_at=F("delivery_started_at") - timedelta(days=3),
+        next_attempt_at=timezone.now(),
+    )
+    queue_forward(refreshed(submission))
 
     run_worker()
 
     submission = refreshed(submission)
     assert submission.status == Status.FAILED
-    assert submission.forward_count == 3
-    assert submission.calls.count() == 3
+    assert submission.next_attempt_at is None
+    assert submission.forward_count == 2
+    assert submission.calls.count() == 2
     assert submission.last_error == "StoreHub: HTTP 500."
     assert sandbox.created("storehub") == []
+    assert f"submission {submission.reference} failed" in caplog.text
 
 
 @pytest.mark.parametrize("code", ["-10000", "-10013"])
@@ -226,7 +284,7 @@ def test_a_duplicate_task_does_not_send_twice(sandbox, run_worker):
 
 
 def test_staff_can_resend_a_failed_submission(sandbox, settings, run_worker):
-    settings.FORWARD_MAX_ATTEMPTS = 1
+    settings.FORWARD_RETRY_PERIOD_SECONDS = 0
     sandbox.script("storehub", "500")
     submission = create("storehub")
     run_worker()

@@ -178,7 +178,7 @@ def test_the_status_json_carries_what_the_page_shows(client):
         "ticket_id": "515091",
         "case_number": "",
         "final": True,
-        "poll_seconds": 3,
+        "poll_seconds": 5,
     }
 
 
@@ -244,8 +244,13 @@ def test_the_status_page_is_never_cached_or_indexed(client):
     assert '<meta name="robots" content="noindex">' in response.content.decode()
 
 
-def test_form_pages_may_be_kept_by_the_back_button(client):
-    # A form restored by the back button keeps its token; "no-store" would refetch a new one.
-    response = client.get("/storehub/")
+def test_form_pages_are_fetched_anew_so_the_back_button_brings_a_fresh_token(client):
+    first, second = client.get("/storehub/"), client.get("/storehub/")
 
-    assert "no-store" not in response.get("Cache-Control", "")
+    assert "no-store" in first["Cache-Control"]
+    assert (
+        first.context["form"]["form_token"].value() != second.context["form"]["form_token"].value()
+    )
+    # And no browser may put an old token back into the page it fetched anew.
+    [token_input] = re.findall(r'<input[^>]*name="form_token"[^>]*>', first.content.decode())
+    assert 'autocomplete="off"' in token_input

@@ -20,15 +20,20 @@ def check_forwarding_lease(app_configs=None, **kwargs) -> list[CheckMessage]:
     warnings = []
     for provider in configured:
         longest = slowest_forward_seconds(
-            connect_timeout=provider.connect_timeout, read_timeout=provider.read_timeout
+            deadline_seconds=settings.FORWARD_CALL_DEADLINE_SECONDS,
+            read_timeout=provider.read_timeout,
         )
         if longest >= settings.FORWARD_LEASE_SECONDS:
             warnings.append(
                 Warning(
                     f"FORWARD_LEASE_SECONDS ({settings.FORWARD_LEASE_SECONDS:g}) is not longer "
-                    f"than the slowest possible forward to {provider.label} ({longest:g} s): a "
-                    "live worker's submission could be taken over and sent twice.",
-                    hint="Raise FORWARD_LEASE_SECONDS or lower the provider time-outs.",
+                    f"than the slowest possible forward to {provider.label} ({longest:g} s: the "
+                    "call deadline plus one read time-out): a live worker's submission could be "
+                    "taken over and sent twice.",
+                    hint=(
+                        "Raise FORWARD_LEASE_SECONDS, or lower FORWARD_CALL_DEADLINE_SECONDS or "
+                        "PROVIDER_READ_TIMEOUT."
+                    ),
                     id="tickets.W001",
                 )
             )

@@ -54,9 +54,12 @@ class Submission(models.Model):
     reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
     # The only key to the customer's status page: 122 random bits, never a sequential id.
     public_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
-    # Issued with the empty form; a second POST of the same form (double click, refresh,
-    # back-and-resubmit) finds the submission it already created instead of making another.
-    form_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
+    # Issued with the empty form. The same form sent again with the same content (double click,
+    # refresh, a retried upload) finds the submission it already created; sent with different
+    # content (back, edit, send) it is a new request and makes a new submission.
+    form_token = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
+    # SHA-256 of the customer fields and files as stored: what "the same content" means.
+    content_digest = models.CharField(max_length=64, blank=True, editable=False)
 
     # The customer fields staff search, filter and sort on, whichever provider asked for them.
     name = models.CharField(_("name"), max_length=100)
@@ -85,6 +88,17 @@ class Submission(models.Model):
         default=False,
         help_text="A call may have reached the provider without an answer: check for a duplicate.",
     )
+    # Tickets the provider created for this request besides the one the customer was given (a
+    # late answer from a worker that had lost its claim): [{"ticket_id", "case_number", "at"}].
+    extra_tickets = models.JSONField(default=list, blank=True)
+    # When the first forward since the last resend was made: the retry budget counts from it.
+    # Cleared while held (only staff can end that, so it does not use up the budget).
+    delivery_started_at = models.DateTimeField(null=True, blank=True)
+    # Rate-limit answers in a row: each one doubles the wait before the next try.
+    rate_limits_in_a_row = models.PositiveSmallIntegerField(default=0)
+    # Fencing: each claim by a worker draws a new token; only the holder of the current token
+    # may decide the status, so a worker that lost its lease cannot overwrite anything.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -93,6 +107,11 @@ class Submission(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["form_token", "content_digest"], name="one_submission_per_form_content"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -106,6 +125,11 @@ class Submission(models.Model):
         """Every customer field, columns and details together, by form field name."""
         columns = {name: getattr(self, name) for name in CUSTOMER_COLUMNS}
         return {**columns, **self.details}
+
+    @property
+    def duplicate_at_provider(self) -> bool:
+        """The provider holds more than one ticket for this request (known, not suspected)."""
+        return bool(self.extra_tickets)
 
     @property
     def customer_ticket_number(self) -> str:

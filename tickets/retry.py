@@ -1,25 +1,40 @@
 """The retry policy: after a forward, what status comes next and when to try again.
 
-Pure functions of the error class, the forwards made so far, the time of the first one and the
-time now: no database, no HTTP, no settings read except by ``RetryPolicy.from_settings``. The
-forwarding service, the sweep and the system checks ask it; tests read it as tables.
+Pure functions of the error class, what the provider said about waiting, the forwards made, when
+delivery started and the time now: no database, no HTTP, no settings read except by
+``RetryPolicy.from_settings``. The forwarding service, the sweep and the system checks ask it;
+tests read it as tables.
+
+The rules (README, "What happens when a provider fails"):
+- transient errors and unknown outcomes: fast first (2 s, 10 s, 30 s), then doubling to a cap of
+  an hour, each wait spread by up to 20 % either way;
+- rate limits: the provider's ``Retry-After`` when it gives one, the start of the quota window it
+  names, or about a minute doubling while the limit lasts;
+- configuration and account errors: held, tried again at a slow steady pace, never given up
+  (only staff can fix them, and the time held does not count against the budget);
+- rejected: not retried;
+- the budget is time, not a count: after ``retry_period_seconds`` from the first forward the
+  request is failed for staff. The last try is placed at the end of the budget.
 """
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .statuses import ErrorClass, Status
 
-# One forward makes at most four calls: token, ticket, and both again after "Expired token".
-MAX_CALLS_PER_FORWARD = 4
+# How far a wait may be spread either way, so that many requests that failed together (a
+# provider outage) do not all come back in the same second.
+SPREAD = 0.2
+# A quota window opening is a moment everyone waits for: arrive within this many seconds after.
+WINDOW_SPREAD_SECONDS = 120
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_forwards: int
-    retry_base_seconds: float
+    retry_period_seconds: float
+    first_waits: Sequence[float]
     retry_max_seconds: float
     rate_limit_base_seconds: float
     rate_limit_max_seconds: float
@@ -30,8 +45,8 @@ class RetryPolicy:
         from django.conf import settings
 
         return cls(
-            max_forwards=settings.FORWARD_MAX_ATTEMPTS,
-            retry_base_seconds=settings.FORWARD_RETRY_BASE_SECONDS,
+            retry_period_seconds=settings.FORWARD_RETRY_PERIOD_SECONDS,
+            first_waits=tuple(settings.FORWARD_RETRY_FIRST_WAITS),
             retry_max_seconds=settings.FORWARD_RETRY_MAX_SECONDS,
             rate_limit_base_seconds=settings.FORWARD_RATE_LIMIT_BASE_SECONDS,
             rate_limit_max_seconds=settings.FORWARD_RATE_LIMIT_MAX_SECONDS,
@@ -47,21 +62,28 @@ class NextStep:
     retry_at: datetime | None
     # The call may have reached the provider: staff should check for a duplicate ticket.
     possible_duplicate: bool = False
+    # The retry budget ran out: staff must be told (the request is not retried any more).
+    budget_exhausted: bool = False
 
 
 def next_step(
     *,
     error_class: str,
     forwards_made: int,
-    first_forward_at: datetime | None,
+    delivery_started_at: datetime | None,
     now: datetime,
     policy: RetryPolicy,
+    rate_limits_in_a_row: int = 1,
+    retry_after: float | None = None,
+    not_before: datetime | None = None,
     jitter: Callable[[], float] = random.random,
 ) -> NextStep:
-    """The status and next try after a failed forward (``forwards_made`` counts this one).
+    """The status and next try after a failed forward.
 
-    ``first_forward_at`` is when the first of these forwards was made; the budget counts
-    forwards today, and a budget in time will read it. ``jitter`` returns a number in [0, 1).
+    ``forwards_made`` counts this one; ``delivery_started_at`` is when the first of them was made
+    (None: this was the first). ``rate_limits_in_a_row`` counts this one too, when it was a rate
+    limit. ``retry_after`` (seconds) and ``not_before`` are what the provider said about waiting.
+    ``jitter`` returns a number in [0, 1).
     """
     if error_class == ErrorClass.SUCCESS:
         raise ValueError("A success has no next try.")
@@ -73,33 +95,69 @@ def next_step(
         return NextStep(Status.HELD, now + timedelta(seconds=policy.held_retry_seconds))
     # A lost request is worse than a duplicate: an unknown outcome is retried, and flagged.
     possible_duplicate = error_class == ErrorClass.UNKNOWN_OUTCOME
-    if forwards_made >= policy.max_forwards:
-        return NextStep(Status.FAILED, None, possible_duplicate)
-    delay = backoff_seconds(
-        error_class=error_class, forwards_made=forwards_made, policy=policy, jitter=jitter
-    )
-    return NextStep(Status.RETRYING, now + timedelta(seconds=delay), possible_duplicate)
+    budget_ends = (delivery_started_at or now) + timedelta(seconds=policy.retry_period_seconds)
+    if now >= budget_ends:
+        return NextStep(Status.FAILED, None, possible_duplicate, budget_exhausted=True)
+    if error_class == ErrorClass.RATE_LIMITED:
+        retry_at = _rate_limited_retry_at(
+            now=now,
+            policy=policy,
+            rate_limits_in_a_row=rate_limits_in_a_row,
+            retry_after=retry_after,
+            not_before=not_before,
+            jitter=jitter,
+        )
+    else:
+        wait = backoff_seconds(forwards_made=forwards_made, policy=policy, jitter=jitter)
+        retry_at = now + timedelta(seconds=wait)
+    # The last try is at the end of the budget, never after it.
+    return NextStep(Status.RETRYING, min(retry_at, budget_ends), possible_duplicate)
 
 
 def backoff_seconds(
-    *,
-    error_class: str,
-    forwards_made: int,
-    policy: RetryPolicy,
-    jitter: Callable[[], float] = random.random,
+    *, forwards_made: int, policy: RetryPolicy, jitter: Callable[[], float] = random.random
 ) -> float:
-    """Exponential back-off with "equal jitter"; rate limits and quotas wait much longer.
-
-    Never less than half the back-off, so retries stay spread out but bounded.
-    """
-    if error_class == ErrorClass.RATE_LIMITED:
-        base, cap = policy.rate_limit_base_seconds, policy.rate_limit_max_seconds
+    """The wait after a transient failure: the first waits, then doubling to the cap, spread."""
+    firsts = list(policy.first_waits) or [policy.retry_max_seconds]
+    if forwards_made <= len(firsts):
+        wait = firsts[max(forwards_made, 1) - 1]
     else:
-        base, cap = policy.retry_base_seconds, policy.retry_max_seconds
-    ceiling = min(cap, base * 2 ** max(forwards_made - 1, 0))
-    return ceiling / 2 + jitter() * ceiling / 2
+        wait = firsts[-1] * 2 ** (forwards_made - len(firsts))
+    return _spread(min(wait, policy.retry_max_seconds), policy.retry_max_seconds, jitter)
 
 
-def slowest_forward_seconds(*, connect_timeout: float, read_timeout: float) -> float:
-    """How long one forward can take at worst, every call waiting out both time-outs."""
-    return MAX_CALLS_PER_FORWARD * (connect_timeout + read_timeout)
+def _rate_limited_retry_at(
+    *,
+    now: datetime,
+    policy: RetryPolicy,
+    rate_limits_in_a_row: int,
+    retry_after: float | None,
+    not_before: datetime | None,
+    jitter: Callable[[], float],
+) -> datetime:
+    if not_before is not None and not_before > now:
+        # A quota window: the next try just after it opens (spread over a minute or two).
+        return not_before + timedelta(seconds=jitter() * WINDOW_SPREAD_SECONDS)
+    if retry_after is not None:
+        # Never earlier than the provider asked; a little later, so that everyone told the same
+        # does not come back in the same second.
+        wait = max(retry_after, 1.0)
+        return now + timedelta(seconds=wait * (1 + SPREAD * jitter()))
+    wait = policy.rate_limit_base_seconds * 2 ** (max(rate_limits_in_a_row, 1) - 1)
+    cap = policy.rate_limit_max_seconds
+    return now + timedelta(seconds=_spread(min(wait, cap), cap, jitter))
+
+
+def _spread(wait: float, cap: float, jitter: Callable[[], float]) -> float:
+    """``wait`` moved by up to ``SPREAD`` either way, never above the cap."""
+    return min(wait * (1 - SPREAD + 2 * SPREAD * jitter()), cap)
+
+
+def slowest_forward_seconds(*, deadline_seconds: float, read_timeout: float) -> float:
+    """How long one forward can take at worst.
+
+    Each call's time-outs are cut to the time left before the deadline, and the answer is read in
+    pieces with the deadline checked between them, so one read time-out past the deadline is the
+    most a forward can overrun it.
+    """
+    return deadline_seconds + read_timeout

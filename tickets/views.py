@@ -17,9 +17,10 @@ from .status_text import CUSTOMER_STATUS_TEXT, next_step_text
 
 logger = logging.getLogger(__name__)
 
-# How often the status page asks again: often while a delivery is under way, rarely while the
+# The slowest pace at which the status page asks again: every few seconds while a delivery is
+# under way (it starts at under half a second and slows down to this), every minute while the
 # request waits for staff (which can take hours).
-STATUS_POLL_SECONDS = 3
+STATUS_POLL_SECONDS = 5
 STATUS_POLL_SECONDS_WAITING_ON_STAFF = 60
 
 
@@ -32,8 +33,10 @@ def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/landing.html", {"services": services})
 
 
-# No never_cache here on purpose: the browser's back button then shows the form as it was, with
-# the same form token, so sending it again finds the submission already made.
+# Never cached: coming back to the form after a successful send fetches it again, with a fresh
+# form token, so an edited request sent from it is a new request. (A form sent twice unchanged
+# is still one request: the service compares the token *and* the content.)
+@never_cache
 @require_http_methods(["GET", "POST"])
 def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
     service = provider_or_none(provider)

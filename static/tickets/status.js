@@ -5,8 +5,13 @@
   var root = document.getElementById("submission-status");
   if (!root || root.dataset.final === "true") return;
   var url = root.dataset.statusUrl;
-  var normalDelay = Number(root.dataset.pollSeconds || 3) * 1000;
-  var delay = normalDelay;
+  // Ask soon after "Send" (a provider that answers at once gives the number within a second),
+  // then less and less often, up to the pace the server names: a few seconds while the request
+  // is on its way, a minute while it waits for staff.
+  var FIRST_DELAY = 400;
+  var GROWTH = 1.6;
+  var ceiling = Number(root.dataset.pollSeconds || 10) * 1000;
+  var delay = FIRST_DELAY;
 
   function setText(id, text) {
     var element = document.getElementById(id);
@@ -38,15 +43,13 @@
       })
       .then(function (state) {
         show(state);
-        // The server says how soon a change is likely: seconds while sending, a minute while
-        // staff have the request.
-        normalDelay = Number(state.poll_seconds || 3) * 1000;
-        delay = normalDelay;
+        ceiling = Number(state.poll_seconds || 10) * 1000;
+        delay = Math.min(delay * GROWTH, ceiling);
         if (!state.final) window.setTimeout(poll, delay);
       })
       .catch(function () {
         // A dropped phone connection: try again later, a little slower.
-        delay = Math.min(delay * 2, 30000);
+        delay = Math.min(Math.max(delay, ceiling) * 2, 60000);
         window.setTimeout(poll, delay);
       });
   }

@@ -1,8 +1,20 @@
 """What the shared HTTP layer keeps of a call: never a secret, whatever a provider names it."""
 
+import http.server
+import json
+import threading
+from datetime import UTC, datetime
+
 import pytest
 
-from tickets.providers.http import REDACTED, redact
+from tickets.providers.http import (
+    REDACTED,
+    HttpClient,
+    outbound_url_problem,
+    parse_retry_after,
+    redact,
+    safe_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -32,3 +44,105 @@ def test_ordinary_fields_are_kept():
     body = {"Name": "Ahmad", "Phone": "60123456789", "subject": "Printer"}
 
     assert redact(body) == body
+
+
+@pytest.mark.parametrize(
+    ("url", "stored"),
+    [
+        ("https://portal:hunter2@api.example.com/x", "https://api.example.com/x"),
+        ("https://token@api.example.com:8443/x", "https://api.example.com:8443/x"),
+        (
+            "https://api.example.com/x?access_token=abc&page=2&API-KEY=k",
+            "https://api.example.com/x?access_token=***&page=2&API-KEY=***",
+        ),
+        ("https://api.example.com/x#secret-fragment", "https://api.example.com/x"),
+    ],
+)
+def test_urls_are_stored_without_credentials(url, stored):
+    assert safe_url(url) == stored
+
+
+@pytest.mark.parametrize(
+    ("url", "on_loopback_allowed", "refused"),
+    [
+        ("https://api.example.com", False, False),
+        ("https://127.0.0.1:8443", False, False),
+        ("http://api.example.com", False, True),
+        ("http://127.0.0.1:8001", False, True),
+        # DEBUG: plain http only to this machine (the sandbox).
+        ("http://127.0.0.1:8001", True, False),
+        ("http://localhost:8001", True, False),
+        ("http://[::1]:8001", True, False),
+        ("http://api.example.com", True, True),
+        ("http://10.0.0.5", True, True),
+        ("ftp://api.example.com", True, True),
+        ("api.example.com/ticket", True, True),
+    ],
+)
+def test_only_https_is_called_except_loopback_in_debug(url, on_loopback_allowed, refused):
+    problem = outbound_url_problem("X_URL", url, allow_http_on_loopback=on_loopback_allowed)
+
+    assert bool(problem) is refused
+    if refused:
+        assert problem.startswith("X_URL ")
+
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120),
+        (" 7 ", 7),
+        ("Tue, 24 Nov 2026 09:02:00 GMT", 120),
+        ("Tue, 24 Nov 2026 08:00:00 GMT", 0),  # already past: go now
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_a_date(header, seconds):
+    assert parse_retry_after(header, now=NOW) == seconds
+
+
+class EchoingProvider(http.server.BaseHTTPRequestHandler):
+    """A provider that puts credentials in its answer, as some token endpoints and gateways do."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps(
+            {"ticketId": 7, "session": {"accessToken": "eyJ.secret", "Refresh-Token": "r1"}}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_secret_looking_keys_in_an_answer_are_stored_redacted():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), EchoingProvider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    exchanges = []
+    try:
+        reply = HttpClient(connect_timeout=2, read_timeout=2).post(
+            url=f"http://user:pw@127.0.0.1:{server.server_address[1]}/api/ticket/create",
+            kind="ticket",
+            headers={"X-Api-Key": "k-123"},
+            exchanges=exchanges,
+            data={"client_secret": "s-456", "name": "Siti"},
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    [exchange] = exchanges
+    assert reply.json["session"]["accessToken"] == "eyJ.secret"  # the provider code sees it all
+    stored = json.dumps([exchange.url, exchange.request, exchange.response])
+    for secret in ("eyJ.secret", "r1", "k-123", "s-456", "pw"):
+        assert secret not in stored
+    assert "Siti" in stored

@@ -12,9 +12,11 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import path, reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from tickets import selectors
-from tickets.models import RESENDABLE_STATUSES, Submission
+from tickets.models import PENDING_STATUSES, RESENDABLE_STATUSES, Submission
 from tickets.providers import provider_label
 
 from . import actions as staff_actions
@@ -39,10 +41,11 @@ DELIVERY_FIELDS = (
     "case_number",
     "forward_count",
     "ticket_calls",
-    "next_attempt_at",
+    "next_try",
     "last_error_class",
     "last_error",
     "possible_duplicate",
+    "duplicate_tickets",
     "created_at",
     "sent_at",
     "updated_at",
@@ -134,6 +137,27 @@ class SubmissionAdmin(admin.ModelAdmin):
         if submission.case_number and submission.ticket_id:
             return f"{submission.case_number} (#{submission.ticket_id})"
         return submission.customer_ticket_number
+
+    @admin.display(description="next try")
+    def next_try(self, submission: Submission) -> str:
+        """When the portal tries again by itself, and why it is waiting."""
+        if submission.next_attempt_at is None or submission.status not in PENDING_STATUSES:
+            return "—"
+        when = date_format(localtime(submission.next_attempt_at), "DATETIME_FORMAT")
+        why = submission.get_last_error_class_display() or "first try"
+        if submission.last_error:
+            why = f"{why}: {submission.last_error}"
+        return f"{when} ({why})"
+
+    @admin.display(description="duplicate ticket at the provider")
+    def duplicate_tickets(self, submission: Submission) -> str:
+        """Tickets the provider created besides the customer's (a late answer was recorded)."""
+        if not submission.extra_tickets:
+            return "—"
+        others = ", ".join(
+            extra.get("case_number") or extra["ticket_id"] for extra in submission.extra_tickets
+        )
+        return f"{others} (besides {submission.customer_ticket_number}): close it at the provider"
 
     @admin.display(description="provider", ordering="provider")
     def provider_name(self, submission: Submission) -> str:

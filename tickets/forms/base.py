@@ -45,7 +45,10 @@ class SubmissionForm(forms.Form):
     # Fields of the form itself, not of the customer's request.
     FORM_MACHINERY = ("form_token", "website")
 
-    form_token = forms.CharField(widget=forms.HiddenInput, required=False)
+    # autocomplete=off: a browser must not restore an old token into a page fetched anew.
+    form_token = forms.CharField(
+        widget=forms.HiddenInput(attrs={"autocomplete": "off"}), required=False
+    )
     # A honeypot: hidden from people (off-screen, out of the tab order, hidden from screen
     # readers) but filled in by bots that fill every field. See ``looks_like_a_bot``.
     website = forms.CharField(

@@ -1,15 +1,17 @@
 """The interface every ticket provider implements, and the plain data it takes and returns."""
 
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.conf import settings
 from django.core import checks
 
 from .errors import ConfigurationError, ProviderError
-from .http import Exchange, HttpClient, HttpReply
+from .http import Exchange, Exchanges, HttpClient, HttpReply, outbound_url_problem
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
@@ -113,9 +115,17 @@ class TicketProvider(ABC):
         problems = []
         if not self.url:
             problems.append(f"{self.url_setting} is not set.")
-        elif not self.url.startswith(("http://", "https://")):
-            problems.append(f"{self.url_setting} must start with https:// (got {self.url!r}).")
-        return problems
+        else:
+            problems.append(self.url_problem(self.url_setting, self.url))
+        return [problem for problem in problems if problem]
+
+    @staticmethod
+    def url_problem(setting: str, url: str) -> str:
+        """Why a URL this provider calls is refused, or "": https only, except plain http to
+        this machine in DEBUG (the sandbox)."""
+        return outbound_url_problem(
+            setting, url, allow_http_on_loopback=settings.PROVIDER_ALLOW_HTTP_ON_LOOPBACK
+        )
 
     def check(self) -> list[checks.CheckMessage]:
         """System-check messages for this provider's settings (run at start-up)."""
@@ -130,8 +140,13 @@ class TicketProvider(ABC):
         ]
 
     # --- a send ----------------------------------------------------------------------------
-    def create_ticket(self, request: TicketRequest) -> ProviderTicket:
-        exchanges: list[Exchange] = []
+    def create_ticket(
+        self, request: TicketRequest, *, deadline_seconds: float | None = None
+    ) -> ProviderTicket:
+        """Send ``request``; every call it takes must end within ``deadline_seconds``."""
+        exchanges = Exchanges(
+            deadline=None if deadline_seconds is None else time.monotonic() + deadline_seconds
+        )
         try:
             problems = self.configuration_problems()
             if problems:

@@ -5,6 +5,7 @@ delivery may be retried. ``ConfigurationError`` is deliberately *not* a ``Provid
 catches send failures must never swallow a misconfiguration, which only staff can fix.
 """
 
+from datetime import datetime
 from typing import ClassVar
 
 
@@ -32,9 +33,26 @@ class ProviderTransientError(ProviderError):
 
 
 class ProviderRateLimited(ProviderError):
-    """Too many requests or over quota: the request is fine, retry much later."""
+    """Too many requests or over quota: the request is fine, retry later.
+
+    ``retry_after`` (seconds) is what the provider asked for, e.g. in a ``Retry-After`` header;
+    ``not_before`` is when a quota window the provider named opens again. The retry policy honours
+    either, and backs off on its own when the provider said neither.
+    """
 
     error_class = "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
+        super().__init__(message, http_status=http_status)
+        self.retry_after = retry_after
+        self.not_before = not_before
 
 
 class ProviderTokenExpired(ProviderError):
@@ -50,7 +68,8 @@ class ProviderRejected(ProviderError):
 
 
 class ProviderUnknownOutcome(ProviderError):
-    """The request may have been processed (time-out after sending, undocumented 200 body)."""
+    """The request may have been processed: a time-out or a dropped connection after sending,
+    a gateway's 502 or 504 (the provider behind it may have finished), an undocumented 200 body."""
 
     error_class = "unknown_outcome"
 
@@ -65,3 +84,18 @@ class AccountError(ConfigurationError):
     """The provider account itself is banned, unlicensed or expired."""
 
     error_class = "account"
+
+
+# A gateway's "bad gateway" and "gateway time-out" say nothing of what the server behind it did.
+GATEWAY_STATUSES = (502, 504)
+
+
+def server_error(provider_label: str, status: int) -> ProviderError:
+    """The failure class of an HTTP 5xx answer to a ticket request."""
+    if status in GATEWAY_STATUSES:
+        return ProviderUnknownOutcome(
+            f"{provider_label}: HTTP {status} from a gateway; the provider behind it may have "
+            "created the ticket.",
+            http_status=status,
+        )
+    return ProviderTransientError(f"{provider_label}: HTTP {status}.", http_status=status)

@@ -3,13 +3,21 @@
 Network failures are mapped by *when* they happened. Nothing sent yet (refused, connect time-out,
 DNS) is transient. A failure after the request went out (read time-out, a dropped connection)
 means the provider may have created the ticket: that is an unknown outcome.
+
+The outbound path is deliberately narrow: redirects are never followed (a provider URL that
+redirects is a configuration error, and following it could fetch an internal address), every
+call of one forward shares an overall deadline, and no secret is kept: not in headers or bodies
+(any secret-looking key, at any depth), not in a URL's user-info or query.
 """
 
+import ipaddress
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
@@ -25,7 +33,7 @@ MAX_STORED_RESPONSE = 10_000
 
 @dataclass
 class Exchange:
-    """One HTTP call as it will be stored in an ``Attempt`` row: no secrets in it."""
+    """One HTTP call as it will be stored in a ``ProviderCall`` row: no secrets in it."""
 
     kind: str  # "token" or "ticket"
     started_at: datetime
@@ -42,11 +50,46 @@ class Exchange:
         self.message = message
 
 
+class Exchanges(list[Exchange]):
+    """The calls of one forward, in order, and the moment (``time.monotonic``) they must end by.
+
+    Every call of the forward draws on one deadline, so a slow token fetch leaves less time for
+    the ticket, and the whole forward ends well inside the worker's lease.
+    """
+
+    def __init__(self, *, deadline: float | None = None) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def seconds_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+
 @dataclass(frozen=True)
 class HttpReply:
     status: int
     text: str
     json: Any  # None when the body is not JSON
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def retry_after_seconds(self, now: datetime | None = None) -> float | None:
+        """The ``Retry-After`` header in seconds (it may be seconds or an HTTP date), or None."""
+        return parse_retry_after(self.headers.get("retry-after"), now=now)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 def redact(value: Any) -> Any:
@@ -63,6 +106,55 @@ def redact(value: Any) -> Any:
 def looks_secret(key: Any) -> bool:
     normalised = str(key).lower().replace("-", "").replace("_", "")
     return any(part in normalised for part in SECRET_KEY_PARTS)
+
+
+def safe_url(url: str) -> str:
+    """``url`` fit to store or log: no user-info, secret-looking query values replaced."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<a URL that cannot be parsed>"
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    query = urlencode(
+        [
+            (key, REDACTED if looks_secret(key) else value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="*",
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def outbound_url_problem(setting: str, url: str, *, allow_http_on_loopback: bool) -> str:
+    """Why ``url`` may not be called, or "". Only https, except plain http to this machine
+    when ``allow_http_on_loopback`` (DEBUG: the sandbox providers)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return f"{setting} is not a valid URL."
+    if not host:
+        return f"{setting} must be a full https:// URL (got {safe_url(url)!r})."
+    if parts.scheme == "https":
+        return ""
+    if parts.scheme == "http" and allow_http_on_loopback and _is_loopback(host):
+        return ""
+    if parts.scheme == "http" and allow_http_on_loopback:
+        return f"{setting} must start with https:// (plain http only to this machine in DEBUG)."
+    return f"{setting} must start with https:// (got {safe_url(url)!r})."
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class HttpClient:
@@ -86,33 +178,53 @@ class HttpClient:
         files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
         redact_response: bool = False,
     ) -> HttpReply:
+        shown_url = safe_url(url)
+        seconds_left = exchanges.seconds_left() if isinstance(exchanges, Exchanges) else None
+        if seconds_left is not None and seconds_left <= 0:
+            # Nothing is sent: the forward used its time on earlier calls. Try again later.
+            raise ProviderTransientError(
+                "The forward ran out of time before this call; nothing was sent."
+            )
         exchange = Exchange(
             kind=kind,
             started_at=datetime.now(UTC),
             duration_ms=0,
-            url=url,
+            url=shown_url,
             request=describe_request(headers, json_body, data, files),
         )
         exchanges.append(exchange)
+        connect_timeout, read_timeout = self.timeout
+        if seconds_left is not None:
+            connect_timeout = min(connect_timeout, seconds_left)
+            read_timeout = min(read_timeout, seconds_left)
         started = time.monotonic()
         try:
             response = self.session.post(
-                url, headers=headers, json=json_body, data=data, files=files, timeout=self.timeout
+                url,
+                headers=headers,
+                json=json_body,
+                data=data,
+                files=files,
+                timeout=(connect_timeout, read_timeout),
+                allow_redirects=False,
+                stream=True,
             )
-            text = response.text
+            text = _read_body(response, exchanges)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
-            raise ConfigurationError(f"The provider URL is not valid: {url}") from exc
+            raise ConfigurationError(f"The provider URL is not valid: {shown_url}") from exc
         except requests.exceptions.SSLError as exc:
-            raise ConfigurationError(f"TLS failed for {url}: {type(exc).__name__}") from exc
+            raise ConfigurationError(f"TLS failed for {shown_url}: {type(exc).__name__}") from exc
         except requests.exceptions.ConnectTimeout as exc:
-            raise ProviderTransientError(f"No connection to {url} within the time-out.") from exc
+            raise ProviderTransientError(
+                f"No connection to {shown_url} within the time-out."
+            ) from exc
         except requests.exceptions.ReadTimeout as exc:
             raise ProviderUnknownOutcome(
                 "The request was sent but no answer came within the time-out."
             ) from exc
         except requests.exceptions.ConnectionError as exc:
             if _never_connected(exc):
-                raise ProviderTransientError(f"Could not connect to {url}.") from exc
+                raise ProviderTransientError(f"Could not connect to {shown_url}.") from exc
             raise ProviderUnknownOutcome(
                 "The connection dropped after the request was sent."
             ) from exc
@@ -123,11 +235,46 @@ class HttpClient:
 
         exchange.http_status = response.status_code
         parsed = _json_or_none(text)
-        if redact_response:
-            exchange.response = json.dumps(redact(parsed)) if parsed is not None else REDACTED
+        if isinstance(parsed, dict | list):
+            # Stored without any secret-looking key a provider may put in its answer.
+            exchange.response = json.dumps(redact(parsed), ensure_ascii=False)[:MAX_STORED_RESPONSE]
+        elif redact_response:
+            exchange.response = REDACTED
         else:
             exchange.response = text[:MAX_STORED_RESPONSE]
-        return HttpReply(status=response.status_code, text=text, json=parsed)
+        if response.is_redirect or 300 <= response.status_code < 400:
+            # Never followed: a POST turned into a GET elsewhere, or an internal address
+            # fetched on a provider's say-so. The URL in the settings must be the final one.
+            location = safe_url(response.headers.get("Location", ""))
+            raise ConfigurationError(
+                f"{shown_url} answered HTTP {response.status_code} redirecting to {location}; "
+                "redirects are never followed: set the provider URL to the final address.",
+                http_status=response.status_code,
+            )
+        return HttpReply(
+            status=response.status_code,
+            text=text,
+            json=parsed,
+            headers={key.lower(): value for key, value in response.headers.items()},
+        )
+
+
+def _read_body(response: requests.Response, exchanges: list[Exchange]) -> str:
+    """The whole answer, read in pieces so that a provider dripping bytes cannot outlast the
+    forward's deadline (each read is bounded by the read time-out, the sum by the deadline)."""
+    chunks = []
+    try:
+        for chunk in response.iter_content(chunk_size=65536):
+            chunks.append(chunk)
+            seconds_left = exchanges.seconds_left() if isinstance(exchanges, Exchanges) else None
+            if seconds_left is not None and seconds_left <= 0:
+                raise ProviderUnknownOutcome(
+                    "The answer did not finish within the forward's deadline."
+                )
+    finally:
+        response.close()
+    response._content = b"".join(chunks)  # so that requests decodes it as it would have
+    return response.text
 
 
 def describe_request(

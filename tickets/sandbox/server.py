@@ -13,7 +13,11 @@ Shared paths:
 
 Outcomes, used once each in order, then "success" again. Every provider answers these:
     success | drop | hang[:seconds] | nonjson | 500 | 502 | 503 (any 5xx)
-and each provider's module lists its own (documented error codes and replies).
+    create_drop        create the ticket, then drop the connection without answering
+    redirect:<url>     answer 307 with that Location (the portal must never follow it)
+and each provider's module lists its own (documented error codes and replies). Any outcome may
+end in modifiers: ``;retry-after=<seconds>`` adds that ``Retry-After`` header to the answer,
+``;delay=<seconds>`` takes that long before doing anything (a slow provider that does answer).
 A customer can also put ``[sandbox:<outcome>]`` in a text field to demo an outcome by hand.
 """
 
@@ -83,6 +87,21 @@ class SandboxEndpoints:
         """The provider's OPTIONS that point it at this sandbox mounted at ``base_url``."""
         return {"url": base_url}
 
+    def next_outcome(self, handler: "SandboxHandler", raw: bytes) -> str:
+        """The outcome for this request; the modifiers every provider shares are applied to the
+        handler here, so a provider's endpoint sees only the outcome itself."""
+        outcome, *modifiers = self.state.next_outcome(self.alias, raw).split(";")
+        for modifier in modifiers:
+            name, _, value = modifier.partition("=")
+            if name.strip() == "retry-after":
+                handler.extra_headers["Retry-After"] = value.strip()
+            elif name.strip() == "delay":
+                time.sleep(float(value))
+        if outcome == "create_drop":
+            handler.drop_instead_of_answer = True
+            return "success"
+        return outcome
+
     def record(self, handler: "SandboxHandler", body: Any, outcome: str) -> dict[str, Any]:
         entry = {
             "provider": self.alias,
@@ -113,11 +132,26 @@ class SandboxHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+    def setup(self) -> None:
+        super().setup()
+        self._fresh_request()
+
+    def _fresh_request(self) -> None:
+        # One handler serves every request of a kept-alive connection: nothing carries over.
+        self.extra_headers: dict[str, str] = {}
+        # create_drop: the provider does its work, then the answer is lost on the way back.
+        self.drop_instead_of_answer = False
+
     def send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
+        if self.drop_instead_of_answer:
+            self.drop()
+            return
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
@@ -136,6 +170,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
             time.sleep(float(seconds or 30))
             self.drop()
             return True
+        if outcome.startswith("redirect:"):
+            self.send_response(307)
+            self.send_header("Location", outcome.removeprefix("redirect:"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return True
         if outcome == "nonjson":
             self.send(200, b"<html><body>Gateway says hello</body></html>", "text/html")
             return True
@@ -153,6 +193,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.send(404, {"error": "not found"})
 
     def do_POST(self) -> None:
+        self._fresh_request()
         path = urlsplit(self.path).path
         body = self._body()
         if path == "/_sandbox/script":

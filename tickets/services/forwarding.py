@@ -1,25 +1,34 @@
 """Forwarding: claim a submission, call its provider, record the calls, decide the next step.
 
 The only code that changes a submission's delivery status. The delivery guarantee rests on
-three rules:
-1. a submission is committed before anything is sent, and its forward is queued only on commit;
-2. a worker *claims* a submission with one conditional UPDATE and a lease, so two workers never
-   send the same submission at once, and a duplicate task finds nothing to claim;
-3. a lease that runs out means the worker died mid-call: the sweep puts the submission back in the
-   queue, flagged as a possible duplicate, because the call may have reached the provider.
+these rules:
+1. a submission is committed before anything is sent; its forward is queued on commit, and a
+   queue that fails then is caught up by the sweep (nothing depends on a lucky enqueue);
+2. a worker *claims* a submission with one conditional UPDATE, a lease and a fresh claim token,
+   so two workers never send the same submission at once, and a duplicate task finds nothing;
+3. only the holder of the current claim token decides the status. A worker whose lease ran out
+   may still finish its call: its result never overwrites; a second ticket is recorded beside
+   the first and flagged for staff;
+4. a lease that runs out means the worker died mid-call: the sweep puts the submission back in
+   the queue, flagged as a possible duplicate, because the call may have reached the provider;
+5. leases and due times are on the database's clock (``tickets.clock``), and every call of a
+   forward ends within a deadline shorter than the lease.
 When to try again is the retry policy's answer (``tickets.retry``).
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import DateTimeField, F, Q, Value
+from django.db.models.functions import Coalesce
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 
+from tickets.clock import database_now, local_time_of
 from tickets.models import (
     PENDING_STATUSES,
     ErrorClass,
@@ -44,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 # At most this many overdue submissions get a fresh task per sweep, so one sweep stays short.
 SWEEP_BATCH = 1000
+# Any constant: the PostgreSQL advisory lock that serialises changes to the sweep's schedule.
+SWEEP_SCHEDULE_LOCK = 7_301_001
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,9 @@ class Outcome:
     error_class: str
     message: str
     exchanges: list[Exchange]
+    # What the provider said about waiting (rate limits only).
+    retry_after: float | None = None
+    not_before: datetime | None = None
 
 
 # --- one forward --------------------------------------------------------------------------
@@ -59,25 +73,26 @@ def submission_forward(*, submission_id: int) -> Submission | None:
     """Send one submission to its provider and move it to its next status.
 
     Returns ``None`` when there is nothing to do: already sent, claimed by another worker, or
-    not yet due.
+    not yet due (then it is queued again for when it is).
     """
-    if not _claim(submission_id):
+    claim_token = _claim(submission_id)
+    if claim_token is None:
+        _queue_again_if_early(submission_id)
         return None
     submission = Submission.objects.get(pk=submission_id)
     outcome = _call_provider(submission)
     with transaction.atomic():
         submission = Submission.objects.select_for_update().get(pk=submission_id)
-        if submission.status != Status.SENDING and outcome.ticket is None:
-            # The lease ran out and the submission moved on without this worker; keep the
-            # record of the call, leave the status to whoever owns it now.
-            _record_calls(submission, outcome.exchanges, retry_at=None)
+        if submission.claim_token != claim_token:
+            # The lease ran out and the submission moved on without this worker.
+            _settle_late_result(submission, outcome)
             return submission
         submission.forward_count += 1
-        _apply_outcome(submission, outcome)
+        _apply_outcome(submission, outcome, now=database_now())
         submission.save()
         _record_calls(submission, outcome.exchanges, retry_at=submission.next_attempt_at)
         if submission.status in PENDING_STATUSES:
-            transaction.on_commit(lambda: queue_forward(submission))
+            transaction.on_commit(lambda: queue_forward(submission), robust=True)
     logger.info(
         "submission %s forward: %s -> %s",
         submission.reference,
@@ -87,23 +102,49 @@ def submission_forward(*, submission_id: int) -> Submission | None:
     return submission
 
 
-def _claim(submission_id: int) -> bool:
-    now = timezone.now()
+def _claim(submission_id: int) -> uuid.UUID | None:
+    """Take the submission for one forward; the claim token proves it is still ours later."""
+    now = database_now()
+    token = uuid.uuid4()
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     claimed = Submission.objects.filter(due, pk=submission_id, status__in=PENDING_STATUSES).update(
         status=Status.SENDING,
+        claim_token=token,
         lease_expires_at=now + timedelta(seconds=settings.FORWARD_LEASE_SECONDS),
+        # The retry budget counts from the first forward since the last resend.
+        delivery_started_at=Coalesce(
+            F("delivery_started_at"), Value(now, output_field=DateTimeField())
+        ),
         updated_at=now,
     )
-    return claimed == 1
+    return token if claimed == 1 else None
+
+
+def _queue_again_if_early(submission_id: int) -> None:
+    """A task that ran before its submission was due (clocks differ) is queued for the time."""
+    waiting = Submission.objects.filter(
+        pk=submission_id, status__in=PENDING_STATUSES, next_attempt_at__isnull=False
+    ).first()
+    if waiting is not None and waiting.next_attempt_at > database_now():
+        queue_forward(waiting)
 
 
 def _call_provider(submission: Submission) -> Outcome:
     try:
         provider = get_provider(submission.provider)
-        ticket = provider.create_ticket(ticket_request_for(submission))
+        ticket = provider.create_ticket(
+            ticket_request_for(submission),
+            deadline_seconds=settings.FORWARD_CALL_DEADLINE_SECONDS,
+        )
     except (ProviderError, ConfigurationError) as exc:
-        return Outcome(None, exc.error_class, exc.message, exc.exchanges)
+        return Outcome(
+            None,
+            exc.error_class,
+            exc.message,
+            exc.exchanges,
+            retry_after=getattr(exc, "retry_after", None),
+            not_before=getattr(exc, "not_before", None),
+        )
     except Exception as exc:
         # A bug of ours must not strand the submission in "sending": count it as a forward that
         # may be retried, and keep the traceback in the log (it holds no personal data).
@@ -130,32 +171,98 @@ def ticket_request_for(submission: Submission) -> TicketRequest:
     )
 
 
-def _apply_outcome(submission: Submission, outcome: Outcome) -> None:
-    now = timezone.now()
+def _apply_outcome(submission: Submission, outcome: Outcome, *, now: datetime) -> None:
     submission.lease_expires_at = None
+    submission.claim_token = None
     submission.last_error_class = outcome.error_class
     submission.last_error = outcome.message
     if outcome.ticket is not None:
-        submission.status = Status.SENT
-        submission.ticket_id = outcome.ticket.ticket_id
-        submission.case_number = outcome.ticket.case_number
-        submission.provider_ticket = outcome.ticket.raw
-        submission.sent_at = now
-        submission.next_attempt_at = None
-        submission.last_error = ""
+        _store_ticket(submission, outcome.ticket, now=now)
         return
+    if outcome.error_class == ErrorClass.RATE_LIMITED:
+        submission.rate_limits_in_a_row += 1
+    else:
+        submission.rate_limits_in_a_row = 0
     step = next_step(
         error_class=outcome.error_class,
         forwards_made=submission.forward_count,
-        first_forward_at=submission.calls.order_by("started_at")
-        .values_list("started_at", flat=True)
-        .first(),
+        delivery_started_at=submission.delivery_started_at,
         now=now,
         policy=RetryPolicy.from_settings(),
+        rate_limits_in_a_row=submission.rate_limits_in_a_row,
+        retry_after=outcome.retry_after,
+        not_before=outcome.not_before,
     )
     submission.status = step.status
     submission.next_attempt_at = step.retry_at
     submission.possible_duplicate = submission.possible_duplicate or step.possible_duplicate
+    if step.status == Status.HELD:
+        # Only staff can end this: the time held does not use up the retry budget.
+        submission.delivery_started_at = None
+    if step.budget_exhausted:
+        logger.error(
+            "submission %s failed: still not delivered after the retry period (%s); last: %s",
+            submission.reference,
+            timedelta(seconds=settings.FORWARD_RETRY_PERIOD_SECONDS),
+            outcome.error_class,
+        )
+
+
+def _store_ticket(submission: Submission, ticket: ProviderTicket, *, now: datetime) -> None:
+    submission.status = Status.SENT
+    submission.ticket_id = ticket.ticket_id
+    submission.case_number = ticket.case_number
+    submission.provider_ticket = ticket.raw
+    submission.sent_at = now
+    submission.next_attempt_at = None
+    submission.lease_expires_at = None
+    submission.claim_token = None
+    submission.rate_limits_in_a_row = 0
+    submission.last_error_class = ErrorClass.SUCCESS
+    submission.last_error = ""
+
+
+def _settle_late_result(submission: Submission, outcome: Outcome) -> None:
+    """The result of a worker that lost its claim (its lease ran out during the call).
+
+    It never overwrites what the current owner decided. A failure is only recorded. A ticket is
+    a fact at the provider: if the submission has no number yet (nor has been cancelled), it
+    is the customer's number; otherwise it is a second ticket, recorded beside the first and
+    flagged for staff.
+    """
+    ticket = outcome.ticket
+    if ticket is None:
+        _record_calls(submission, outcome.exchanges, retry_at=None)
+        logger.info(
+            "submission %s: a late %s from a worker that had lost its claim was only recorded",
+            submission.reference,
+            outcome.error_class,
+        )
+        return
+    if submission.ticket_id or submission.status == Status.CANCELLED:
+        submission.extra_tickets = [
+            *submission.extra_tickets,
+            {
+                "ticket_id": ticket.ticket_id,
+                "case_number": ticket.case_number,
+                "at": timezone.now().isoformat(),
+            },
+        ]
+        submission.possible_duplicate = True
+        submission.save(update_fields=["extra_tickets", "possible_duplicate", "updated_at"])
+        logger.warning(
+            "submission %s: duplicate ticket at the provider (%s besides %s)",
+            submission.reference,
+            ticket.ticket_id,
+            submission.ticket_id or "a cancelled request",
+        )
+    else:
+        # Whoever holds the submission now will find its claim gone, and its own ticket, if it
+        # gets one, will be recorded as the duplicate.
+        _store_ticket(submission, ticket, now=database_now())
+        submission.save()
+        logger.info("submission %s: sent (late answer of an expired claim)", submission.reference)
+    _record_calls(submission, outcome.exchanges, retry_at=None)
 
 
 def _record_calls(submission: Submission, exchanges: list[Exchange], *, retry_at) -> None:
@@ -192,51 +299,86 @@ def _record_calls(submission: Submission, exchanges: list[Exchange], *, retry_at
 
 
 # --- the queue ----------------------------------------------------------------------------
-def queue_forward(submission: Submission) -> None:
-    """Queue the forward of ``submission`` for when it is due, and make sure a sweep waits."""
-    run_after = submission.next_attempt_at
-    if run_after is not None and run_after > timezone.now():
-        forward_submission_task.using(run_after=run_after).enqueue(submission.pk)
-    else:
-        forward_submission_task.enqueue(submission.pk)
-    ensure_sweep_scheduled()
+def queue_forward(submission: Submission) -> bool:
+    """Queue the forward of ``submission`` for when it is due, and make sure a sweep waits.
+
+    Never raises: a queue that cannot be reached must not turn a stored request into an error
+    page. The submission stays pending in the database, and the sweep queues it later.
+    """
+    try:
+        due = submission.next_attempt_at
+        now = database_now()
+        if due is not None and due > now:
+            forward_submission_task.using(run_after=local_time_of(due, database_time=now)).enqueue(
+                submission.pk
+            )
+        else:
+            forward_submission_task.enqueue(submission.pk)
+        ensure_sweep_scheduled()
+    except Exception:
+        logger.exception(
+            "submission %s: could not queue its forward; the sweep will", submission.reference
+        )
+        return False
+    return True
 
 
-def schedule_sweep() -> None:
-    sweep_stalled_forwards_task.using(
-        run_after=timezone.now() + timedelta(seconds=settings.FORWARD_SWEEP_INTERVAL_SECONDS)
-    ).enqueue()
+def _waiting_sweeps():
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path=sweep_stalled_forwards_task.module_path, status=TaskResultStatus.READY
+    )
 
 
 def ensure_sweep_scheduled() -> None:
-    """Keep one sweep waiting in the queue; the sweep re-schedules itself after each run.
+    """Keep exactly one sweep waiting in the queue.
 
-    Called whenever a forward is queued, so a sweep lost with a killed worker comes back.
+    Called at the start of every sweep run (so a run that fails or is killed has already put its
+    successor in place), whenever a forward is queued, and by ``manage.py sweep_forwards``.
+    Changes to the schedule are serialised by a lock, so several workers never add two.
     """
-    from django_tasks_db.models import DBTaskResult
+    if _waiting_sweeps().count() == 1:
+        return
+    with transaction.atomic():
+        _lock_sweep_schedule()
+        waiting = list(_waiting_sweeps().order_by("run_after", "enqueued_at").values_list("pk"))
+        if not waiting:
+            sweep_stalled_forwards_task.using(
+                run_after=timezone.now()
+                + timedelta(seconds=settings.FORWARD_SWEEP_INTERVAL_SECONDS)
+            ).enqueue()
+        elif len(waiting) > 1:
+            _waiting_sweeps().filter(pk__in=[pk for (pk,) in waiting[1:]]).delete()
 
-    waiting = DBTaskResult.objects.filter(
-        task_path=sweep_stalled_forwards_task.module_path, status=TaskResultStatus.READY
-    )
-    if not waiting.exists():
-        schedule_sweep()
+
+def _lock_sweep_schedule() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_SCHEDULE_LOCK])
+    # SQLite: every transaction is IMMEDIATE (settings), so it already holds the one write lock.
 
 
 # --- recovery -----------------------------------------------------------------------------
 def forwards_sweep() -> dict[str, int]:
-    """The sweep task's work: recover stalled forwards, then schedule the next sweep."""
-    counts = submission_recover_stalled()
-    schedule_sweep()
-    return counts
+    """The sweep task's work: first put the next sweep in place, then recover stalled forwards."""
+    ensure_sweep_scheduled()
+    return submission_recover_stalled()
 
 
 def submission_recover_stalled() -> dict[str, int]:
-    """Requeue forwards whose worker died, and re-queue due submissions whose task was lost."""
-    now = timezone.now()
+    """Requeue forwards whose worker died, and re-queue due submissions whose task was lost.
+
+    Oldest requests first, so none waits behind a stream of newer ones.
+    """
+    now = database_now()
     recovered = 0
-    for submission_id in Submission.objects.filter(
-        status=Status.SENDING, lease_expires_at__lt=now
-    ).values_list("pk", flat=True):
+    expired = (
+        Submission.objects.filter(status=Status.SENDING, lease_expires_at__lt=now)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+    for submission_id in expired:
         with transaction.atomic():
             submission = Submission.objects.select_for_update().get(pk=submission_id)
             if submission.status != Status.SENDING or submission.lease_expires_at >= now:
@@ -250,25 +392,30 @@ def submission_recover_stalled() -> dict[str, int]:
                     "The worker stopped during the call; the provider may have the ticket.",
                     [],
                 ),
+                now=now,
             )
             if submission.status == Status.RETRYING:
                 submission.next_attempt_at = now  # it has waited out the lease already
             submission.save()
             _record_calls(submission, [], retry_at=submission.next_attempt_at)
             if submission.status in PENDING_STATUSES:
-                transaction.on_commit(lambda s=submission: queue_forward(s))
+                transaction.on_commit(lambda s=submission: queue_forward(s), robust=True)
         logger.warning("submission %s: worker lost mid-forward, requeued", submission.reference)
         recovered += 1
 
-    # A task can be lost between a commit and its enqueue (a crash in between); one overdue by
-    # more than the grace period gets a fresh task. A duplicate task finds nothing to claim.
+    # A task can be lost between a commit and its enqueue (a crash, a queue that was down); one
+    # overdue by more than the grace period gets a fresh task. A duplicate finds nothing to claim.
     overdue_before = now - timedelta(seconds=settings.FORWARD_SWEEP_GRACE_SECONDS)
-    overdue = Submission.objects.filter(status__in=PENDING_STATUSES).filter(
-        Q(next_attempt_at__lte=overdue_before)
-        | Q(next_attempt_at__isnull=True, updated_at__lte=overdue_before)
+    overdue = (
+        Submission.objects.filter(status__in=PENDING_STATUSES)
+        .filter(
+            Q(next_attempt_at__lte=overdue_before)
+            | Q(next_attempt_at__isnull=True, updated_at__lte=overdue_before)
+        )
+        .order_by("created_at")
     )
     requeued = 0
-    for submission in overdue.only("pk", "next_attempt_at")[:SWEEP_BATCH]:
-        queue_forward(submission)
-        requeued += 1
+    for submission in overdue.only("pk", "reference", "next_attempt_at")[:SWEEP_BATCH]:
+        if queue_forward(submission):
+            requeued += 1
     return {"recovered": recovered, "requeued": requeued}

@@ -1,11 +1,14 @@
 """How a customer's request enters: stored first, then queued for forwarding on commit."""
 
+import hashlib
+import json
 import logging
 import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
 from tickets.models import Attachment, Status, Submission, new_reference, split_customer_data
@@ -26,11 +29,14 @@ def submission_create(
     """Store a customer's request and queue its forwarding once the row is committed.
 
     ``data`` holds the provider form's cleaned customer fields. With a ``form_token`` the call is
-    idempotent: the same token returns the submission it created the first time, so a form sent
-    twice is stored and forwarded once.
+    idempotent by content: the same token with the same fields and files returns the submission
+    it created the first time (a double click, a refresh), while the same token with different
+    content (back, edit, send) is a new request and is stored and forwarded as one.
     """
+    files = {role: upload for role, upload in (files or {}).items() if upload}
+    digest = content_digest(provider=provider, data=data, files=files)
     if form_token is not None:
-        existing = Submission.objects.filter(form_token=form_token).first()
+        existing = Submission.objects.filter(form_token=form_token, content_digest=digest).first()
         if existing is not None:
             return existing
     try:
@@ -38,28 +44,37 @@ def submission_create(
     except ConfigurationError as exc:
         raise ValidationError(f"Unknown or disabled provider {provider!r}.") from exc
     customer_data_validate(provider=ticket_provider, data=data, partial=False)
-    files = {role: upload for role, upload in (files or {}).items() if upload}
     unknown_roles = set(files) - set(ticket_provider.form_class.upload_field_names())
     if unknown_roles:
         raise ValidationError(f"{provider} takes no file named {', '.join(sorted(unknown_roles))}.")
 
     columns, details = split_customer_data(data)
     submission = Submission(
-        provider=provider, status=Status.QUEUED, form_token=form_token, details=details, **columns
+        provider=provider,
+        status=Status.QUEUED,
+        form_token=form_token,
+        content_digest=digest,
+        details=details,
+        **columns,
     )
-    submission.full_clean(validate_unique=False)
+    # Uniqueness is the database's to enforce (the IntegrityError below), not a racy lookup.
+    submission.full_clean(validate_unique=False, validate_constraints=False)
     for _try in range(3):
         try:
             with transaction.atomic():
                 submission.save()
                 _store_files(submission, files)
-                transaction.on_commit(lambda: queue_forward(submission))
+                # Robust: a queue that fails after the commit must not turn a stored request into
+                # an error page. The request is pending in the database; the sweep queues it.
+                transaction.on_commit(lambda: queue_forward(submission), robust=True)
             break
         except IntegrityError:
             # Either two copies of one form raced past the lookup above (the first one won),
             # or the random reference collided with another (1 in ~700 million): draw again.
             if form_token is not None:
-                existing = Submission.objects.filter(form_token=form_token).first()
+                existing = Submission.objects.filter(
+                    form_token=form_token, content_digest=digest
+                ).first()
                 if existing is not None:
                     return existing
             submission.pk = None
@@ -68,6 +83,24 @@ def submission_create(
         raise IntegrityError("Could not store the submission after three tries.")
     logger.info("submission %s created for %s", submission.reference, provider)
     return submission
+
+
+def content_digest(*, provider: str, data: dict[str, Any], files: dict[str, UploadedFile]) -> str:
+    """SHA-256 of what the customer sent: every field and every file's name and bytes."""
+    digest = hashlib.sha256()
+    digest.update(
+        json.dumps(
+            {"provider": provider, "fields": data}, sort_keys=True, cls=DjangoJSONEncoder
+        ).encode()
+    )
+    for role in sorted(files):
+        upload = files[role]
+        digest.update(f"\0{role}\0{upload.name}\0".encode())
+        upload.seek(0)
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+    return digest.hexdigest()
 
 
 def customer_data_validate(

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from tickets.clock import database_now
 from tickets.models import (
     CUSTOMER_COLUMNS,
     RESENDABLE_STATUSES,
@@ -28,13 +29,18 @@ logger = logging.getLogger(__name__)
 
 def submission_resend(*, submission: Submission) -> bool:
     """Queue a submission that is not sent for a forward now, with a fresh retry budget."""
-    now = timezone.now()
+    now = database_now()
     updated = Submission.objects.filter(pk=submission.pk, status__in=RESENDABLE_STATUSES).update(
-        status=Status.QUEUED, next_attempt_at=now, forward_count=0, updated_at=now
+        status=Status.QUEUED,
+        next_attempt_at=now,
+        forward_count=0,
+        delivery_started_at=None,
+        rate_limits_in_a_row=0,
+        updated_at=now,
     )
     if updated:
         submission.refresh_from_db()
-        transaction.on_commit(lambda: queue_forward(submission))
+        transaction.on_commit(lambda: queue_forward(submission), robust=True)
         logger.info("submission %s queued again by staff", submission.reference)
     return bool(updated)
 

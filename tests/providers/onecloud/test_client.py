@@ -2,6 +2,8 @@
 
 import json
 import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,7 +14,8 @@ from tickets.providers.errors import (
     ProviderRateLimited,
     ProviderRejected,
 )
-from tickets.providers.onecloud.client import jwt_expiry
+from tickets.providers.http import HttpReply
+from tickets.providers.onecloud.client import jwt_expiry, quota_window_start
 from tickets.providers.onecloud.sandbox import make_jwt
 
 
@@ -185,3 +188,73 @@ def test_no_token_or_password_is_kept_across_a_token_refresh(sandbox, onecloud):
         token = received["authorization"].removeprefix("Bearer ")
         assert token not in stored
     assert "***" in stored
+
+
+# --- the quota window ------------------------------------------------------------------------
+JAKARTA = ZoneInfo("Asia/Jakarta")
+QUOTA_MESSAGE = "time limit reached please try again tomorrow at 18:00 - 06:00"
+
+
+@pytest.mark.parametrize(
+    ("now_in_jakarta", "opens_in_jakarta"),
+    [
+        # Inside the window after midnight (01:00): it opened yesterday; next is today 18:00.
+        (datetime(2026, 11, 24, 1, 0), datetime(2026, 11, 24, 18, 0)),
+        # Outside the window, in the day: today at 18:00.
+        (datetime(2026, 11, 24, 9, 30), datetime(2026, 11, 24, 18, 0)),
+        (datetime(2026, 11, 24, 17, 59), datetime(2026, 11, 24, 18, 0)),
+        # At or after the start, up to midnight: tomorrow at 18:00.
+        (datetime(2026, 11, 24, 18, 0), datetime(2026, 11, 25, 18, 0)),
+        (datetime(2026, 11, 24, 23, 30), datetime(2026, 11, 25, 18, 0)),
+        # Across the month and the year.
+        (datetime(2026, 12, 31, 23, 59), datetime(2027, 1, 1, 18, 0)),
+    ],
+)
+def test_the_quota_window_opens_next_at_its_start_in_jakarta(now_in_jakarta, opens_in_jakarta):
+    now = now_in_jakarta.replace(tzinfo=JAKARTA).astimezone(UTC)
+
+    opens = quota_window_start(QUOTA_MESSAGE, now=now, time_zone=JAKARTA)
+
+    assert opens == opens_in_jakarta.replace(tzinfo=JAKARTA)
+    assert opens.tzinfo is not None
+
+
+def test_the_window_is_read_in_the_configured_time_zone():
+    now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 16:00 in Jakarta, 18:00 in Jayapura
+
+    in_jakarta = quota_window_start(QUOTA_MESSAGE, now=now, time_zone=JAKARTA)
+    in_jayapura = quota_window_start(QUOTA_MESSAGE, now=now, time_zone=ZoneInfo("Asia/Jayapura"))
+
+    assert in_jakarta == datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+    assert in_jayapura == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "message", ["time limit reached please try again later", "quota exceeded", "at 25:00 - 06:00"]
+)
+def test_a_quota_message_without_a_readable_window_names_no_time(message):
+    now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+    assert quota_window_start(message, now=now, time_zone=JAKARTA) is None
+
+
+def test_a_quota_reply_carries_the_window_and_one_without_falls_back(onecloud):
+    named = HttpReply(401, "", {"records": {"userMessage": QUOTA_MESSAGE}})
+    unnamed = HttpReply(401, "", {"records": {"userMessage": "time limit reached"}})
+
+    with pytest.raises(ProviderRateLimited) as with_window:
+        onecloud.parse_reply(named)
+    with pytest.raises(ProviderRateLimited) as without:
+        onecloud.parse_reply(unnamed)
+
+    opens = with_window.value.not_before.astimezone(JAKARTA)
+    assert (opens.hour, opens.minute) == (18, 0)
+    assert without.value.not_before is None
+
+
+def test_an_unknown_time_zone_is_a_configuration_problem(settings):
+    set_provider_options(settings, "onecloud", time_zone="Asia/Atlantis")
+
+    problems = get_provider("onecloud").configuration_problems()
+
+    assert any("ONECLOUD_TIME_ZONE 'Asia/Atlantis'" in problem for problem in problems)

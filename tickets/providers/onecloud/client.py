@@ -6,9 +6,12 @@ Options (``TICKET_PROVIDERS["onecloud"]["OPTIONS"]``, filled from the environmen
 
 import base64
 import json
+import re
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +23,7 @@ from ..errors import (
     ProviderTokenExpired,
     ProviderTransientError,
     ProviderUnknownOutcome,
+    server_error,
 )
 from ..http import Exchange, HttpReply
 from .forms import OneCloudForm
@@ -29,6 +33,11 @@ from .sandbox import OneCloudSandbox
 TOKEN_REFRESH_MARGIN_SECONDS = 60
 # Keys under which a token endpoint may return the token (the token API is not documented).
 TOKEN_KEYS = ("token", "access_token", "accessToken")
+# OneCloud's clock: the quota window its message names ("18:00 - 06:00") is in this time zone.
+DEFAULT_TIME_ZONE = "Asia/Jakarta"
+QUOTA_WINDOW = re.compile(
+    r"(\d{1,2})[:.](\d{2})\s*(?:-|\u2013|to|s/d|sampai)\s*(\d{1,2})[:.](\d{2})"
+)
 
 
 class OneCloud(TicketProvider):
@@ -59,6 +68,10 @@ class OneCloud(TicketProvider):
         return self.options.get("token_url", "")
 
     @property
+    def time_zone(self) -> str:
+        return self.options.get("time_zone") or DEFAULT_TIME_ZONE
+
+    @property
     def categories(self) -> list[str]:
         """The categories customers choose from; the value sent is the configured word."""
         return list(self.options.get("categories") or [])
@@ -69,12 +82,16 @@ class OneCloud(TicketProvider):
         if not self.fixed_token and not self.token_url:
             problems.append("Set ONECLOUD_TOKEN, or ONECLOUD_TOKEN_URL with its credentials.")
         if self.token_url:
-            if not self.token_url.startswith(("http://", "https://")):
-                problems.append("ONECLOUD_TOKEN_URL must start with https://.")
+            if problem := self.url_problem("ONECLOUD_TOKEN_URL", self.token_url):
+                problems.append(problem)
             if not options.get("username") or not options.get("password"):
                 problems.append("ONECLOUD_TOKEN_URL needs ONECLOUD_USERNAME and ONECLOUD_PASSWORD.")
         if not options.get("categories"):
             problems.append("ONECLOUD_CATEGORIES is empty.")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"ONECLOUD_TIME_ZONE {self.time_zone!r} is not a known time zone.")
         return problems
 
     # --- token ----------------------------------------------------------------------------
@@ -110,6 +127,7 @@ class OneCloud(TicketProvider):
                 http_status=reply.status,
             )
         if reply.status >= 500:
+            # No ticket can come of a token request: a gateway's 502/504 is simply transient.
             raise ProviderTransientError(
                 f"The OneCloud token URL failed (HTTP {reply.status}).", http_status=reply.status
             )
@@ -126,19 +144,34 @@ class OneCloud(TicketProvider):
     def send(self, request: TicketRequest, exchanges: list[Exchange]) -> ProviderTicket:
         reply = self.post_ticket(request, exchanges, headers=self.auth_headers(exchanges))
         try:
-            return self.parse_reply(reply)
+            return self._parse_keeping_a_good_token(reply)
         except ProviderTokenExpired as exc:
             exchanges[-1].classify(exc.error_class, exc.message)
         # One immediate retry with a new token; a second "Expired token" is not retried again.
         headers = {"Authorization": f"Bearer {self._current_token(exchanges, force_refresh=True)}"}
         reply = self.post_ticket(request, exchanges, headers=headers)
         try:
-            return self.parse_reply(reply)
+            return self._parse_keeping_a_good_token(reply)
         except ProviderTokenExpired as exc:
+            self._forget_token()
             raise ConfigurationError(
                 "OneCloud called a freshly issued token expired: check the token settings.",
                 http_status=reply.status,
             ) from exc
+
+    def _parse_keeping_a_good_token(self, reply: HttpReply) -> ProviderTicket:
+        try:
+            return self.parse_reply(reply)
+        except ConfigurationError:
+            if reply.status == 401:
+                # OneCloud refused the token itself (revoked, signed with an old key...): the
+                # next forward must fetch a new one rather than be refused the same way forever.
+                self._forget_token()
+            raise
+
+    def _forget_token(self) -> None:
+        with self._token_lock:
+            self._token = None
 
     def build_body(self, request: TicketRequest) -> dict[str, Any]:
         customer = request.fields
@@ -176,8 +209,14 @@ class OneCloud(TicketProvider):
             if "expired token" in lowered:
                 raise ProviderTokenExpired("OneCloud: Expired token.", http_status=401)
             if "time limit" in lowered or "quota" in lowered:
+                opens = quota_window_start(
+                    message, now=datetime.now(UTC), time_zone=ZoneInfo(self.time_zone)
+                )
+                when = f" Next window opens {opens.isoformat()}." if opens else ""
                 raise ProviderRateLimited(
-                    f"OneCloud is over quota or outside its hours: {message}", http_status=401
+                    f"OneCloud is over quota or outside its hours: {message}.{when}",
+                    http_status=401,
+                    not_before=opens,
                 )
             raise ConfigurationError(
                 f"OneCloud refused the token: {message or 'HTTP 401'}", http_status=401
@@ -187,7 +226,11 @@ class OneCloud(TicketProvider):
                 f"OneCloud refused access: {_user_message(body) or 'HTTP 403'}", http_status=403
             )
         if reply.status == 429:
-            raise ProviderRateLimited("OneCloud: too many requests.", http_status=429)
+            raise ProviderRateLimited(
+                "OneCloud: too many requests.",
+                http_status=429,
+                retry_after=reply.retry_after_seconds(),
+            )
         if reply.status in (408, 425):
             raise ProviderTransientError(
                 f"OneCloud: HTTP {reply.status}.", http_status=reply.status
@@ -199,12 +242,30 @@ class OneCloud(TicketProvider):
                 http_status=reply.status,
             )
         if reply.status >= 500:
-            raise ProviderTransientError(
-                f"OneCloud: HTTP {reply.status}.", http_status=reply.status
-            )
+            raise server_error("OneCloud", reply.status)
         raise ProviderUnknownOutcome(
             f"OneCloud answered an undocumented HTTP {reply.status}.", http_status=reply.status
         )
+
+
+def quota_window_start(message: str, *, now: datetime, time_zone: ZoneInfo) -> datetime | None:
+    """When the window named in OneCloud's quota message next opens, after ``now``, or None.
+
+    "time limit reached please try again tomorrow at 18:00 - 06:00" names the hours in which
+    OneCloud takes tickets, in its own time zone; the window may run past midnight. The next
+    try goes at the next start of that window.
+    """
+    match = QUOTA_WINDOW.search(message)
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        return None
+    local_now = now.astimezone(time_zone)
+    start = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if start <= local_now:
+        start = (start.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=time_zone)
+    return start.astimezone(UTC)
 
 
 def _user_message(body: dict | None) -> str:

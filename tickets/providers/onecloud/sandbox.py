@@ -69,7 +69,7 @@ class OneCloudSandbox(SandboxEndpoints):
 
     def create(self, handler, raw: bytes) -> None:
         fields = _parse_body(handler.headers.get("Content-Type", ""), raw)
-        outcome = self.state.next_outcome(self.alias, raw)
+        outcome = self.next_outcome(handler, raw)
         entry = self.record(handler, fields, outcome)
         if handler.common_faults(outcome):
             return

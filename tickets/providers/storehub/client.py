@@ -16,6 +16,7 @@ from ..errors import (
     ProviderRejected,
     ProviderTransientError,
     ProviderUnknownOutcome,
+    server_error,
 )
 from ..http import Exchange, HttpReply
 from .forms import StoreHubForm
@@ -101,11 +102,13 @@ class StoreHub(TicketProvider):
         if code is None:
             # No documented body: fall back on the HTTP status.
             if reply.status >= 500:
-                raise ProviderTransientError(
-                    f"StoreHub: HTTP {reply.status}.", http_status=reply.status
-                )
+                raise server_error("StoreHub", reply.status)
             if reply.status == 429:
-                raise ProviderRateLimited("StoreHub: too many requests.", http_status=429)
+                raise ProviderRateLimited(
+                    "StoreHub: too many requests.",
+                    http_status=429,
+                    retry_after=reply.retry_after_seconds(),
+                )
             if reply.status in (401, 403):
                 raise ConfigurationError(
                     f"StoreHub refused the API key (HTTP {reply.status}).", http_status=reply.status
@@ -133,6 +136,12 @@ class StoreHub(TicketProvider):
             )
         error_type, description = ERROR_CODES.get(code, (ProviderUnknownOutcome, "Unknown code"))
         message = (body or {}).get("ErrorMessage") or description
+        if error_type is ProviderRateLimited:
+            raise ProviderRateLimited(
+                f"StoreHub error {code}: {message}",
+                http_status=reply.status,
+                retry_after=reply.retry_after_seconds(),
+            )
         raise error_type(f"StoreHub error {code}: {message}", http_status=reply.status)
 
 

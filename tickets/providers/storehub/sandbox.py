@@ -60,7 +60,7 @@ class StoreHubSandbox(SandboxEndpoints):
             body = json.loads(raw)
         except ValueError:
             body = None
-        outcome = self.state.next_outcome(self.alias, raw)
+        outcome = self.next_outcome(handler, raw)
         entry = self.record(handler, body, outcome)
         if handler.common_faults(outcome):
             return

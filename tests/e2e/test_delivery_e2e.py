@@ -1,0 +1,107 @@
+"""The customer waits on the status page while a real worker delivers: how soon the number shows.
+
+The times are printed (`pytest -s` shows them; `make bench` measures them properly); the tests
+assert what the customer sees, not how fast.
+"""
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.workers import start_worker
+from tickets.models import Submission
+
+from .helpers import PHONE
+
+pytestmark = pytest.mark.e2e
+
+
+def fill_storehub_minimum(page) -> None:
+    page.get_by_label("Your name").fill("Siti Rahman")
+    page.get_by_label("Phone number").fill("019-876 5432")
+    page.get_by_label("Shop address").fill("1, Jalan Tun Razak, 50400 KL")
+    page.get_by_label("State").select_option("Kuala Lumpur")
+    page.get_by_label("Latitude").fill("3.1478")
+    page.get_by_label("Longitude").fill("101.7113")
+    page.get_by_label("Service").select_option("23")
+    page.get_by_label(re.compile(r"^\s*Issue\b")).fill("POS swap")
+
+
+def seconds_until_the_number_shows(page, *, sent_at: float, bound: float = 120) -> float:
+    """Poll the page from Python (the CSP forbids the string waits Playwright would use)."""
+    number = page.locator("#ticket-id")
+    while time.monotonic() - sent_at < bound:
+        if number.is_visible() and re.fullmatch(r"\d+", number.text_content() or ""):
+            return time.monotonic() - sent_at
+        time.sleep(0.05)
+    raise AssertionError(f"no ticket number on the page after {bound:.0f} s")
+
+
+@pytest.fixture
+def worker(sandbox, tmp_path):
+    """A real db_worker with the production retry waits (2 s, 10 s, 30 s...)."""
+    process = start_worker(sandbox, "e2e", tmp_path, FORWARD_RETRY_FIRST_WAITS="2,10,30")
+    yield process
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def send_storehub_request(browsing) -> tuple:
+    page = browsing.page(viewport=PHONE)
+    page.goto(browsing.server_url + "/storehub/")
+    fill_storehub_minimum(page)
+    page.get_by_role("button", name="Send request").click()
+    sent_at = time.monotonic()
+    page.wait_for_url(re.compile(r"/status/[0-9a-f-]{36}/$"))
+    return page, sent_at
+
+
+def test_the_number_appears_on_its_own_when_the_provider_answers_at_once(browsing, sandbox, worker):
+    page, sent_at = send_storehub_request(browsing)
+
+    waited = seconds_until_the_number_shows(page, sent_at=sent_at)
+
+    print(f"\nsend to number on screen, provider answering at once: {waited:.2f} s")
+    submission = Submission.objects.get()
+    expect(page.locator("#ticket-id")).to_have_text(submission.ticket_id)
+    expect(page.locator("#case-number")).to_have_text(submission.case_number)
+
+
+def test_the_customer_still_on_the_page_gets_the_number_through_errors_and_a_drop(
+    browsing, sandbox, worker
+):
+    sandbox.script("storehub", "503", "500", "drop")
+    page, sent_at = send_storehub_request(browsing)
+
+    waited = seconds_until_the_number_shows(page, sent_at=sent_at)
+
+    print(f"\nsend to number on screen through 503, 500 and a dropped connection: {waited:.1f} s")
+    submission = Submission.objects.get()
+    assert submission.forward_count == 4
+    assert submission.possible_duplicate  # the drop came after the request went out
+    expect(page.locator("#ticket-id")).to_have_text(submission.ticket_id)
+    assert len(sandbox.created("storehub")) == 1
+
+
+def test_back_after_sending_brings_a_fresh_form_and_an_edited_request_is_a_new_one(browsing):
+    page = browsing.page(viewport=PHONE)
+    page.goto(browsing.server_url + "/storehub/")
+    sent_token = page.locator("input[name=form_token]").input_value()
+    fill_storehub_minimum(page)
+    page.get_by_role("button", name="Send request").click()
+    page.wait_for_url(re.compile(r"/status/[0-9a-f-]{36}/$"))
+    first_status = page.url
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"/storehub/$"))
+    assert page.locator("input[name=form_token]").input_value() != sent_token
+    fill_storehub_minimum(page)
+    page.get_by_label(re.compile(r"^\s*Issue\b")).fill("Printer jam at the counter")
+    page.get_by_role("button", name="Send request").click()
+    page.wait_for_url(re.compile(r"/status/[0-9a-f-]{36}/$"))
+
+    assert page.url != first_status
+    issues = sorted(s.details["issue"] for s in Submission.objects.all())
+    assert issues == ["POS swap", "Printer jam at the counter"]

@@ -1,0 +1,29 @@
+"""One clock for delivery: leases and due times come from the database, not from each machine.
+
+Web processes and workers on several machines compare the same timestamps (a lease written by one
+worker is judged expired by another), so every such timestamp is taken from the database server's
+clock. SQLite lives on this one machine, so its clock is this machine's.
+"""
+
+from datetime import datetime
+
+from django.db import connection
+from django.utils import timezone
+
+
+def database_now() -> datetime:
+    """The database server's time now (not the transaction's start: each call moves on)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT clock_timestamp()")
+            return cursor.fetchone()[0]
+    return timezone.now()
+
+
+def local_time_of(moment: datetime, *, database_time: datetime) -> datetime:
+    """``moment`` (on the database's clock) on this machine's clock, for APIs that use ours.
+
+    The task queue compares ``run_after`` with the worker's clock, so a due time is handed to it
+    as "the same wait from now" rather than as the database's timestamp.
+    """
+    return timezone.now() + (moment - database_time)
