@@ -366,6 +366,42 @@ FORWARD_SWEEP_GRACE_SECONDS = env_float("FORWARD_SWEEP_GRACE_SECONDS", 120)
 # in DEBUG, for the sandbox providers.
 PROVIDER_ALLOW_HTTP_ON_LOOPBACK = DEBUG
 
+# --- E-mail ---------------------------------------------------------------------------------
+# Read from Django's own variable names (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_USE_SSL) into Django 6.1's MAILERS, which replaces
+# the EMAIL_* settings. Without a mail server in DEBUG, e-mails go to the sandbox, which catches
+# them and lists them at SANDBOX_URL/_sandbox/mail (`make run`); with DEBUG off and no
+# EMAIL_HOST, a system check warns that nobody will be told anything.
+SANDBOX_SMTP_PORT = env_int("SANDBOX_SMTP_PORT", 8025)
+EMAIL_SERVER_CONFIGURED = bool(env_str("EMAIL_HOST"))
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": env_str("EMAIL_HOST") or ("127.0.0.1" if SANDBOX_ENABLED else "localhost"),
+            "port": env_int(
+                "EMAIL_PORT",
+                SANDBOX_SMTP_PORT if SANDBOX_ENABLED and not EMAIL_SERVER_CONFIGURED else 25,
+            ),
+            "username": env_str("EMAIL_HOST_USER") or None,
+            "password": env_str("EMAIL_HOST_PASSWORD") or None,
+            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            "use_ssl": env_bool("EMAIL_USE_SSL", False),
+            "timeout": env_float("EMAIL_TIMEOUT", 20),
+        },
+    }
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "Support portal <support@localhost>"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who is told when a request needs a person (held, rejected, failed, possibly duplicated).
+STAFF_ALERT_EMAILS = env_list("STAFF_ALERT_EMAILS")
+# At most one alert e-mail per this many seconds; alerts in between go in the next digest.
+STAFF_ALERT_DIGEST_SECONDS = env_float("STAFF_ALERT_DIGEST_SECONDS", 15 * 60)
+# A failed e-mail is tried again this many times in all, waiting longer each time.
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8)
+# The portal's public address, for the links in e-mails (status pages, the staff console).
+PORTAL_URL = (env_str("PORTAL_URL") or ("http://127.0.0.1:8000" if DEBUG else "")).rstrip("/")
+
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
 

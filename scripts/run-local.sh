@@ -11,5 +11,5 @@ $PY manage.py migrate --noinput
 trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT INT TERM
 $PY manage.py run_sandbox --port "${SANDBOX_PORT:-8001}" &
 $PY manage.py db_worker --interval 0.2 --no-reload &
-echo "Portal on http://127.0.0.1:$PORT/  (admin: http://127.0.0.1:$PORT/admin/, Ctrl+C stops all)"
+echo "Portal on http://127.0.0.1:$PORT/  (admin: http://127.0.0.1:$PORT/admin/, e-mails: http://127.0.0.1:${SANDBOX_PORT:-8001}/_sandbox/mail, Ctrl+C stops all)"
 $PY manage.py runserver "127.0.0.1:$PORT"

@@ -5,6 +5,7 @@ import pytest
 from django.core.management import call_command
 from django.utils.module_loading import import_string
 
+from tests.mail import start_smtp_server
 from tickets.sandbox.server import start_in_thread
 
 
@@ -80,6 +81,20 @@ def run_worker():
         )
 
     return run
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback, and the portal's mailer pointed at it."""
+    controller, catcher = start_smtp_server()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": controller.port, "timeout": 5},
+        }
+    }
+    yield catcher
+    controller.stop()
 
 
 @pytest.fixture(autouse=True)

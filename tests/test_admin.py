@@ -343,7 +343,7 @@ def test_resend_skips_a_sent_submission_and_says_so(admin_client):
 
     assert refreshed(sent).status == Status.SENT
     shown = [str(m) for m in response.wsgi_request._messages]
-    assert "0 submission(s) queued to send now." in shown
+    assert "0 submissions queued to send now." in shown
     assert any("1 skipped" in message for message in shown)
 
 

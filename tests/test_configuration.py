@@ -167,3 +167,19 @@ def test_debug_allows_plain_http_only_to_this_machine():
     assert result.returncode != 0
     assert "STOREHUB_URL must start with https:// (plain http only to this machine" in result.stderr
     assert "ONECLOUD_URL" not in result.stderr
+
+
+def test_production_without_a_mail_server_or_address_is_warned_about():
+    result = run_manage(
+        "check",
+        DEBUG="0",
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="portal.example",
+        STOREHUB_URL="https://storehub.example",
+        STOREHUB_API_KEY="tk_live",
+        ONECLOUD_URL="https://onecloud.example",
+        ONECLOUD_TOKEN="fixed",
+    )
+
+    assert "tickets.W002" in result.stderr and "No mail server is configured" in result.stderr
+    assert "tickets.W003" in result.stderr and "PORTAL_URL is not set" in result.stderr

@@ -35,6 +35,8 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "ONECLOUD_TOKEN": "example-token",
         "STOREHUB_URL": "https://storehub.example.net",
         "STOREHUB_API_KEY": "tk_example",
+        "EMAIL_HOST": "smtp.example.my",
+        "PORTAL_URL": "https://support.example.my",
     }
 
 

@@ -98,7 +98,7 @@ def test_staff_erase_a_customers_data_from_the_admin_after_confirming(admin_clie
 
     done = admin_client.post(changelist, {**chosen, "confirm_erase": "yes"}, follow=True)
 
-    assert "2 submission(s) and their files erased." in done.content.decode()
+    assert "2 submissions and their files erased." in done.content.decode()
     assert set(Submission.objects.values_list("pk", flat=True)) == {someone_else.pk}
     assert older.pk not in Submission.objects.values_list("pk", flat=True)
 

@@ -50,8 +50,9 @@ def test_a_submission_whose_task_was_lost_is_requeued_by_the_sweep(sandbox, run_
     submission = submission_create(provider="storehub", data=storehub_data())
     # Simulate a crash between the commit and the enqueue: the task row never existed.
     DBTaskResult.objects.filter(task_path="tickets.tasks.forward_submission").delete()
+    an_hour_ago = timezone.now() - timedelta(hours=1)
     Submission.objects.filter(pk=submission.pk).update(
-        updated_at=timezone.now() - timedelta(hours=1)
+        updated_at=an_hour_ago, next_attempt_at=an_hour_ago
     )
 
     call_command("sweep_forwards")

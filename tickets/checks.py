@@ -38,3 +38,31 @@ def check_forwarding_lease(app_configs=None, **kwargs) -> list[CheckMessage]:
                 )
             )
     return warnings
+
+
+@register(Tags.compatibility)
+def check_mail(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """Customers get their ticket number and staff their alerts by e-mail: say when nobody will."""
+    if settings.DEBUG:
+        return []
+    warnings = []
+    if not settings.EMAIL_SERVER_CONFIGURED:
+        warnings.append(
+            Warning(
+                "No mail server is configured: customers will get no receipt or ticket number "
+                "by e-mail, and staff no alert.",
+                hint="Set EMAIL_HOST (and EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, "
+                "EMAIL_USE_TLS or EMAIL_USE_SSL, DEFAULT_FROM_EMAIL).",
+                id="tickets.W002",
+            )
+        )
+    if not settings.PORTAL_URL:
+        warnings.append(
+            Warning(
+                "PORTAL_URL is not set: the links in e-mails (status pages, the staff console) "
+                "would have no address.",
+                hint="Set PORTAL_URL to the portal's public address, e.g. https://help.example.my",
+                id="tickets.W003",
+            )
+        )
+    return warnings

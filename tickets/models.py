@@ -47,11 +47,13 @@ def new_reference() -> str:
 class Submission(models.Model):
     # A key of settings.TICKET_PROVIDERS. No choices on purpose: a new provider needs no migration,
     # and a provider taken out of the settings leaves its old rows readable.
-    provider = models.CharField(max_length=40)
+    provider = models.CharField(_("provider"), max_length=40)
     status = models.CharField(
-        max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
+        _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
-    reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
+    reference = models.CharField(
+        _("reference"), max_length=12, unique=True, default=new_reference, editable=False
+    )
     # The only key to the customer's status page: 122 random bits, never a sequential id.
     public_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     # Issued with the empty form. The same form sent again with the same content (double click,
@@ -60,6 +62,10 @@ class Submission(models.Model):
     form_token = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
     # SHA-256 of the customer fields and files as stored: what "the same content" means.
     content_digest = models.CharField(max_length=64, blank=True, editable=False)
+
+    # The language the customer used (a code of settings.LANGUAGES): every later message to
+    # them (status page texts stay the page's language; e-mails use this) speaks it.
+    language = models.CharField(_("language"), max_length=8, default="en")
 
     # The customer fields staff search, filter and sort on, whichever provider asked for them.
     name = models.CharField(_("name"), max_length=100)
@@ -72,21 +78,28 @@ class Submission(models.Model):
     details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
 
     # What the provider answered.
-    ticket_id = models.CharField(max_length=64, blank=True, db_index=True)
-    case_number = models.CharField(max_length=64, blank=True, db_index=True)
-    provider_ticket = models.JSONField(null=True, blank=True)
+    ticket_id = models.CharField(_("ticket ID"), max_length=64, blank=True, db_index=True)
+    case_number = models.CharField(_("case number"), max_length=64, blank=True, db_index=True)
+    provider_ticket = models.JSONField(_("provider's answer"), null=True, blank=True)
 
     # Delivery bookkeeping.
     # Forwards made since the last resend: one forward is one try at delivery, which may take
     # several provider calls (a token, the ticket, a retry with a fresh token).
-    forward_count = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    forward_count = models.PositiveIntegerField(_("forwards"), default=0)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt at"), null=True, blank=True, db_index=True
+    )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
-    last_error_class = models.CharField(max_length=20, choices=ErrorClass.choices, blank=True)
-    last_error = models.TextField(blank=True)
+    last_error_class = models.CharField(
+        _("last error class"), max_length=20, choices=ErrorClass.choices, blank=True
+    )
+    last_error = models.TextField(_("last error"), blank=True)
     possible_duplicate = models.BooleanField(
+        _("possible duplicate"),
         default=False,
-        help_text="A call may have reached the provider without an answer: check for a duplicate.",
+        help_text=_(
+            "A call may have reached the provider without an answer: check for a duplicate."
+        ),
     )
     # Tickets the provider created for this request besides the one the customer was given (a
     # late answer from a worker that had lost its claim): [{"ticket_id", "case_number", "at"}].
@@ -96,16 +109,21 @@ class Submission(models.Model):
     delivery_started_at = models.DateTimeField(null=True, blank=True)
     # Rate-limit answers in a row: each one doubles the wait before the next try.
     rate_limits_in_a_row = models.PositiveSmallIntegerField(default=0)
+    # Transient failures and unknown outcomes in a row: the retry policy's place in its waits
+    # (2 s, 10 s, 30 s, doubling...). A success, a hold or a resend starts it again.
+    failures_in_a_row = models.PositiveIntegerField(default=0)
     # Fencing: each claim by a worker draws a new token; only the holder of the current token
     # may decide the status, so a worker that lost its lease cannot overwrite anything.
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
         constraints = [
             models.UniqueConstraint(
@@ -205,3 +223,66 @@ class Correction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.submission_id} corrected at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class OutgoingEmail(models.Model):
+    """One e-mail the portal sends: to whom, what, when, and how it went. Shown to staff.
+
+    Written in the same transaction as the change it tells of, and sent by a task, so a mail
+    server that is down delays an e-mail but never loses it and never slows a web request.
+    """
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", _("Receipt with the reference")
+        TICKET_NUMBER = "ticket_number", _("Ticket number")
+        CANCELLED = "cancelled", _("Request closed by staff")
+        REJECTED = "rejected", _("Request rejected by the provider")
+        STAFF_ALERT = "staff_alert", _("Staff alert")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Could not be sent")
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="emails", null=True, blank=True
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    to = models.CharField(_("to"), max_length=1000)
+    language = models.CharField(_("language"), max_length=8)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to} ({self.state})"
+
+
+class StaffAlert(models.Model):
+    """A request that needs a person; gathered into the next alert e-mail to staff."""
+
+    class Reason(models.TextChoices):
+        HELD = "held", _("Held")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Failed")
+        POSSIBLE_DUPLICATE = "possible_duplicate", _("Possible duplicate")
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="alerts")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The e-mail that told staff; empty while the alert waits for the next one.
+    email = models.ForeignKey(
+        OutgoingEmail, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id} {self.reason}"

@@ -80,7 +80,8 @@ def next_step(
 ) -> NextStep:
     """The status and next try after a failed forward.
 
-    ``forwards_made`` counts this one; ``delivery_started_at`` is when the first of them was made
+    ``forwards_made`` counts the failed forwards in a row, this one included (a success, a hold
+    or a resend starts the count again); ``delivery_started_at`` is when the first of them was made
     (None: this was the first). ``rate_limits_in_a_row`` counts this one too, when it was a rate
     limit. ``retry_after`` (seconds) and ``not_before`` are what the provider said about waiting.
     ``jitter`` returns a number in [0, 1).
@@ -122,7 +123,8 @@ def backoff_seconds(
     if forwards_made <= len(firsts):
         wait = firsts[max(forwards_made, 1) - 1]
     else:
-        wait = firsts[-1] * 2 ** (forwards_made - len(firsts))
+        # The exponent is bounded: 2**40 seconds is far past any cap, and never overflows.
+        wait = firsts[-1] * 2 ** min(forwards_made - len(firsts), 40)
     return _spread(min(wait, policy.retry_max_seconds), policy.retry_max_seconds, jitter)
 
 
@@ -135,15 +137,18 @@ def _rate_limited_retry_at(
     not_before: datetime | None,
     jitter: Callable[[], float],
 ) -> datetime:
+    # What a provider asks for is honoured up to the whole retry period, never further (and a
+    # silly Retry-After of a billion seconds cannot overflow the date arithmetic).
+    longest = timedelta(seconds=policy.retry_period_seconds)
     if not_before is not None and not_before > now:
         # A quota window: the next try just after it opens (spread over a minute or two).
-        return not_before + timedelta(seconds=jitter() * WINDOW_SPREAD_SECONDS)
+        return min(not_before, now + longest) + timedelta(seconds=jitter() * WINDOW_SPREAD_SECONDS)
     if retry_after is not None:
         # Never earlier than the provider asked; a little later, so that everyone told the same
         # does not come back in the same second.
-        wait = max(retry_after, 1.0)
+        wait = min(max(retry_after, 1.0), longest.total_seconds())
         return now + timedelta(seconds=wait * (1 + SPREAD * jitter()))
-    wait = policy.rate_limit_base_seconds * 2 ** (max(rate_limits_in_a_row, 1) - 1)
+    wait = policy.rate_limit_base_seconds * 2 ** min(max(rate_limits_in_a_row, 1) - 1, 40)
     cap = policy.rate_limit_max_seconds
     return now + timedelta(seconds=_spread(min(wait, cap), cap, jitter))
 

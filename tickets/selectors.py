@@ -14,6 +14,7 @@ from .models import (
     WAITING_ON_STAFF_STATUSES,
     Attachment,
     Correction,
+    OutgoingEmail,
     ProviderCall,
     Status,
     Submission,
@@ -25,6 +26,11 @@ from .providers import enabled_providers
 NEEDS_ATTENTION = Q(status__in=WAITING_ON_STAFF_STATUSES) | Q(possible_duplicate=True)
 
 SUMMARY_DAYS = 7
+
+
+def submission_emails(*, submission: Submission) -> QuerySet[OutgoingEmail]:
+    """Every e-mail sent or due about this submission, oldest first."""
+    return submission.emails.order_by("created_at", "id")
 
 
 def submission_for_status_page(*, public_id) -> Submission:

@@ -55,6 +55,7 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
                     data=form.submission_data(),
                     files=form.submission_files(),
                     form_token=form.token,
+                    language=request.LANGUAGE_CODE,
                 )
             except ValidationError:
                 # The form and the service disagree about a field: a bug of ours, not the

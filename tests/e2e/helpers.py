@@ -50,6 +50,7 @@ class Browsing:
         javascript: bool = True,
         block_external: bool = True,
         inject_axe: bool = False,
+        locale: str = "en-MY",
     ):
         # Injecting axe-core adds an inline script, which the site's CSP rightly refuses: only
         # pages that are audited bypass the CSP; the journeys run under it.
@@ -57,7 +58,7 @@ class Browsing:
             viewport=viewport,
             java_script_enabled=javascript,
             bypass_csp=inject_axe,
-            locale="en-MY",
+            locale=locale,
         )
         self.contexts.append(context)
         if block_external:

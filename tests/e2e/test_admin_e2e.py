@@ -76,7 +76,7 @@ def test_staff_find_a_failed_submission_see_it_on_the_map_and_resend_it(
     # Resend from the detail page.
     page.select_option("select[name='CHANGE_FORM-action']", "resend_now")
     page.locator("#content-main .actions button[name=index]").click()
-    sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 submission(s) queued")
+    sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 submission queued")
     failed.refresh_from_db()
     assert failed.status == Status.QUEUED
     assert csp_violations(page) == []

@@ -4,6 +4,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from tickets import selectors
 from tickets.services import privacy, staff
@@ -13,7 +15,9 @@ from .csv_export import submissions_csv_response
 BOTH_LOCATIONS = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
 
 
-@admin.action(description="Resend now", permissions=["resend"], location=BOTH_LOCATIONS)
+@admin.action(
+    description=gettext_lazy("Resend now"), permissions=["resend"], location=BOTH_LOCATIONS
+)
 def resend_now(model_admin, request: HttpRequest, queryset) -> None:
     _refuse_unless(model_admin.has_resend_permission(request))
     selected, done = queryset.count(), 0
@@ -21,10 +25,23 @@ def resend_now(model_admin, request: HttpRequest, queryset) -> None:
         if staff.submission_resend(submission=submission):
             model_admin.log_change(request, submission, "Resent by staff.")
             done += 1
-    _report(model_admin, request, selected, done, "queued to send now")
+    _report(
+        model_admin,
+        request,
+        selected,
+        done,
+        ngettext(
+            "%(count)d submission queued to send now.",
+            "%(count)d submissions queued to send now.",
+            done,
+        )
+        % {"count": done},
+    )
 
 
-@admin.action(description="Cancel delivery", permissions=["cancel"], location=BOTH_LOCATIONS)
+@admin.action(
+    description=gettext_lazy("Cancel delivery"), permissions=["cancel"], location=BOTH_LOCATIONS
+)
 def cancel(model_admin, request: HttpRequest, queryset) -> None:
     _refuse_unless(model_admin.has_cancel_permission(request))
     selected, done = queryset.count(), 0
@@ -32,11 +49,20 @@ def cancel(model_admin, request: HttpRequest, queryset) -> None:
         if staff.submission_cancel(submission=submission):
             model_admin.log_change(request, submission, "Cancelled by staff.")
             done += 1
-    _report(model_admin, request, selected, done, "cancelled")
+    _report(
+        model_admin,
+        request,
+        selected,
+        done,
+        ngettext("%(count)d submission cancelled.", "%(count)d submissions cancelled.", done)
+        % {"count": done},
+    )
 
 
 @admin.action(
-    description="Mark duplicate check done", permissions=["correct"], location=BOTH_LOCATIONS
+    description=gettext_lazy("Mark duplicate check done"),
+    permissions=["correct"],
+    location=BOTH_LOCATIONS,
 )
 def mark_duplicate_checked(model_admin, request: HttpRequest, queryset) -> None:
     _refuse_unless(model_admin.has_correct_permission(request))
@@ -45,15 +71,29 @@ def mark_duplicate_checked(model_admin, request: HttpRequest, queryset) -> None:
         if staff.submission_mark_duplicate_checked(submission=submission, user=request.user):
             model_admin.log_change(request, submission, "Duplicate check done.")
             done += 1
-    _report(model_admin, request, selected, done, "marked as checked for duplicates")
+    _report(
+        model_admin,
+        request,
+        selected,
+        done,
+        ngettext(
+            "%(count)d submission marked as checked for duplicates.",
+            "%(count)d submissions marked as checked for duplicates.",
+            done,
+        )
+        % {"count": done},
+    )
 
 
-@admin.action(description="Export selected to CSV", permissions=["view"])
+@admin.action(description=gettext_lazy("Export selected to CSV"), permissions=["view"])
 def export_selected_csv(model_admin, request: HttpRequest, queryset):
     return submissions_csv_response(queryset)
 
 
-@admin.action(description="Erase these customers' data (on their request)", permissions=["erase"])
+@admin.action(
+    description=gettext_lazy("Erase these customers' data (on their request)"),
+    permissions=["erase"],
+)
 def erase_customer_data(model_admin, request: HttpRequest, queryset):
     _refuse_unless(model_admin.has_erase_permission(request))
     # Every submission of each selected customer goes, found by e-mail or phone.
@@ -66,7 +106,7 @@ def erase_customer_data(model_admin, request: HttpRequest, queryset):
             {
                 **model_admin.admin_site.each_context(request),
                 "opts": model_admin.opts,
-                "title": "Erase customers' data",
+                "title": _("Erase customers' data"),
                 "selected": queryset.values_list("pk", flat=True),
                 "affected": affected.count(),
                 "customers": len(customers),
@@ -77,7 +117,14 @@ def erase_customer_data(model_admin, request: HttpRequest, queryset):
         privacy.customer_data_erase(email=email, phone=phone) for email, phone in customers
     )
     model_admin.message_user(
-        request, f"{erased} submission(s) and their files erased.", messages.SUCCESS
+        request,
+        ngettext(
+            "%(count)d submission and its files erased.",
+            "%(count)d submissions and their files erased.",
+            erased,
+        )
+        % {"count": erased},
+        messages.SUCCESS,
     )
     return None
 
@@ -89,12 +136,17 @@ def _refuse_unless(allowed: bool) -> None:
         raise PermissionDenied
 
 
-def _report(model_admin, request: HttpRequest, selected: int, done: int, what: str) -> None:
+def _report(model_admin, request: HttpRequest, selected: int, done: int, done_text: str) -> None:
     skipped = selected - done
-    model_admin.message_user(request, f"{done} submission(s) {what}.", messages.SUCCESS)
+    model_admin.message_user(request, done_text, messages.SUCCESS)
     if skipped:
         model_admin.message_user(
             request,
-            f"{skipped} skipped: already sent, being sent, cancelled, or nothing to do.",
+            ngettext(
+                "%(count)d skipped: already sent, being sent, cancelled, or nothing to do.",
+                "%(count)d skipped: already sent, being sent, cancelled, or nothing to do.",
+                skipped,
+            )
+            % {"count": skipped},
             messages.WARNING,
         )

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from tickets.models import Status
 from tickets.providers import provider_or_none
@@ -40,8 +41,9 @@ def status_badge(status: str, *, possible_duplicate: bool = False) -> SafeString
     if possible_duplicate:
         badge += format_html(
             ' <span class="status-badge status-duplicate">'
-            '<span aria-hidden="true">{}</span> possible duplicate</span>',
+            '<span aria-hidden="true">{}</span> {}</span>',
             WARNING_ICON,
+            _("possible duplicate"),
         )
     return badge
 
@@ -84,7 +86,7 @@ def _display(value) -> str:
     if value is None or value == "":
         return "-"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return str(value)
 
 

@@ -14,6 +14,8 @@ from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tickets import selectors
 from tickets.models import PENDING_STATUSES, RESENDABLE_STATUSES, Submission
@@ -73,7 +75,7 @@ class SubmissionAdmin(admin.ModelAdmin):
         ("created_at", admin.DateFieldListFilter),
     )
     search_fields = ("reference", "=ticket_id", "case_number", "name", "email", "phone")
-    search_help_text = "Reference, ticket or case number, name, e-mail or phone."
+    search_help_text = gettext_lazy("Reference, ticket or case number, name, e-mail or phone.")
     ordering = ("-created_at", "-pk")
     list_per_page = 50
     list_max_show_all = 500
@@ -124,32 +126,32 @@ class SubmissionAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest):
         return selectors.submission_list_for_staff()
 
-    @admin.display(description="e-mail")
+    @admin.display(description=gettext_lazy("e-mail"))
     def email_masked(self, submission: Submission) -> str:
         return masked_email(submission.email)
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_label(self, submission: Submission):
         return status_badge(submission.status, possible_duplicate=submission.possible_duplicate)
 
-    @admin.display(description="provider ticket")
+    @admin.display(description=gettext_lazy("provider ticket"))
     def provider_ticket_number(self, submission: Submission) -> str:
         if submission.case_number and submission.ticket_id:
             return f"{submission.case_number} (#{submission.ticket_id})"
         return submission.customer_ticket_number
 
-    @admin.display(description="next try")
+    @admin.display(description=gettext_lazy("next try"))
     def next_try(self, submission: Submission) -> str:
         """When the portal tries again by itself, and why it is waiting."""
         if submission.next_attempt_at is None or submission.status not in PENDING_STATUSES:
             return "—"
         when = date_format(localtime(submission.next_attempt_at), "DATETIME_FORMAT")
-        why = submission.get_last_error_class_display() or "first try"
+        why = submission.get_last_error_class_display() or _("first try")
         if submission.last_error:
             why = f"{why}: {submission.last_error}"
         return f"{when} ({why})"
 
-    @admin.display(description="duplicate ticket at the provider")
+    @admin.display(description=gettext_lazy("duplicate ticket at the provider"))
     def duplicate_tickets(self, submission: Submission) -> str:
         """Tickets the provider created besides the customer's (a late answer was recorded)."""
         if not submission.extra_tickets:
@@ -157,13 +159,16 @@ class SubmissionAdmin(admin.ModelAdmin):
         others = ", ".join(
             extra.get("case_number") or extra["ticket_id"] for extra in submission.extra_tickets
         )
-        return f"{others} (besides {submission.customer_ticket_number}): close it at the provider"
+        return _("%(others)s (besides %(number)s): close it at the provider") % {
+            "others": others,
+            "number": submission.customer_ticket_number,
+        }
 
-    @admin.display(description="provider", ordering="provider")
+    @admin.display(description=gettext_lazy("provider"), ordering="provider")
     def provider_name(self, submission: Submission) -> str:
         return provider_label(submission.provider)
 
-    @admin.display(description="ticket calls")
+    @admin.display(description=gettext_lazy("ticket calls"))
     def ticket_calls(self, submission: Submission) -> int:
         """Create-ticket calls ever made, across resends (token fetches not counted)."""
         return submission.ticket_calls
@@ -208,7 +213,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     # --- detail ---------------------------------------------------------------------------
     def get_fieldsets(self, request: HttpRequest, obj=None):
         # The customer's fields come from the provider's form: see includes/customer.html.
-        return [("Delivery", {"fields": DELIVERY_FIELDS})]
+        return [(_("Delivery"), {"fields": DELIVERY_FIELDS})]
 
     def render_change_form(
         self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None
@@ -228,6 +233,7 @@ class SubmissionAdmin(admin.ModelAdmin):
                 for call in selectors.submission_timeline(submission=submission)
             ],
             "corrections": selectors.submission_corrections(submission=submission),
+            "emails": selectors.submission_emails(submission=submission),
             "can_correct": (
                 submission.status in RESENDABLE_STATUSES
                 and self.has_correct_permission(request, submission)

@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from tickets import selectors
 from tickets.models import RESENDABLE_STATUSES
@@ -68,13 +69,21 @@ def correct_view(model_admin, request: HttpRequest, object_id: str) -> HttpRespo
     change_url = reverse("admin:tickets_submission_change", args=[submission.pk])
     provider = provider_or_none(submission.provider)
     if submission.status not in RESENDABLE_STATUSES or provider is None:
-        reason = (
-            f"is {submission.get_status_display().lower()}"
-            if provider is not None
-            else "belongs to a provider that is no longer configured"
-        )
+        if provider is None:
+            refusal = _(
+                "%(reference)s belongs to a provider that is no longer configured: it cannot "
+                "be corrected."
+            )
+        else:
+            refusal = _("%(reference)s is %(status)s: it cannot be corrected.")
         model_admin.message_user(
-            request, f"{submission.reference} {reason}: it cannot be corrected.", messages.ERROR
+            request,
+            refusal
+            % {
+                "reference": submission.reference,
+                "status": submission.get_status_display().lower(),
+            },
+            messages.ERROR,
         )
         return HttpResponseRedirect(change_url)
 
@@ -101,7 +110,8 @@ def correct_view(model_admin, request: HttpRequest, object_id: str) -> HttpRespo
                 )
                 model_admin.message_user(
                     request,
-                    f"{submission.reference} corrected and queued to send now.",
+                    _("%(reference)s corrected and queued to send now.")
+                    % {"reference": submission.reference},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(change_url)
@@ -111,7 +121,7 @@ def correct_view(model_admin, request: HttpRequest, object_id: str) -> HttpRespo
     last_ticket_call = selectors.submission_last_ticket_call(submission=submission)
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": f"Correct and resend {submission.reference}",
+        "title": _("Correct and resend %(reference)s") % {"reference": submission.reference},
         "subtitle": None,
         "opts": model_admin.opts,
         "original": submission,

@@ -163,7 +163,10 @@ class SubmissionForm(forms.Form):
     def _build_helper(self) -> FormHelper:
         helper = FormHelper(self)
         helper.form_method = "post"
-        helper.attrs = {"data-submit-once": "true"}
+        # novalidate: every error comes from the server, in the page's language, through the
+        # error summary; the browser's own bubbles would speak the browser's language.
+        # maxlength and the input types stay, for the keyboard and the limits as one types.
+        helper.attrs = {"data-submit-once": "true", "novalidate": ""}
         helper.layout = Layout(
             "form_token",
             Div("website", css_class="hp-field", aria_hidden="true"),

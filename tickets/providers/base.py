@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.core import checks
 
-from .errors import ConfigurationError, ProviderError
+from .errors import ConfigurationError, ProviderError, ProviderUnknownOutcome
 from .http import Exchange, Exchanges, HttpClient, HttpReply, outbound_url_problem
 
 if TYPE_CHECKING:
@@ -157,6 +157,16 @@ class TicketProvider(ABC):
             if exchanges and not exchanges[-1].error_class:
                 exchanges[-1].classify(exc.error_class, exc.message)
             raise
+        except Exception as exc:
+            # A bug of ours after a call went out (e.g. reading an odd answer): the provider may
+            # have the ticket, so it is an unknown outcome, with every call kept for staff.
+            if not any(exchange.http_status is not None for exchange in exchanges):
+                raise
+            logger.exception("%s: unexpected error after a call to the provider", self.label)
+            unknown = ProviderUnknownOutcome(f"Internal error after the call: {type(exc).__name__}")
+            unknown.exchanges = exchanges
+            exchanges[-1].classify(unknown.error_class, unknown.message)
+            raise unknown from exc
         ticket.exchanges = exchanges
         exchanges[-1].classify("success", "")
         return ticket

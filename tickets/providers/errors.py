@@ -80,6 +80,14 @@ class ConfigurationError(_Classified):
     error_class = "configuration"
 
 
+class ProviderRedirected(ConfigurationError):
+    """The provider answered with a redirect, which is never followed: the URL is wrong. The
+    request had been sent, so the provider may have created the ticket."""
+
+    error_class = "configuration"
+    may_have_created = True
+
+
 class AccountError(ConfigurationError):
     """The provider account itself is banned, unlicensed or expired."""
 

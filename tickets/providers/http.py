@@ -12,6 +12,7 @@ call of one forward shares an overall deadline, and no secret is kept: not in he
 
 import ipaddress
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +23,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from .errors import ConfigurationError, ProviderTransientError, ProviderUnknownOutcome
+from .errors import (
+    ConfigurationError,
+    ProviderRedirected,
+    ProviderTransientError,
+    ProviderUnknownOutcome,
+)
 
 REDACTED = "***"
 # A key is secret when, lower-cased and stripped of "-" and "_", it contains one of these:
@@ -157,14 +163,48 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class DeadlinePassed(Exception):
+    """The forward's deadline came before the provider's answer was complete."""
+
+
 class HttpClient:
     def __init__(self, *, connect_timeout: float, read_timeout: float) -> None:
         self.timeout = (connect_timeout, read_timeout)
-        self.session = requests.Session()
+        self.session = self._new_session()
+
+    @staticmethod
+    def _new_session() -> requests.Session:
+        session = requests.Session()
         # Never replay a POST on our own: a replay is a possible duplicate ticket, and retries are
         # scheduled by the forwarding task, which records each one.
-        self.session.mount("http://", requests.adapters.HTTPAdapter(max_retries=0))
-        self.session.mount("https://", requests.adapters.HTTPAdapter(max_retries=0))
+        session.mount("http://", requests.adapters.HTTPAdapter(max_retries=0))
+        session.mount("https://", requests.adapters.HTTPAdapter(max_retries=0))
+        return session
+
+    def _within(self, seconds: float, call):
+        """``call()``, given up after ``seconds`` of wall-clock time.
+
+        Time-outs bound each read, not their sum: a provider dripping one byte at a time could
+        hold a call far past the lease. So the call runs in a thread that is abandoned at the
+        deadline (it ends by its own time-outs); its session goes with it.
+        """
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["value"] = call()
+            except BaseException as exc:  # handed over to the caller's thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name="provider-call", daemon=True)
+        worker.start()
+        worker.join(seconds)
+        if worker.is_alive():
+            self.session = self._new_session()
+            raise DeadlinePassed
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
 
     def post(
         self,
@@ -197,9 +237,10 @@ class HttpClient:
         if seconds_left is not None:
             connect_timeout = min(connect_timeout, seconds_left)
             read_timeout = min(read_timeout, seconds_left)
-        started = time.monotonic()
-        try:
-            response = self.session.post(
+        session = self.session
+
+        def call() -> tuple[requests.Response, str]:
+            response = session.post(
                 url,
                 headers=headers,
                 json=json_body,
@@ -209,7 +250,15 @@ class HttpClient:
                 allow_redirects=False,
                 stream=True,
             )
-            text = _read_body(response, exchanges)
+            return response, _read_body(response, exchanges)
+
+        started = time.monotonic()
+        try:
+            response, text = call() if seconds_left is None else self._within(seconds_left, call)
+        except DeadlinePassed as exc:
+            raise ProviderUnknownOutcome(
+                "No complete answer within the forward's deadline; the request may have arrived."
+            ) from exc
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
             raise ConfigurationError(f"The provider URL is not valid: {shown_url}") from exc
         except requests.exceptions.SSLError as exc:
@@ -246,7 +295,9 @@ class HttpClient:
             # Never followed: a POST turned into a GET elsewhere, or an internal address
             # fetched on a provider's say-so. The URL in the settings must be the final one.
             location = safe_url(response.headers.get("Location", ""))
-            raise ConfigurationError(
+            # Only a ticket request may have created something before it was redirected.
+            refusal = ProviderRedirected if kind == "ticket" else ConfigurationError
+            raise refusal(
                 f"{shown_url} answered HTTP {response.status_code} redirecting to {location}; "
                 "redirects are never followed: set the provider URL to the final address.",
                 http_status=response.status_code,

@@ -9,6 +9,7 @@ package brings its own endpoints (``tickets/providers/<name>/sandbox.py``), moun
 Shared paths:
     POST /_sandbox/script               {"provider": "<alias>", "outcomes": ["503", "drop"]}
     GET  /_sandbox/requests             every ticket request received, newest last
+    GET  /_sandbox/mail                 e-mails caught by ``run_sandbox``, newest first
     POST /_sandbox/reset                forget scripts, requests and tickets
 
 Outcomes, used once each in order, then "success" again. Every provider answers these:
@@ -21,6 +22,9 @@ end in modifiers: ``;retry-after=<seconds>`` adds that ``Retry-After`` header to
 A customer can also put ``[sandbox:<outcome>]`` in a text field to demo an outcome by hand.
 """
 
+import email
+import email.policy
+import html
 import json
 import re
 import threading
@@ -40,6 +44,7 @@ class SandboxState:
         self.lock = threading.Lock()
         self.scripts: dict[str, deque[str]] = defaultdict(deque)
         self.requests: list[dict[str, Any]] = []
+        self.mail: list[dict[str, str]] = []
 
     def reset(self) -> None:
         with self.lock:
@@ -186,9 +191,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     # --- routing --------------------------------------------------------------------------
     def do_GET(self) -> None:
+        self._fresh_request()
         if urlsplit(self.path).path == "/_sandbox/requests":
             with self.server.state.lock:
                 self.send(200, self.server.state.requests)
+            return
+        if urlsplit(self.path).path == "/_sandbox/mail":
+            with self.server.state.lock:
+                caught = list(reversed(self.server.state.mail))
+            self.send(200, mail_page(caught).encode(), "text/html; charset=utf-8")
             return
         self.send(404, {"error": "not found"})
 
@@ -239,6 +250,42 @@ class SandboxServer(ThreadingHTTPServer):
         self.state.reset()
         for endpoints in self.endpoints.values():
             endpoints.reset()
+
+    def mail_handler(self):
+        """An aiosmtpd handler that keeps each message for the /_sandbox/mail page."""
+        state = self.state
+
+        class Catcher:
+            async def handle_DATA(self, server, session, envelope) -> str:
+                message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+                body = message.get_body(preferencelist=("plain",))
+                with state.lock:
+                    state.mail.append(
+                        {
+                            "to": ", ".join(envelope.rcpt_tos),
+                            "subject": str(message["Subject"]),
+                            "date": str(message["Date"]),
+                            "text": body.get_content() if body else "",
+                        }
+                    )
+                return "250 OK"
+
+        return Catcher()
+
+
+def mail_page(caught: list[dict[str, str]]) -> str:
+    """The caught e-mails as a plain page (a development tool: English only)."""
+    items = "".join(
+        "<article><h2>{subject}</h2><p><b>To:</b> {to} &middot; {date}</p><pre>{text}</pre>"
+        "</article><hr>".format(**{key: html.escape(value) for key, value in mail.items()})
+        for mail in caught
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Caught e-mails'
+        "</title></head><body><h1>E-mails the portal sent (caught by the sandbox)</h1>"
+        + (items or "<p>None yet. Send a request with an e-mail address.</p>")
+        + "</body></html>"
+    )
 
 
 def start_in_thread(

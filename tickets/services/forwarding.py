@@ -17,17 +17,19 @@ When to try again is the retry policy's answer (``tickets.retry``).
 """
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, transaction
 from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 
+from tickets import locks
 from tickets.clock import database_now, local_time_of
 from tickets.models import (
     PENDING_STATUSES,
@@ -49,12 +51,16 @@ from tickets.retry import RetryPolicy, next_step
 from tickets.tasks import forward_submission as forward_submission_task
 from tickets.tasks import sweep_stalled_forwards as sweep_stalled_forwards_task
 
+from . import notifications
+
 logger = logging.getLogger(__name__)
 
 # At most this many overdue submissions get a fresh task per sweep, so one sweep stays short.
 SWEEP_BATCH = 1000
-# Any constant: the PostgreSQL advisory lock that serialises changes to the sweep's schedule.
-SWEEP_SCHEDULE_LOCK = 7_301_001
+# Retried fast first, then backed off: the classes where trying again soon may well work.
+RETRIED_FAST = (ErrorClass.TRANSIENT, ErrorClass.UNKNOWN_OUTCOME, ErrorClass.TOKEN_EXPIRED)
+# Writing a forward's outcome is tried this many times before the error is let through.
+FINAL_WRITE_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class Outcome:
     # What the provider said about waiting (rate limits only).
     retry_after: float | None = None
     not_before: datetime | None = None
+    # The call may have created a ticket although it failed (a redirect after the POST).
+    may_have_created: bool = False
 
 
 # --- one forward --------------------------------------------------------------------------
@@ -75,24 +83,32 @@ def submission_forward(*, submission_id: int) -> Submission | None:
     Returns ``None`` when there is nothing to do: already sent, claimed by another worker, or
     not yet due (then it is queued again for when it is).
     """
+    status_before = (
+        Submission.objects.filter(pk=submission_id).values_list("status", flat=True).first()
+    )
     claim_token = _claim(submission_id)
     if claim_token is None:
         _queue_again_if_early(submission_id)
         return None
     submission = Submission.objects.get(pk=submission_id)
     outcome = _call_provider(submission)
-    with transaction.atomic():
-        submission = Submission.objects.select_for_update().get(pk=submission_id)
-        if submission.claim_token != claim_token:
-            # The lease ran out and the submission moved on without this worker.
-            _settle_late_result(submission, outcome)
-            return submission
-        submission.forward_count += 1
-        _apply_outcome(submission, outcome, now=database_now())
-        submission.save()
-        _record_calls(submission, outcome.exchanges, retry_at=submission.next_attempt_at)
-        if submission.status in PENDING_STATUSES:
-            transaction.on_commit(lambda: queue_forward(submission), robust=True)
+    if outcome.ticket is not None:
+        # Logged before it is written: should the write fail, staff can still match the ticket.
+        logger.info(
+            "submission %s: the provider created ticket %s",
+            submission.reference,
+            outcome.ticket.ticket_id,
+        )
+    for attempt in range(FINAL_WRITE_TRIES):
+        try:
+            submission = _finish_forward(submission_id, claim_token, status_before, outcome)
+            break
+        except OperationalError:
+            # A locked or briefly unreachable database must not lose what the provider said.
+            if attempt == FINAL_WRITE_TRIES - 1:
+                raise
+            logger.warning("submission %s: writing the outcome failed, again", submission_id)
+            time.sleep(0.5 * (attempt + 1))
     logger.info(
         "submission %s forward: %s -> %s",
         submission.reference,
@@ -102,12 +118,37 @@ def submission_forward(*, submission_id: int) -> Submission | None:
     return submission
 
 
+def _finish_forward(
+    submission_id: int, claim_token: uuid.UUID, status_before: str | None, outcome: Outcome
+) -> Submission:
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().get(pk=submission_id)
+        if submission.claim_token != claim_token:
+            # The lease ran out and the submission moved on without this worker.
+            _settle_late_result(submission, outcome)
+            return submission
+        possible_duplicate_before = submission.possible_duplicate
+        submission.forward_count += 1
+        _apply_outcome(submission, outcome, now=database_now())
+        submission.save()
+        _record_calls(submission, outcome.exchanges, retry_at=submission.next_attempt_at)
+        notifications.submission_changed(
+            submission=submission,
+            status_before=status_before,
+            possible_duplicate_before=possible_duplicate_before,
+        )
+        if submission.next_attempt_at is not None and submission.status in PENDING_STATUSES:
+            transaction.on_commit(lambda: queue_forward(submission), robust=True)
+    return submission
+
+
 def _claim(submission_id: int) -> uuid.UUID | None:
     """Take the submission for one forward; the claim token proves it is still ours later."""
     now = database_now()
     token = uuid.uuid4()
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    claimed = Submission.objects.filter(due, pk=submission_id, status__in=PENDING_STATUSES).update(
+    claimed = Submission.objects.filter(
+        _due(now), pk=submission_id, status__in=PENDING_STATUSES
+    ).update(
         status=Status.SENDING,
         claim_token=token,
         lease_expires_at=now + timedelta(seconds=settings.FORWARD_LEASE_SECONDS),
@@ -120,13 +161,34 @@ def _claim(submission_id: int) -> uuid.UUID | None:
     return token if claimed == 1 else None
 
 
+def _due(now: datetime) -> Q:
+    """Pending and due. A held submission without a next try waits for staff, not the clock;
+    a queued one without a due time (rows older than due times at creation) is due at once."""
+    return Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, status=Status.QUEUED)
+
+
 def _queue_again_if_early(submission_id: int) -> None:
-    """A task that ran before its submission was due (clocks differ) is queued for the time."""
+    """A task that ran before its submission was due (clocks differ) is queued for the time,
+    unless another task already waits for it: duplicates die here instead of multiplying."""
     waiting = Submission.objects.filter(
         pk=submission_id, status__in=PENDING_STATUSES, next_attempt_at__isnull=False
     ).first()
-    if waiting is not None and waiting.next_attempt_at > database_now():
+    if (
+        waiting is not None
+        and waiting.next_attempt_at > database_now()
+        and not _forward_task_waiting(submission_id)
+    ):
         queue_forward(waiting)
+
+
+def _forward_task_waiting(submission_id: int) -> bool:
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path=forward_submission_task.module_path,
+        status=TaskResultStatus.READY,
+        args_kwargs__args__0=submission_id,
+    ).exists()
 
 
 def _call_provider(submission: Submission) -> Outcome:
@@ -144,6 +206,7 @@ def _call_provider(submission: Submission) -> Outcome:
             exc.exchanges,
             retry_after=getattr(exc, "retry_after", None),
             not_before=getattr(exc, "not_before", None),
+            may_have_created=getattr(exc, "may_have_created", False),
         )
     except Exception as exc:
         # A bug of ours must not strand the submission in "sending": count it as a forward that
@@ -183,9 +246,11 @@ def _apply_outcome(submission: Submission, outcome: Outcome, *, now: datetime) -
         submission.rate_limits_in_a_row += 1
     else:
         submission.rate_limits_in_a_row = 0
+    if outcome.error_class in RETRIED_FAST:
+        submission.failures_in_a_row += 1
     step = next_step(
         error_class=outcome.error_class,
-        forwards_made=submission.forward_count,
+        forwards_made=submission.failures_in_a_row,
         delivery_started_at=submission.delivery_started_at,
         now=now,
         policy=RetryPolicy.from_settings(),
@@ -197,8 +262,15 @@ def _apply_outcome(submission: Submission, outcome: Outcome, *, now: datetime) -
     submission.next_attempt_at = step.retry_at
     submission.possible_duplicate = submission.possible_duplicate or step.possible_duplicate
     if step.status == Status.HELD:
-        # Only staff can end this: the time held does not use up the retry budget.
+        # Only staff can end this: the time held does not use up the retry budget, and the
+        # fast first waits apply again once it is over.
         submission.delivery_started_at = None
+        submission.failures_in_a_row = 0
+    if outcome.may_have_created:
+        # The provider answered a redirect to the ticket POST: it may have created the ticket
+        # each time. Held for staff to fix the URL and resend; not retried by itself.
+        submission.possible_duplicate = True
+        submission.next_attempt_at = None
     if step.budget_exhausted:
         logger.error(
             "submission %s failed: still not delivered after the retry period (%s); last: %s",
@@ -210,14 +282,16 @@ def _apply_outcome(submission: Submission, outcome: Outcome, *, now: datetime) -
 
 def _store_ticket(submission: Submission, ticket: ProviderTicket, *, now: datetime) -> None:
     submission.status = Status.SENT
-    submission.ticket_id = ticket.ticket_id
-    submission.case_number = ticket.case_number
+    # Bounded by the columns: a provider's overlong id must not make the write fail.
+    submission.ticket_id = ticket.ticket_id[:64]
+    submission.case_number = ticket.case_number[:64]
     submission.provider_ticket = ticket.raw
     submission.sent_at = now
     submission.next_attempt_at = None
     submission.lease_expires_at = None
     submission.claim_token = None
     submission.rate_limits_in_a_row = 0
+    submission.failures_in_a_row = 0
     submission.last_error_class = ErrorClass.SUCCESS
     submission.last_error = ""
 
@@ -239,6 +313,7 @@ def _settle_late_result(submission: Submission, outcome: Outcome) -> None:
             outcome.error_class,
         )
         return
+    status_before, possible_duplicate_before = submission.status, submission.possible_duplicate
     if submission.ticket_id or submission.status == Status.CANCELLED:
         submission.extra_tickets = [
             *submission.extra_tickets,
@@ -263,6 +338,11 @@ def _settle_late_result(submission: Submission, outcome: Outcome) -> None:
         submission.save()
         logger.info("submission %s: sent (late answer of an expired claim)", submission.reference)
     _record_calls(submission, outcome.exchanges, retry_at=None)
+    notifications.submission_changed(
+        submission=submission,
+        status_before=status_before,
+        possible_duplicate_before=possible_duplicate_before,
+    )
 
 
 def _record_calls(submission: Submission, exchanges: list[Exchange], *, retry_at) -> None:
@@ -341,7 +421,7 @@ def ensure_sweep_scheduled() -> None:
     if _waiting_sweeps().count() == 1:
         return
     with transaction.atomic():
-        _lock_sweep_schedule()
+        locks.serialise(locks.SWEEP_SCHEDULE)
         waiting = list(_waiting_sweeps().order_by("run_after", "enqueued_at").values_list("pk"))
         if not waiting:
             sweep_stalled_forwards_task.using(
@@ -352,18 +432,43 @@ def ensure_sweep_scheduled() -> None:
             _waiting_sweeps().filter(pk__in=[pk for (pk,) in waiting[1:]]).delete()
 
 
-def _lock_sweep_schedule() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_SCHEDULE_LOCK])
-    # SQLite: every transaction is IMMEDIATE (settings), so it already holds the one write lock.
-
-
 # --- recovery -----------------------------------------------------------------------------
 def forwards_sweep() -> dict[str, int]:
     """The sweep task's work: first put the next sweep in place, then recover stalled forwards."""
     ensure_sweep_scheduled()
     return submission_recover_stalled()
+
+
+def _recover_expired_lease(submission_id: int, *, now: datetime) -> bool:
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().get(pk=submission_id)
+        if submission.status != Status.SENDING or submission.lease_expires_at >= now:
+            return False
+        possible_duplicate_before = submission.possible_duplicate
+        submission.forward_count += 1
+        _apply_outcome(
+            submission,
+            Outcome(
+                None,
+                ErrorClass.UNKNOWN_OUTCOME,
+                "The worker stopped during the call; the provider may have the ticket.",
+                [],
+            ),
+            now=now,
+        )
+        if submission.status == Status.RETRYING:
+            submission.next_attempt_at = now  # it has waited out the lease already
+        submission.save()
+        _record_calls(submission, [], retry_at=submission.next_attempt_at)
+        notifications.submission_changed(
+            submission=submission,
+            status_before=Status.SENDING,
+            possible_duplicate_before=possible_duplicate_before,
+        )
+        if submission.status in PENDING_STATUSES:
+            transaction.on_commit(lambda: queue_forward(submission), robust=True)
+    logger.warning("submission %s: worker lost mid-forward, requeued", submission.reference)
+    return True
 
 
 def submission_recover_stalled() -> dict[str, int]:
@@ -379,29 +484,12 @@ def submission_recover_stalled() -> dict[str, int]:
         .values_list("pk", flat=True)
     )
     for submission_id in expired:
-        with transaction.atomic():
-            submission = Submission.objects.select_for_update().get(pk=submission_id)
-            if submission.status != Status.SENDING or submission.lease_expires_at >= now:
-                continue
-            submission.forward_count += 1
-            _apply_outcome(
-                submission,
-                Outcome(
-                    None,
-                    ErrorClass.UNKNOWN_OUTCOME,
-                    "The worker stopped during the call; the provider may have the ticket.",
-                    [],
-                ),
-                now=now,
-            )
-            if submission.status == Status.RETRYING:
-                submission.next_attempt_at = now  # it has waited out the lease already
-            submission.save()
-            _record_calls(submission, [], retry_at=submission.next_attempt_at)
-            if submission.status in PENDING_STATUSES:
-                transaction.on_commit(lambda s=submission: queue_forward(s), robust=True)
-        logger.warning("submission %s: worker lost mid-forward, requeued", submission.reference)
-        recovered += 1
+        # One row that cannot be recovered (a bug of ours) must not stop the sweep for the rest.
+        try:
+            if _recover_expired_lease(submission_id, now=now):
+                recovered += 1
+        except Exception:
+            logger.exception("submission %s: could not recover its expired lease", submission_id)
 
     # A task can be lost between a commit and its enqueue (a crash, a queue that was down); one
     # overdue by more than the grace period gets a fresh task. A duplicate finds nothing to claim.
@@ -410,12 +498,17 @@ def submission_recover_stalled() -> dict[str, int]:
         Submission.objects.filter(status__in=PENDING_STATUSES)
         .filter(
             Q(next_attempt_at__lte=overdue_before)
-            | Q(next_attempt_at__isnull=True, updated_at__lte=overdue_before)
+            | Q(next_attempt_at__isnull=True, status=Status.QUEUED, updated_at__lte=overdue_before)
         )
         .order_by("created_at")
     )
     requeued = 0
     for submission in overdue.only("pk", "reference", "next_attempt_at")[:SWEEP_BATCH]:
-        if queue_forward(submission):
+        # A task still waits for it (a backlog, not a loss): no second one.
+        if not _forward_task_waiting(submission.pk) and queue_forward(submission):
             requeued += 1
-    return {"recovered": recovered, "requeued": requeued}
+    # E-mails and staff alerts whose task was lost the same way.
+    emails = notifications.emails_requeue_lost(
+        older_than=timedelta(seconds=settings.FORWARD_SWEEP_GRACE_SECONDS)
+    )
+    return {"recovered": recovered, "requeued": requeued, "emails_requeued": emails}

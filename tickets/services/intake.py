@@ -6,14 +6,18 @@ import logging
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.utils.translation import get_supported_language_variant
 
+from tickets.clock import database_now
 from tickets.models import Attachment, Status, Submission, new_reference, split_customer_data
 from tickets.providers import ConfigurationError, TicketProvider, get_provider
 
+from . import notifications
 from .forwarding import queue_forward
 
 logger = logging.getLogger(__name__)
@@ -25,6 +29,7 @@ def submission_create(
     data: dict[str, Any],
     files: dict[str, UploadedFile] | None = None,
     form_token: uuid.UUID | None = None,
+    language: str = "",
 ) -> Submission:
     """Store a customer's request and queue its forwarding once the row is committed.
 
@@ -51,7 +56,10 @@ def submission_create(
     columns, details = split_customer_data(data)
     submission = Submission(
         provider=provider,
+        language=_supported_language(language),
         status=Status.QUEUED,
+        # Due now, on the database's clock: the sweep judges a lost task by this time.
+        next_attempt_at=database_now(),
         form_token=form_token,
         content_digest=digest,
         details=details,
@@ -64,6 +72,7 @@ def submission_create(
             with transaction.atomic():
                 submission.save()
                 _store_files(submission, files)
+                notifications.submission_received(submission=submission)
                 # Robust: a queue that fails after the commit must not turn a stored request into
                 # an error page. The request is pending in the database; the sweep queues it.
                 transaction.on_commit(lambda: queue_forward(submission), robust=True)
@@ -83,6 +92,14 @@ def submission_create(
         raise IntegrityError("Could not store the submission after three tries.")
     logger.info("submission %s created for %s", submission.reference, provider)
     return submission
+
+
+def _supported_language(language: str) -> str:
+    """The closest of settings.LANGUAGES to ``language`` ("ms-MY" -> "ms"), else the default."""
+    try:
+        return get_supported_language_variant(language or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
 
 
 def content_digest(*, provider: str, data: dict[str, Any], files: dict[str, UploadedFile]) -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.clock import database_now
 from tickets.models import (
@@ -18,6 +19,7 @@ from tickets.models import (
 )
 from tickets.providers import ConfigurationError, get_provider
 
+from . import notifications
 from .forwarding import queue_forward
 from .intake import customer_data_validate
 
@@ -36,6 +38,7 @@ def submission_resend(*, submission: Submission) -> bool:
         forward_count=0,
         delivery_started_at=None,
         rate_limits_in_a_row=0,
+        failures_in_a_row=0,
         updated_at=now,
     )
     if updated:
@@ -47,11 +50,19 @@ def submission_resend(*, submission: Submission) -> bool:
 
 def submission_cancel(*, submission: Submission) -> bool:
     """Stop trying to deliver a submission that is not sent."""
-    updated = Submission.objects.filter(pk=submission.pk, status__in=RESENDABLE_STATUSES).update(
-        status=Status.CANCELLED, next_attempt_at=None, updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        status_before = submission.status
+        updated = Submission.objects.filter(
+            pk=submission.pk, status__in=RESENDABLE_STATUSES
+        ).update(status=Status.CANCELLED, next_attempt_at=None, updated_at=timezone.now())
+        if updated:
+            submission.refresh_from_db()
+            notifications.submission_changed(
+                submission=submission,
+                status_before=status_before,
+                possible_duplicate_before=submission.possible_duplicate,
+            )
     if updated:
-        submission.refresh_from_db()
         logger.info("submission %s cancelled by staff", submission.reference)
     return bool(updated)
 
@@ -70,7 +81,8 @@ def submission_correct(
         provider = get_provider(submission.provider)
     except ConfigurationError as exc:
         raise ValidationError(
-            f"{submission.provider!r} is not a configured provider: it cannot be corrected."
+            _("%(provider)s is not a configured provider: it cannot be corrected.")
+            % {"provider": submission.provider}
         ) from exc
     customer_data_validate(provider=provider, data=changes)
     with transaction.atomic():
@@ -78,7 +90,8 @@ def submission_correct(
         current = Submission.objects.select_for_update().get(pk=submission.pk)
         if current.status not in RESENDABLE_STATUSES:
             raise ValidationError(
-                f"A submission that is {current.get_status_display().lower()} cannot be corrected."
+                _("A submission that is %(status)s cannot be corrected.")
+                % {"status": current.get_status_display().lower()}
             )
         before = current.customer_data
         recorded = {
@@ -87,7 +100,7 @@ def submission_correct(
             if value != before.get(name)
         }
         if not recorded:
-            raise ValidationError('Nothing was changed: use "Resend now" to send it as it is.')
+            raise ValidationError(_('Nothing was changed: use "Resend now" to send it as it is.'))
         after = {**before, **{name: changes[name] for name in recorded}}
         customer_data_validate(
             provider=provider,

@@ -203,8 +203,8 @@ QUOTA_MESSAGE = "time limit reached please try again tomorrow at 18:00 - 06:00"
         # Outside the window, in the day: today at 18:00.
         (datetime(2026, 11, 24, 9, 30), datetime(2026, 11, 24, 18, 0)),
         (datetime(2026, 11, 24, 17, 59), datetime(2026, 11, 24, 18, 0)),
-        # At or after the start, up to midnight: tomorrow at 18:00.
-        (datetime(2026, 11, 24, 18, 0), datetime(2026, 11, 25, 18, 0)),
+        # Well after the start, up to midnight: tomorrow at 18:00.
+        (datetime(2026, 11, 24, 18, 30), datetime(2026, 11, 25, 18, 0)),
         (datetime(2026, 11, 24, 23, 30), datetime(2026, 11, 25, 18, 0)),
         # Across the month and the year.
         (datetime(2026, 12, 31, 23, 59), datetime(2027, 1, 1, 18, 0)),
@@ -219,8 +219,16 @@ def test_the_quota_window_opens_next_at_its_start_in_jakarta(now_in_jakarta, ope
     assert opens.tzinfo is not None
 
 
+@pytest.mark.parametrize("minutes_after", [0, 1, 14])
+def test_a_quota_answer_just_after_the_window_opened_is_not_a_days_wait(minutes_after):
+    """OneCloud's clock is a little behind ours: back off a minute or so, not until tomorrow."""
+    now = datetime(2026, 11, 24, 18, minutes_after, tzinfo=JAKARTA).astimezone(UTC)
+
+    assert quota_window_start(QUOTA_MESSAGE, now=now, time_zone=JAKARTA) is None
+
+
 def test_the_window_is_read_in_the_configured_time_zone():
-    now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 16:00 in Jakarta, 18:00 in Jayapura
+    now = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)  # 16:30 in Jakarta, 18:30 in Jayapura
 
     in_jakarta = quota_window_start(QUOTA_MESSAGE, now=now, time_zone=JAKARTA)
     in_jayapura = quota_window_start(QUOTA_MESSAGE, now=now, time_zone=ZoneInfo("Asia/Jayapura"))

@@ -19,9 +19,29 @@ class Command(BaseCommand):
         server = SandboxServer((host, port), endpoints=endpoints, verbose=options["verbosity"] > 1)
         mounted = ", ".join(f"{server.url}/{alias}" for alias in endpoints)
         self.stdout.write(f"Sandbox providers on {mounted}")
+        mail = self._catch_mail(server, host)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
             server.server_close()
+            if mail is not None:
+                mail.stop()
+
+    def _catch_mail(self, server: SandboxServer, host: str):
+        """The portal's e-mails, caught by an SMTP server and listed at /_sandbox/mail."""
+        try:
+            from aiosmtpd.controller import Controller
+        except ImportError:
+            self.stdout.write("E-mails are not caught: aiosmtpd is not installed (make install).")
+            return None
+        controller = Controller(
+            server.mail_handler(), hostname=host, port=settings.SANDBOX_SMTP_PORT
+        )
+        controller.start()
+        self.stdout.write(
+            f"E-mails caught on smtp://{host}:{settings.SANDBOX_SMTP_PORT}, "
+            f"read them at {server.url}/_sandbox/mail"
+        )
+        return controller

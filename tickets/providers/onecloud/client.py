@@ -35,6 +35,8 @@ TOKEN_REFRESH_MARGIN_SECONDS = 60
 TOKEN_KEYS = ("token", "access_token", "accessToken")
 # OneCloud's clock: the quota window its message names ("18:00 - 06:00") is in this time zone.
 DEFAULT_TIME_ZONE = "Asia/Jakarta"
+# A quota answer this soon after the window opened (by our clock) means OneCloud's clock is late.
+QUOTA_CLOCK_SLACK = timedelta(minutes=15)
 QUOTA_WINDOW = re.compile(
     r"(\d{1,2})[:.](\d{2})\s*(?:-|\u2013|to|s/d|sampai)\s*(\d{1,2})[:.](\d{2})"
 )
@@ -263,6 +265,10 @@ def quota_window_start(message: str, *, now: datetime, time_zone: ZoneInfo) -> d
         return None
     local_now = now.astimezone(time_zone)
     start = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if start <= local_now < start + QUOTA_CLOCK_SLACK:
+        # Just after the window opened by our clock, yet OneCloud still says "later": its clock
+        # is behind ours. Not worth a day's wait: the ordinary rate-limit back-off will do.
+        return None
     if start <= local_now:
         start = (start.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=time_zone)
     return start.astimezone(UTC)
