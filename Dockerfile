@@ -1,6 +1,10 @@
-# The portal's image: the web process by default, the worker with
-#   docker run IMAGE python manage.py db_worker --no-reload --interval 0.2
-# Migrations run once per release: docker run IMAGE python manage.py migrate --noinput
+# The portal's image. By default the whole portal on one machine: migrations, then the web and
+# the worker side by side (scripts/one-machine.sh), with SQLite and attachments on /data:
+#   docker run -v portal-data:/data -p 8000:8000 --env-file portal.env IMAGE
+# Several machines (deploy/compose.yaml) run each process as its own service instead:
+#   IMAGE gunicorn portal.wsgi:application --config gunicorn.conf.py
+#   IMAGE python manage.py db_worker --no-reload --interval 0.2
+#   IMAGE python manage.py migrate --noinput     (once per release)
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,8 +24,13 @@ COPY --chown=portal:portal . .
 # collectstatic needs, so no real secret or provider setting is needed at build time.
 RUN DEBUG=0 SANDBOX=0 SECRET_KEY=build-only-not-used-at-run-time \
     python manage.py collectstatic --noinput \
- && mkdir -p /app/media && chown portal:portal /app/media
+ && mkdir -p /app/media /data && chown portal:portal /app/media /data
 
+# One machine: the database and the attachments on the /data volume. Compose overrides these.
+ENV DATABASE_URL=sqlite:////data/portal.sqlite3 \
+    MEDIA_ROOT=/data/media \
+    PORT=8000
+VOLUME ["/data"]
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi:application", "--config", "gunicorn.conf.py"]
+CMD ["scripts/one-machine.sh"]

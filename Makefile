@@ -33,6 +33,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 bench: install browser
+	@command -v wrk >/dev/null || scripts/install-wrk.sh
 	$(PY) bench/run.py
 
 clean:

@@ -3,6 +3,9 @@
 The machine is shared and noisy, so the figures are ratios against a baseline measured in the
 same run, interleaved round by round:
 
+0. Web throughput (bench/web.py): the form page (GET) and submit (POST) of the portal's StoreHub
+   form against a bare Django app (bench/bare), both under gunicorn (2 workers) with production
+   settings, loaded with wrk on loopback; rows added are checked against redirects.
 1. Forwarding overhead
    - baseline: one bare ``requests.post`` of the StoreHub body to the loopback sandbox;
    - portal:   ``submission_create`` + ``submission_forward`` for the same request (store, claim,
@@ -58,11 +61,17 @@ from tickets.services.intake import submission_create  # noqa: E402
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 PER_ROUND = int(os.environ.get("BENCH_PER_ROUND", "50"))
 SENDS = int(os.environ.get("BENCH_SENDS", "20"))
+WEB_ROUNDS = int(os.environ.get("BENCH_WEB_ROUNDS", "3"))
+LATENCY_SENDS = int(os.environ.get("BENCH_LATENCY_SENDS", "15"))
+FORWARDS = int(os.environ.get("BENCH_FORWARDS", "40"))
 # How often `make run`'s worker (scripts/run-local.sh) and compose's look for new work.
 WORKER_INTERVAL = "0.2"
 
 
 def main() -> None:
+    from bench.web import forwarding_rate, measure, submit_latency
+
+    web = {name: statistics.median(values) for name, values in measure(workdir, WEB_ROUNDS).items()}
     call_command("migrate", verbosity=0)
     sandbox = start_in_thread(endpoints={"storehub": StoreHubSandbox})
     options = settings.TICKET_PROVIDERS["storehub"]["OPTIONS"]
@@ -94,13 +103,24 @@ def main() -> None:
         baseline_times.append(timed(baseline))
         portal_times.append(timed(portal))
     base_ms = statistics.median(baseline_times) * 1000
+    latency = submit_latency(workdir, sandbox, LATENCY_SENDS)
+    rates = forwarding_rate(workdir, sandbox, FORWARDS)
     portal_ms = statistics.median(portal_times) * 1000
     page_times, number_times = send_to_number(sandbox)
     sandbox.shutdown()
 
     page_p50, page_p95 = percentile(page_times, 50), percentile(page_times, 95)
     number_p50, number_p95 = percentile(number_times, 50), percentile(number_times, 95)
+    get_ratio = web["portal_get"] / web["bare_get"]
+    post_ratio = web["portal_post"] / web["bare_post"]
     result = {
+        "web_rounds": WEB_ROUNDS,
+        "bare_form_page_per_s": round(web["bare_get"], 1),
+        "portal_form_page_per_s": round(web["portal_get"], 1),
+        "ratio_form_page": round(get_ratio, 2),
+        "bare_submit_per_s": round(web["bare_post"], 1),
+        "portal_submit_per_s": round(web["portal_post"], 1),
+        "ratio_submit": round(post_ratio, 2),
         "rounds": ROUNDS,
         "per_round": PER_ROUND,
         "baseline_bare_http_ms": round(base_ms, 2),
@@ -112,7 +132,28 @@ def main() -> None:
         "send_to_number_p50_s": round(number_p50, 3),
         "send_to_number_p95_s": round(number_p95, 3),
         "ratio_number_to_page_p50": round(number_p50 / page_p50, 2),
+        "submit_p50_provider_at_once_s": round(latency["at_once"], 4),
+        "submit_p50_provider_in_2_s_s": round(latency["in_2_s"], 4),
+        "ratio_submit_slow_to_fast_provider": round(latency["in_2_s"] / latency["at_once"], 2),
+        "forwarding_postgresql": (
+            {
+                f"{workers}_workers": {k: round(v, 2) for k, v in figures.items()}
+                for workers, figures in rates.items()
+            }
+            if rates
+            else "skipped: no PostgreSQL answered"
+        ),
     }
+    print(f"gunicorn x2, SQLite, DEBUG off, wrk {WEB_ROUNDS} rounds   bare/s  portal/s  ratio")
+    print(
+        f"form page (GET)                             {web['bare_get']:7.0f}  "
+        f"{web['portal_get']:8.0f}  {get_ratio:5.2f}x"
+    )
+    print(
+        f"submit (POST, one row each)                 {web['bare_post']:7.0f}  "
+        f"{web['portal_post']:8.0f}  {post_ratio:5.2f}x"
+    )
+    print()
     print(f"bare HTTP call to the provider (baseline): {base_ms:8.2f} ms")
     print(f"store + forward through the portal:        {portal_ms:8.2f} ms")
     print(f"ratio:                                     {portal_ms / base_ms:8.2f}x")
@@ -121,6 +162,23 @@ def main() -> None:
     print(f"send -> status page shown (baseline):       {page_p50:6.2f} s  {page_p95:6.2f} s")
     print(f"send -> ticket number on screen:            {number_p50:6.2f} s  {number_p95:6.2f} s")
     print(f"ratio (p50):                                {number_p50 / page_p50:6.2f}x")
+    print()
+    print("submit (POST) p50, worker running        provider at once  provider in 2 s  ratio")
+    print(
+        f"                                         {latency['at_once'] * 1000:13.1f} ms"
+        f"  {latency['in_2_s'] * 1000:12.1f} ms  {latency['in_2_s'] / latency['at_once']:5.2f}x"
+    )
+    print()
+    if rates:
+        print("forwarding on PostgreSQL, provider answering in 200 ms   forwards/s  per-worker use")
+        for workers, figures in rates.items():
+            print(
+                f"{workers} worker{'s' if workers > 1 else ' '}"
+                f"                                              {figures['per_s']:8.2f}"
+                f"  {figures['efficiency'] * 100:12.0f} %"
+            )
+    else:
+        print("forwarding on PostgreSQL: SKIPPED, no PostgreSQL answered (BENCH_POSTGRES_URL)")
     (ROOT / "bench" / "results.json").write_text(json.dumps(result, indent=2) + "\n")
 
 

@@ -16,7 +16,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    """The variable's value; unset or empty (``NAME=`` in an env file) means the default."""
+    value = os.environ.get(name, "").strip()
+    return value or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -98,6 +100,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "tickets.middleware.HealthCheckMiddleware",
+    "tickets.middleware.UntrustedForwardedForMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -474,6 +477,12 @@ FORM_RATE_LIMIT = env_int("FORM_RATE_LIMIT", 10)
 FORM_RATE_LIMIT_WINDOW_SECONDS = env_int("FORM_RATE_LIMIT_WINDOW_SECONDS", 600)
 # How many proxies in front of the portal append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# /healthz answers 503 when a due forward has waited this long for a worker, or when no worker
+# has started a task (the sweep runs every FORWARD_SWEEP_INTERVAL_SECONDS) for this long.
+HEALTH_MAX_FORWARD_DELAY_SECONDS = env_float("HEALTH_MAX_FORWARD_DELAY_SECONDS", 300)
+HEALTH_MAX_WORKER_SILENCE_SECONDS = env_float(
+    "HEALTH_MAX_WORKER_SILENCE_SECONDS", max(300, 3 * FORWARD_SWEEP_INTERVAL_SECONDS)
+)
 # A whole request (both files and the fields) may not exceed this; answered with HTTP 413.
 REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 2 * ATTACHMENT_MAX_BYTES + 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # the non-file fields

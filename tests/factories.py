@@ -154,3 +154,15 @@ FORM_POSTS = {
 def enable_only(settings, *aliases: str) -> None:
     """Keep only these providers in the registry, as ENABLED_PROVIDERS would."""
     settings.TICKET_PROVIDERS = {alias: settings.TICKET_PROVIDERS[alias] for alias in aliases}
+
+
+def time_zone_at_noon() -> str:
+    """An IANA zone where it is about noon now: far from the quota window's 18:00 start, so
+    that tests of OneCloud's quota answer do not depend on when they run."""
+    from datetime import UTC, datetime
+
+    hours_ahead = (12 - datetime.now(UTC).hour) % 24
+    if hours_ahead > 12:
+        hours_ahead -= 24
+    # The Etc zones count the other way round: Etc/GMT-7 is seven hours ahead of UTC.
+    return "Etc/GMT" + (f"-{hours_ahead}" if hours_ahead > 0 else f"+{-hours_ahead}")

@@ -12,7 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from tests.factories import FORM_POSTS, onecloud_data, set_provider_options, storehub_data
+from tests.factories import (
+    FORM_POSTS,
+    onecloud_data,
+    set_provider_options,
+    storehub_data,
+    time_zone_at_noon,
+)
 from tests.workers import start_worker, wait_for
 from tickets.clock import database_now
 from tickets.forms.base import issue_form_token
@@ -356,6 +362,7 @@ def test_a_onecloud_token_refused_with_a_401_is_dropped_and_a_new_one_fetched(
 
 
 def test_an_over_quota_401_keeps_the_token(sandbox, run_worker, settings):
+    set_provider_options(settings, "onecloud", time_zone=time_zone_at_noon())
     sandbox.script("onecloud", "quota")
     first = submission_create(provider="onecloud", data=onecloud_data())
     run_worker()

@@ -80,7 +80,7 @@ def production(tmp_path_factory):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)  # noqa: S310
+            urllib.request.urlopen(base + "/healthz/web", timeout=1)  # noqa: S310
             break
         except OSError:
             time.sleep(0.2)
@@ -115,8 +115,12 @@ def test_plain_http_is_redirected_to_https_but_healthz_answers(production):
     assert plain.status_code == 301
     assert plain.headers["Location"] == "https://support.example.my/"
 
+    web = fetch(base + "/healthz/web", {"Host": "10.0.0.5"})
+    assert web.status_code == 200
+    # No worker runs beside this gunicorn: the whole truth is "unhealthy", and says why.
     health = fetch(base + "/healthz", {"Host": "10.0.0.5"})
-    assert health.status_code == 200
+    assert health.status_code == 503
+    assert health.json()["problems"] == ["no_worker"]
     assert health.json()["queue"]["depth"] == 0
 
 

@@ -1,14 +1,21 @@
-"""``/healthz``: is the database answering, and is the forwarding queue moving?
+"""``/healthz``: is the portal doing its job? ``/healthz/web``: can this web process serve?
 
-For load balancers and monitoring: counts and ages only, never personal data.
+``/healthz`` is for monitoring: HTTP 503 when the database does not answer, when a forward that
+is due has waited longer than ``HEALTH_MAX_FORWARD_DELAY_SECONDS`` (the queue is stuck), or when
+no worker has started a task for ``HEALTH_MAX_WORKER_SILENCE_SECONDS`` (the sweep runs every
+minute, so a live worker is always seen). ``/healthz/web`` is for load balancers and container
+health checks: it says only whether this process and its database answer, so that a stuck worker
+does not take the web processes (and the customers' forms) out of service.
+Counts and ages only, never personal data.
 """
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .selectors import forwarding_queue_stats
+from .selectors import forwarding_queue_stats, seconds_since_a_worker_was_seen
 
 
 @never_cache
@@ -16,6 +23,33 @@ from .selectors import forwarding_queue_stats
 def healthz(request: HttpRequest) -> JsonResponse:
     try:
         queue = forwarding_queue_stats()
+        worker_silence = seconds_since_a_worker_was_seen()
+    except DatabaseError:
+        return JsonResponse(
+            {"status": "error", "database": "unreachable", "problems": ["database"]}, status=503
+        )
+    problems = []
+    if queue["overdue_seconds"] > settings.HEALTH_MAX_FORWARD_DELAY_SECONDS:
+        problems.append("queue_stuck")
+    if worker_silence is None or worker_silence > settings.HEALTH_MAX_WORKER_SILENCE_SECONDS:
+        problems.append("no_worker")
+    return JsonResponse(
+        {
+            "status": "error" if problems else "ok",
+            "database": "ok",
+            "queue": queue,
+            "worker_last_seen_seconds_ago": worker_silence,
+            "problems": problems,
+        },
+        status=503 if problems else 200,
+    )
+
+
+@never_cache
+@require_GET
+def healthz_web(request: HttpRequest) -> JsonResponse:
+    try:
+        forwarding_queue_stats()
     except DatabaseError:
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok", "queue": queue})
+    return JsonResponse({"status": "ok", "database": "ok"})

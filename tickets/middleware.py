@@ -101,4 +101,36 @@ class HealthCheckMiddleware:
             from .health import healthz
 
             return healthz(request)
+        if request.path == "/healthz/web":
+            from .health import healthz_web
+
+            return healthz_web(request)
+        return self.get_response(request)
+
+
+class UntrustedForwardedForMiddleware:
+    """Say once, loudly, when requests come through a proxy the settings do not trust.
+
+    With DEBUG off and TRUSTED_PROXY_COUNT=0 behind a load balancer, every customer looks like
+    one client: the form rate limit and the admin lockout then hit everyone at once.
+    """
+
+    warned = False
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            not UntrustedForwardedForMiddleware.warned
+            and not settings.DEBUG
+            and not settings.TRUSTED_PROXY_COUNT
+            and request.META.get("HTTP_X_FORWARDED_FOR")
+        ):
+            UntrustedForwardedForMiddleware.warned = True
+            logger.warning(
+                "Requests carry X-Forwarded-For but TRUSTED_PROXY_COUNT is 0: every client "
+                "looks like the proxy, so rate limits and lockouts hit all customers at once. "
+                "Set TRUSTED_PROXY_COUNT to the number of proxies in front of the portal."
+            )
         return self.get_response(request)

@@ -3,12 +3,23 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .models import (
+    PENDING_STATUSES,
     RESENDABLE_STATUSES,
     UNDELIVERED_STATUSES,
     WAITING_ON_STAFF_STATUSES,
@@ -181,10 +192,25 @@ def forwarding_queue_stats() -> dict:
         held_for_configuration=Count("pk", filter=Q(status=Status.HELD)),
     )
     oldest = summary.pop("oldest")
-    summary["oldest_waiting_seconds"] = (
-        int((timezone.now() - oldest).total_seconds()) if oldest is not None else 0
+    now = timezone.now()
+    summary["oldest_waiting_seconds"] = int((now - oldest).total_seconds()) if oldest else 0
+    # Due and not taken by any worker: how long the oldest such forward has waited.
+    overdue = (
+        Submission.objects.filter(status__in=PENDING_STATUSES, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
     )
+    summary["overdue_seconds"] = int((now - overdue).total_seconds()) if overdue else 0
     return summary
+
+
+def seconds_since_a_worker_was_seen() -> int | None:
+    """Seconds since any worker last started a task (the sweep runs every minute), or None."""
+    from django_tasks_db.models import DBTaskResult
+
+    last = DBTaskResult.objects.aggregate(last=Max("started_at"))["last"]
+    return None if last is None else max(int((timezone.now() - last).total_seconds()), 0)
 
 
 def submissions_of_customers(customers: list[tuple[str, str]]) -> QuerySet[Submission]:

@@ -5,11 +5,13 @@ import logging
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from .models import WAITING_ON_STAFF_STATUSES
+from .page_cache import empty_form_page
 from .providers import enabled_providers, provider_or_none
 from .selectors import submission_for_status_page
 from .services.intake import submission_create
@@ -65,6 +67,20 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
             else:
                 return redirect("tickets:status", public_id=submission.public_id)
     else:
+        other_services = len(enabled_providers()) > 1
+
+        def render_empty(slots: dict) -> str:
+            form = service.form()
+            form.initial["form_token"] = slots["form_token_slot"]
+            context = {"form": form, "service": service, "other_services": other_services}
+            return render_to_string("tickets/form.html", {**context, **slots}, request)
+
+        # Rendered once per provider and language; each request gets its own tokens in it.
+        page = empty_form_page(
+            request, key=(provider, id(service), other_services), render=render_empty
+        )
+        if page is not None:
+            return page
         form = service.form()
     return render(
         request,

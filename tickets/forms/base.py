@@ -9,6 +9,7 @@ from crispy_forms.layout import Div, Layout
 from django import forms
 from django.core import signing
 from django.forms import BoundField
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from .fields import KeptToken, UploadField, kept_field_name
@@ -70,7 +71,11 @@ class SubmissionForm(forms.Form):
             if self.is_bound:
                 self.data = self.data.copy()
                 self.data["form_token"] = fresh
-        self.helper = self._build_helper()
+
+    @cached_property
+    def helper(self) -> FormHelper:
+        # Built when the form is rendered: a form sent without errors never is.
+        return self._build_helper()
 
     # --- the fields, as the rest of the portal reads them -----------------------------------
     @classmethod

@@ -394,13 +394,33 @@ def queue_forward(submission: Submission) -> bool:
             )
         else:
             forward_submission_task.enqueue(submission.pk)
-        ensure_sweep_scheduled()
+        _ensure_sweep_now_and_then()
     except Exception:
         logger.exception(
             "submission %s: could not queue its forward; the sweep will", submission.reference
         )
         return False
     return True
+
+
+# When this process last made sure a sweep waits (time.monotonic()). Every queued forward used
+# to count the waiting sweeps; once per SWEEP_CHECK_SECONDS per process is enough, since each
+# sweep run schedules its successor first and the check only guards against a lost one.
+SWEEP_CHECK_SECONDS = 30
+_sweep_checked_at = float("-inf")
+
+
+def _ensure_sweep_now_and_then() -> None:
+    global _sweep_checked_at
+    if time.monotonic() - _sweep_checked_at >= SWEEP_CHECK_SECONDS:
+        ensure_sweep_scheduled()
+        _sweep_checked_at = time.monotonic()
+
+
+def forget_sweep_check() -> None:
+    """The next queued forward checks the sweep again (tests, and after a setting change)."""
+    global _sweep_checked_at
+    _sweep_checked_at = float("-inf")
 
 
 def _waiting_sweeps():

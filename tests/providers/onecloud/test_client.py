@@ -7,7 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.factories import onecloud_request, png_file_upload, set_provider_options
+from tests.factories import (
+    onecloud_request,
+    png_file_upload,
+    set_provider_options,
+    time_zone_at_noon,
+)
 from tickets.providers import get_provider
 from tickets.providers.errors import (
     ConfigurationError,
@@ -246,7 +251,10 @@ def test_a_quota_message_without_a_readable_window_names_no_time(message):
     assert quota_window_start(message, now=now, time_zone=JAKARTA) is None
 
 
-def test_a_quota_reply_carries_the_window_and_one_without_falls_back(onecloud):
+def test_a_quota_reply_carries_the_window_and_one_without_falls_back(settings):
+    zone = time_zone_at_noon()
+    set_provider_options(settings, "onecloud", time_zone=zone)
+    onecloud = get_provider("onecloud")
     named = HttpReply(401, "", {"records": {"userMessage": QUOTA_MESSAGE}})
     unnamed = HttpReply(401, "", {"records": {"userMessage": "time limit reached"}})
 
@@ -255,7 +263,7 @@ def test_a_quota_reply_carries_the_window_and_one_without_falls_back(onecloud):
     with pytest.raises(ProviderRateLimited) as without:
         onecloud.parse_reply(unnamed)
 
-    opens = with_window.value.not_before.astimezone(JAKARTA)
+    opens = with_window.value.not_before.astimezone(ZoneInfo(zone))
     assert (opens.hour, opens.minute) == (18, 0)
     assert without.value.not_before is None
 
