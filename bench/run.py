@@ -51,6 +51,7 @@ import requests  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from tests.e2e.helpers import CHROMIUM, CHROMIUM_BASE_ARGS, fill_storehub_minimum  # noqa: E402
 from tests.factories import storehub_data, storehub_request  # noqa: E402
 from tickets.providers import get_provider  # noqa: E402
 from tickets.providers.storehub.sandbox import StoreHubSandbox  # noqa: E402
@@ -226,15 +227,7 @@ def send_to_number(sandbox) -> tuple[list[float], list[float]]:
         wait_until_up(base)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
+                executable_path=str(CHROMIUM), args=CHROMIUM_BASE_ARGS
             )
             page = browser.new_page(viewport={"width": 360, "height": 760})
             for send in range(SENDS + 1):
@@ -262,14 +255,7 @@ def wait_until_up(base: str) -> None:
 
 def one_send(page, base: str) -> tuple[float, float]:
     page.goto(base + "/storehub/")
-    page.get_by_label("Your name").fill("Siti Rahman")
-    page.get_by_label("Phone number").fill("019-876 5432")
-    page.get_by_label("Shop address").fill("1, Jalan Tun Razak, 50400 KL")
-    page.get_by_label("State").select_option("Kuala Lumpur")
-    page.get_by_label("Latitude").fill("3.1478")
-    page.get_by_label("Longitude").fill("101.7113")
-    page.get_by_label("Service").select_option("23")
-    page.get_by_label(re.compile(r"^\s*Issue\b")).fill("POS swap")
+    fill_storehub_minimum(page)
     page.get_by_role("button", name="Send request").click()
     sent = time.monotonic()
     page.wait_for_url(re.compile(r"/status/[0-9a-f-]{36}/$"))

@@ -3,6 +3,7 @@ path. Each test drives the real forwarding service against the loopback sandbox.
 
 import http.server
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -46,13 +47,14 @@ def waiting_sweeps():
 
 
 # --- fencing ------------------------------------------------------------------------------
-def test_a_late_success_after_the_lease_ran_out_never_overwrites_the_number(sandbox, settings):
-    """Worker A's call outlives its lease; the sweep hands the request to worker B, which gets
-    a ticket; then A's answer arrives with a second ticket. The customer keeps B's number, and
-    staff see both."""
+@contextmanager
+def a_worker_outliving_its_lease(sandbox, settings, *outcomes: str):
+    """Worker A forwards in a thread; its call (the first outcome, slowed) outlives its lease and
+    the sweep takes the request back. The body of the ``with`` runs while A's call is still on
+    the wire; A finishes, late, when it ends."""
     set_provider_options(settings, "storehub", read_timeout=10)
     settings.FORWARD_LEASE_SECONDS = 0.5
-    sandbox.script("storehub", "success;delay=2", "success")
+    sandbox.script("storehub", *outcomes)
     submission = submission_create(provider="storehub", data=storehub_data())
     slow_worker = threading.Thread(
         target=submission_forward, kwargs={"submission_id": submission.pk}
@@ -62,12 +64,21 @@ def test_a_late_success_after_the_lease_ran_out_never_overwrites_the_number(sand
         wait_for(lambda: refreshed(submission).status == Status.SENDING)
         wait_for(lambda: database_now() > refreshed(submission).lease_expires_at)
         assert submission_recover_stalled()["recovered"] == 1
+        yield submission
+    finally:
+        slow_worker.join()
 
+
+def test_a_late_success_after_the_lease_ran_out_never_overwrites_the_number(sandbox, settings):
+    """Worker A's call outlives its lease; the sweep hands the request to worker B, which gets
+    a ticket; then A's answer arrives with a second ticket. The customer keeps B's number, and
+    staff see both."""
+    with a_worker_outliving_its_lease(
+        sandbox, settings, "success;delay=2", "success"
+    ) as submission:
         submission_forward(submission_id=submission.pk)
         shown = refreshed(submission)
         assert shown.status == Status.SENT
-    finally:
-        slow_worker.join()
 
     submission = refreshed(submission)
     created = {str(request["ticket"]["TicketId"]) for request in sandbox.created("storehub")}
@@ -81,28 +92,14 @@ def test_a_late_success_after_the_lease_ran_out_never_overwrites_the_number(sand
     assert submission.duplicate_at_provider
     assert submission.possible_duplicate
     # Both successful calls are in the record.
-    assert (
-        submission.calls.filter(kind=ProviderCall.Kind.TICKET, error_class="success").count() == 2
-    )
+    successes = submission.calls.filter(kind=ProviderCall.Kind.TICKET, error_class="success")
+    assert successes.count() == 2
 
 
 def test_a_late_success_is_kept_when_no_other_worker_got_a_number(sandbox, settings):
-    set_provider_options(settings, "storehub", read_timeout=10)
-    settings.FORWARD_LEASE_SECONDS = 0.5
     settings.FORWARD_RETRY_FIRST_WAITS = [3600]
-    sandbox.script("storehub", "success;delay=2")
-    submission = submission_create(provider="storehub", data=storehub_data())
-    slow_worker = threading.Thread(
-        target=submission_forward, kwargs={"submission_id": submission.pk}
-    )
-    slow_worker.start()
-    try:
-        wait_for(lambda: refreshed(submission).status == Status.SENDING)
-        wait_for(lambda: database_now() > refreshed(submission).lease_expires_at)
-        submission_recover_stalled()
+    with a_worker_outliving_its_lease(sandbox, settings, "success;delay=2") as submission:
         assert refreshed(submission).status == Status.RETRYING
-    finally:
-        slow_worker.join()
 
     submission = refreshed(submission)
     [created] = sandbox.created("storehub")
@@ -112,21 +109,8 @@ def test_a_late_success_is_kept_when_no_other_worker_got_a_number(sandbox, setti
 
 
 def test_a_late_failure_of_an_expired_claim_changes_nothing(sandbox, settings):
-    set_provider_options(settings, "storehub", read_timeout=10)
-    settings.FORWARD_LEASE_SECONDS = 0.5
-    sandbox.script("storehub", "-10000;delay=2", "success")
-    submission = submission_create(provider="storehub", data=storehub_data())
-    slow_worker = threading.Thread(
-        target=submission_forward, kwargs={"submission_id": submission.pk}
-    )
-    slow_worker.start()
-    try:
-        wait_for(lambda: refreshed(submission).status == Status.SENDING)
-        wait_for(lambda: database_now() > refreshed(submission).lease_expires_at)
-        submission_recover_stalled()
+    with a_worker_outliving_its_lease(sandbox, settings, "-10000;delay=2", "success") as submission:
         submission_forward(submission_id=submission.pk)
-    finally:
-        slow_worker.join()
 
     submission = refreshed(submission)
     # The late "rejected" did not turn a sent request into a rejected one.

@@ -1,6 +1,7 @@
 """What the browser tests share: where things are, how pages are opened, audited and kept."""
 
 import json
+import re
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -8,7 +9,8 @@ ARTIFACTS = BASE_DIR / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 AXE_SCRIPT = BASE_DIR / "static" / "vendor" / "axe-core" / "axe.min.js"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
+# The flags every headless Chromium here needs (as root, offline, no background traffic).
+CHROMIUM_BASE_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
@@ -16,6 +18,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-dev-shm-usage",
+]
+CHROMIUM_ARGS = [
+    *CHROMIUM_BASE_ARGS,
     # Nothing but the live server resolves, as on a phone with no network beyond it. Tests also
     # block with page.route; this covers the page-weight test, which needs the HTTP cache that
     # request interception turns off.
@@ -112,3 +117,15 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}-{width}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def fill_storehub_minimum(page) -> None:
+    """The StoreHub form's required fields, by label, as a shop owner in KL would fill them."""
+    page.get_by_label("Your name").fill("Siti Rahman")
+    page.get_by_label("Phone number").fill("019-876 5432")
+    page.get_by_label("Shop address").fill("1, Jalan Tun Razak, 50400 KL")
+    page.get_by_label("State").select_option("Kuala Lumpur")
+    page.get_by_label("Latitude").fill("3.1478")
+    page.get_by_label("Longitude").fill("101.7113")
+    page.get_by_label("Service").select_option("23")
+    page.get_by_label(re.compile(r"^\s*Issue\b")).fill("POS swap")

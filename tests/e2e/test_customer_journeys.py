@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from tests.factories import png_bytes
 from tickets.models import Submission
 
-from .helpers import DESKTOP, PHONE, csp_violations
+from .helpers import DESKTOP, PHONE, csp_violations, fill_storehub_minimum
 
 pytestmark = pytest.mark.e2e
 
@@ -165,17 +165,6 @@ def test_typing_coordinates_moves_the_pin_and_enter_on_the_map_drops_one(browsin
     page.keyboard.press("Enter")
     expect(page.get_by_label("Latitude")).not_to_have_value("")
     expect(page.locator("#location-status")).to_contain_text("Pin placed")
-
-
-def fill_storehub_minimum(page) -> None:
-    page.get_by_label("Your name").fill("Siti Rahman")
-    page.get_by_label("Phone number").fill("019-876 5432")
-    page.get_by_label("Shop address").fill("1, Jalan Tun Razak, 50400 KL")
-    page.get_by_label("State").select_option("Kuala Lumpur")
-    page.get_by_label("Latitude").fill("3.1478")
-    page.get_by_label("Longitude").fill("101.7113")
-    page.get_by_label("Service").select_option("23")
-    page.get_by_label(re.compile(r"^\s*Issue\b")).fill("POS swap")
 
 
 def test_the_form_works_without_javascript(browsing, sandbox, run_worker):

@@ -13,20 +13,9 @@ from playwright.sync_api import expect
 from tests.workers import start_worker
 from tickets.models import Submission
 
-from .helpers import PHONE
+from .helpers import PHONE, fill_storehub_minimum
 
 pytestmark = pytest.mark.e2e
-
-
-def fill_storehub_minimum(page) -> None:
-    page.get_by_label("Your name").fill("Siti Rahman")
-    page.get_by_label("Phone number").fill("019-876 5432")
-    page.get_by_label("Shop address").fill("1, Jalan Tun Razak, 50400 KL")
-    page.get_by_label("State").select_option("Kuala Lumpur")
-    page.get_by_label("Latitude").fill("3.1478")
-    page.get_by_label("Longitude").fill("101.7113")
-    page.get_by_label("Service").select_option("23")
-    page.get_by_label(re.compile(r"^\s*Issue\b")).fill("POS swap")
 
 
 def seconds_until_the_number_shows(page, *, sent_at: float, bound: float = 120) -> float:

@@ -52,6 +52,7 @@ from tickets.tasks import forward_submission as forward_submission_task
 from tickets.tasks import sweep_stalled_forwards as sweep_stalled_forwards_task
 
 from . import notifications
+from .queueing import queue_with_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def _finish_forward(
             possible_duplicate_before=possible_duplicate_before,
         )
         if submission.next_attempt_at is not None and submission.status in PENDING_STATUSES:
-            transaction.on_commit(lambda: queue_forward(submission), robust=True)
+            queue_forward_with_transaction(submission)
     return submission
 
 
@@ -379,6 +380,26 @@ def _record_calls(submission: Submission, exchanges: list[Exchange], *, retry_at
 
 
 # --- the queue ----------------------------------------------------------------------------
+def enqueue_forward(submission: Submission) -> None:
+    """Queue the forward for when it is due (raises if the queue refuses)."""
+    due = submission.next_attempt_at
+    now = database_now()
+    if due is not None and due > now:
+        forward_submission_task.using(run_after=local_time_of(due, database_time=now)).enqueue(
+            submission.pk
+        )
+    else:
+        forward_submission_task.enqueue(submission.pk)
+    _ensure_sweep_now_and_then()
+
+
+def queue_forward_with_transaction(submission: Submission) -> None:
+    """Queue the forward of a submission the current transaction writes (never raises)."""
+    queue_with_transaction(
+        lambda: enqueue_forward(submission), what=f"the forward of {submission.reference}"
+    )
+
+
 def queue_forward(submission: Submission) -> bool:
     """Queue the forward of ``submission`` for when it is due, and make sure a sweep waits.
 
@@ -386,15 +407,7 @@ def queue_forward(submission: Submission) -> bool:
     page. The submission stays pending in the database, and the sweep queues it later.
     """
     try:
-        due = submission.next_attempt_at
-        now = database_now()
-        if due is not None and due > now:
-            forward_submission_task.using(run_after=local_time_of(due, database_time=now)).enqueue(
-                submission.pk
-            )
-        else:
-            forward_submission_task.enqueue(submission.pk)
-        _ensure_sweep_now_and_then()
+        enqueue_forward(submission)
     except Exception:
         logger.exception(
             "submission %s: could not queue its forward; the sweep will", submission.reference
@@ -486,7 +499,7 @@ def _recover_expired_lease(submission_id: int, *, now: datetime) -> bool:
             possible_duplicate_before=possible_duplicate_before,
         )
         if submission.status in PENDING_STATUSES:
-            transaction.on_commit(lambda: queue_forward(submission), robust=True)
+            queue_forward_with_transaction(submission)
     logger.warning("submission %s: worker lost mid-forward, requeued", submission.reference)
     return True
 

@@ -18,7 +18,7 @@ from tickets.models import Attachment, Status, Submission, new_reference, split_
 from tickets.providers import ConfigurationError, TicketProvider, get_provider
 
 from . import notifications
-from .forwarding import queue_forward
+from .forwarding import queue_forward_with_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def submission_create(
                 notifications.submission_received(submission=submission)
                 # Robust: a queue that fails after the commit must not turn a stored request into
                 # an error page. The request is pending in the database; the sweep queues it.
-                transaction.on_commit(lambda: queue_forward(submission), robust=True)
+                queue_forward_with_transaction(submission)
             break
         except IntegrityError:
             # Either two copies of one form raced past the lookup above (the first one won),

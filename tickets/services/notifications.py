@@ -26,6 +26,8 @@ from tickets.providers import provider_label, provider_or_none
 from tickets.tasks import send_email as send_email_task
 from tickets.tasks import send_staff_alerts as send_staff_alerts_task
 
+from .queueing import queue_with_transaction
+
 logger = logging.getLogger(__name__)
 
 # What the customer is told of, by the status a submission has just entered.
@@ -71,7 +73,9 @@ def _queue_customer_email(submission: Submission, kind: str) -> None:
     email = OutgoingEmail.objects.create(
         submission=submission, kind=kind, to=submission.email, language=submission.language
     )
-    transaction.on_commit(lambda: _enqueue(email.pk), robust=True)
+    queue_with_transaction(
+        lambda: _send_task(email.pk).enqueue(email.pk), what=f"e-mail {email.pk}"
+    )
 
 
 def _raise_staff_alert(submission: Submission, reason: str) -> None:
@@ -83,12 +87,15 @@ def _raise_staff_alert(submission: Submission, reason: str) -> None:
     transaction.on_commit(_enqueue_staff_alerts, robust=True)
 
 
+def _send_task(email_id: int, *, after_seconds: float = 0):
+    if after_seconds:
+        return send_email_task.using(run_after=timezone.now() + timedelta(seconds=after_seconds))
+    return send_email_task
+
+
 def _enqueue(email_id: int, *, after_seconds: float = 0) -> None:
     try:
-        task = send_email_task
-        if after_seconds:
-            task = task.using(run_after=timezone.now() + timedelta(seconds=after_seconds))
-        task.enqueue(email_id)
+        _send_task(email_id, after_seconds=after_seconds).enqueue(email_id)
     except Exception:
         # The row is kept as "queued"; the forwarding sweep queues it again.
         logger.exception("e-mail %s: could not queue it; the sweep will", email_id)

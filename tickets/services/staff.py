@@ -20,7 +20,7 @@ from tickets.models import (
 from tickets.providers import ConfigurationError, get_provider
 
 from . import notifications
-from .forwarding import queue_forward
+from .forwarding import queue_forward_with_transaction
 from .intake import customer_data_validate
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def submission_resend(*, submission: Submission) -> bool:
     )
     if updated:
         submission.refresh_from_db()
-        transaction.on_commit(lambda: queue_forward(submission), robust=True)
+        queue_forward_with_transaction(submission)
         logger.info("submission %s queued again by staff", submission.reference)
     return bool(updated)
 
