@@ -3,6 +3,7 @@ path. Each test drives the real forwarding service against the loopback sandbox.
 
 import http.server
 import threading
+import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -431,3 +432,21 @@ def test_two_workers_on_one_queue_never_send_a_submission_twice(sandbox, tmp_pat
     # Every request once: none lost, none sent twice (the faults above all came before the
     # provider created anything).
     assert sorted(names) == sorted(f"Customer {n}" for n in range(24))
+
+
+# --- one form token, two contents ---------------------------------------------------------
+def test_one_form_token_with_two_contents_is_two_requests_both_forwarded(sandbox, run_worker):
+    token = uuid.uuid4()
+    first = submission_create(provider="storehub", data=storehub_data(), form_token=token)
+    again = submission_create(provider="storehub", data=storehub_data(), form_token=token)
+    edited = submission_create(
+        provider="storehub", data=storehub_data(issue="*Printer jam"), form_token=token
+    )
+
+    run_worker()
+
+    assert again.pk == first.pk != edited.pk
+    assert Submission.objects.count() == 2
+    assert set(Submission.objects.values_list("status", flat=True)) == {Status.SENT}
+    issues = sorted(request["body"]["Ticket"]["Issue"] for request in sandbox.created("storehub"))
+    assert issues == ["*Onsite Support", "*Printer jam"]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tickets.providers.errors import ProviderUnknownOutcome
 from tickets.providers.http import (
     REDACTED,
     HttpClient,
@@ -146,3 +147,85 @@ def test_secret_looking_keys_in_an_answer_are_stored_redacted():
     for secret in ("eyJ.secret", "r1", "k-123", "s-456", "pw"):
         assert secret not in stored
     assert "Siti" in stored
+
+
+# --- TLS ------------------------------------------------------------------------------------
+@pytest.fixture
+def tls_certificate(tmp_path, monkeypatch):
+    """A self-signed certificate for 127.0.0.1, trusted by requests for this test only."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert_file))
+    return cert_file, key_file
+
+
+def test_a_tls_failure_after_the_answer_began_is_an_unknown_outcome(tls_certificate):
+    """The request went out and the provider had begun to answer: it may have the ticket."""
+    import socket
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*map(str, tls_certificate))
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def provider() -> None:
+        raw, _ = listener.accept()
+        with context.wrap_socket(raw, server_side=True) as connection:
+            received = b""
+            while b"\r\n\r\n" not in received:
+                received += connection.recv(65536)
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 1000\r\n\r\n{"ticketId": '
+            )
+            # Then bytes that are no TLS record at all: the encrypted stream breaks mid-answer.
+            socket.socket.sendall(connection, b"\x17\x03\x03\x00\x10" + b"\x00" * 16)
+            connection.recv(1)
+
+    threading.Thread(target=provider, daemon=True).start()
+    exchanges = []
+    with pytest.raises(ProviderUnknownOutcome):
+        HttpClient(connect_timeout=2, read_timeout=2).post(
+            url=f"https://127.0.0.1:{port}/api/ticket/create",
+            kind="ticket",
+            headers={},
+            exchanges=exchanges,
+            json_body={"fullName": "Agung"},
+        )
+    listener.close()
+    [call] = exchanges
+    assert call.kind == "ticket" and call.url.startswith("https://127.0.0.1:")

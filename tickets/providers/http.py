@@ -322,6 +322,12 @@ def _read_body(response: requests.Response, exchanges: list[Exchange]) -> str:
                 raise ProviderUnknownOutcome(
                     "The answer did not finish within the forward's deadline."
                 )
+    except requests.exceptions.SSLError as exc:
+        # The request went out and the answer had begun: not a TLS set-up problem, but a call
+        # whose outcome is unknown (the provider may have created the ticket).
+        raise ProviderUnknownOutcome(
+            f"The encrypted connection failed while the answer arrived: {type(exc).__name__}."
+        ) from exc
     finally:
         response.close()
     response._content = b"".join(chunks)  # so that requests decodes it as it would have
