@@ -20,22 +20,18 @@ BOTH_LOCATIONS = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_
 )
 def resend_now(model_admin, request: HttpRequest, queryset) -> None:
     _refuse_unless(model_admin.has_resend_permission(request))
-    selected, done = queryset.count(), 0
-    for submission in selectors.submissions_resendable(queryset):
-        if staff.submission_resend(submission=submission):
-            model_admin.log_change(request, submission, "Resent by staff.")
-            done += 1
-    _report(
+    _act_on_each(
         model_admin,
         request,
-        selected,
-        done,
-        ngettext(
+        queryset,
+        candidates=selectors.submissions_resendable(queryset),
+        act=lambda submission: staff.submission_resend(submission=submission),
+        logged="Resent by staff.",
+        done=lambda count: ngettext(
             "%(count)d submission queued to send now.",
             "%(count)d submissions queued to send now.",
-            done,
-        )
-        % {"count": done},
+            count,
+        ),
     )
 
 
@@ -44,18 +40,16 @@ def resend_now(model_admin, request: HttpRequest, queryset) -> None:
 )
 def cancel(model_admin, request: HttpRequest, queryset) -> None:
     _refuse_unless(model_admin.has_cancel_permission(request))
-    selected, done = queryset.count(), 0
-    for submission in selectors.submissions_resendable(queryset):
-        if staff.submission_cancel(submission=submission):
-            model_admin.log_change(request, submission, "Cancelled by staff.")
-            done += 1
-    _report(
+    _act_on_each(
         model_admin,
         request,
-        selected,
-        done,
-        ngettext("%(count)d submission cancelled.", "%(count)d submissions cancelled.", done)
-        % {"count": done},
+        queryset,
+        candidates=selectors.submissions_resendable(queryset),
+        act=lambda submission: staff.submission_cancel(submission=submission),
+        logged="Cancelled by staff.",
+        done=lambda count: ngettext(
+            "%(count)d submission cancelled.", "%(count)d submissions cancelled.", count
+        ),
     )
 
 
@@ -66,22 +60,20 @@ def cancel(model_admin, request: HttpRequest, queryset) -> None:
 )
 def mark_duplicate_checked(model_admin, request: HttpRequest, queryset) -> None:
     _refuse_unless(model_admin.has_correct_permission(request))
-    selected, done = queryset.count(), 0
-    for submission in selectors.submissions_possibly_duplicated(queryset):
-        if staff.submission_mark_duplicate_checked(submission=submission, user=request.user):
-            model_admin.log_change(request, submission, "Duplicate check done.")
-            done += 1
-    _report(
+    _act_on_each(
         model_admin,
         request,
-        selected,
-        done,
-        ngettext(
+        queryset,
+        candidates=selectors.submissions_possibly_duplicated(queryset),
+        act=lambda submission: staff.submission_mark_duplicate_checked(
+            submission=submission, user=request.user
+        ),
+        logged="Duplicate check done.",
+        done=lambda count: ngettext(
             "%(count)d submission marked as checked for duplicates.",
             "%(count)d submissions marked as checked for duplicates.",
-            done,
-        )
-        % {"count": done},
+            count,
+        ),
     )
 
 
@@ -136,9 +128,20 @@ def _refuse_unless(allowed: bool) -> None:
         raise PermissionDenied
 
 
-def _report(model_admin, request: HttpRequest, selected: int, done: int, done_text: str) -> None:
-    skipped = selected - done
-    model_admin.message_user(request, done_text, messages.SUCCESS)
+def _act_on_each(
+    model_admin, request: HttpRequest, queryset, *, candidates, act, logged: str, done
+) -> None:
+    """Run one service on each candidate, log each change, and say how many it did and skipped.
+
+    ``done(count)`` is the success message, with a ``%(count)d`` in it.
+    """
+    selected, count = queryset.count(), 0
+    for submission in candidates:
+        if act(submission):
+            model_admin.log_change(request, submission, logged)
+            count += 1
+    model_admin.message_user(request, done(count) % {"count": count}, messages.SUCCESS)
+    skipped = selected - count
     if skipped:
         model_admin.message_user(
             request,
