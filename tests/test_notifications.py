@@ -225,6 +225,15 @@ def test_a_failed_request_and_a_possible_duplicate_alert_staff(
     assert refreshed(failed).status == Status.FAILED
     assert list(failed.alerts.values_list("reason", flat=True)) == ["failed"]
 
+    # A ticket created and its answer lost: delivered on the next try, and staff told to check.
+    settings.FORWARD_RETRY_PERIOD_SECONDS = 3600
+    sandbox.script("storehub", "create_drop")
+    duplicated = submission_create(provider="storehub", data=storehub_data(email=""))
+    run_worker()
+
+    assert refreshed(duplicated).status == Status.SENT
+    assert list(duplicated.alerts.values_list("reason", flat=True)) == ["possible_duplicate"]
+
 
 def test_no_alert_without_staff_addresses(sandbox, run_worker, smtp_server, settings):
     settings.STAFF_ALERT_EMAILS = []

@@ -159,10 +159,9 @@ def _spread(wait: float, cap: float, jitter: Callable[[], float]) -> float:
 
 
 def slowest_forward_seconds(*, deadline_seconds: float, read_timeout: float) -> float:
-    """How long one forward can take at worst.
+    """How long one forward can take at worst, with a margin.
 
-    Each call's time-outs are cut to the time left before the deadline, and the answer is read in
-    pieces with the deadline checked between them, so one read time-out past the deadline is the
-    most a forward can overrun it.
+    A call still running at the deadline is abandoned there (``HttpClient._within``); the read
+    time-out on top is a margin for the bookkeeping around the calls and a slow database.
     """
     return deadline_seconds + read_timeout

@@ -54,6 +54,11 @@ class ProviderRateLimited(ProviderError):
         self.retry_after = retry_after
         self.not_before = not_before
 
+    @classmethod
+    def from_reply(cls, message: str, reply) -> "ProviderRateLimited":
+        """A rate limit answered in ``reply`` (an ``HttpReply``), with its ``Retry-After``."""
+        return cls(message, http_status=reply.status, retry_after=reply.retry_after_seconds())
+
 
 class ProviderTokenExpired(ProviderError):
     """The bearer token has expired; a new one may succeed at once."""

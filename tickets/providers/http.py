@@ -250,7 +250,7 @@ class HttpClient:
                 allow_redirects=False,
                 stream=True,
             )
-            return response, _read_body(response, exchanges)
+            return response, _read_body(response)
 
         started = time.monotonic()
         try:
@@ -310,18 +310,10 @@ class HttpClient:
         )
 
 
-def _read_body(response: requests.Response, exchanges: list[Exchange]) -> str:
-    """The whole answer, read in pieces so that a provider dripping bytes cannot outlast the
-    forward's deadline (each read is bounded by the read time-out, the sum by the deadline)."""
-    chunks = []
+def _read_body(response: requests.Response) -> str:
+    """The whole answer (the forward's deadline bounds it: see ``HttpClient._within``)."""
     try:
-        for chunk in response.iter_content(chunk_size=65536):
-            chunks.append(chunk)
-            seconds_left = exchanges.seconds_left() if isinstance(exchanges, Exchanges) else None
-            if seconds_left is not None and seconds_left <= 0:
-                raise ProviderUnknownOutcome(
-                    "The answer did not finish within the forward's deadline."
-                )
+        response.content  # noqa: B018 (reads the streamed body, inside this handler)
     except requests.exceptions.SSLError as exc:
         # The request went out and the answer had begun: not a TLS set-up problem, but a call
         # whose outcome is unknown (the provider may have created the ticket).
@@ -330,7 +322,6 @@ def _read_body(response: requests.Response, exchanges: list[Exchange]) -> str:
         ) from exc
     finally:
         response.close()
-    response._content = b"".join(chunks)  # so that requests decodes it as it would have
     return response.text
 
 

@@ -380,11 +380,14 @@ def _record_calls(submission: Submission, exchanges: list[Exchange], *, retry_at
 
 
 # --- the queue ----------------------------------------------------------------------------
-def enqueue_forward(submission: Submission) -> None:
-    """Queue the forward for when it is due (raises if the queue refuses)."""
+def enqueue_forward(submission: Submission, *, due_now: bool = False) -> None:
+    """Queue the forward for when it is due (raises if the queue refuses).
+
+    ``due_now``: the caller has just made it due (a new request, a resend), so the database's
+    clock need not be asked whether it is.
+    """
     due = submission.next_attempt_at
-    now = database_now()
-    if due is not None and due > now:
+    if not due_now and due is not None and due > (now := database_now()):
         forward_submission_task.using(run_after=local_time_of(due, database_time=now)).enqueue(
             submission.pk
         )
@@ -393,10 +396,11 @@ def enqueue_forward(submission: Submission) -> None:
     _ensure_sweep_now_and_then()
 
 
-def queue_forward_with_transaction(submission: Submission) -> None:
+def queue_forward_with_transaction(submission: Submission, *, due_now: bool = False) -> None:
     """Queue the forward of a submission the current transaction writes (never raises)."""
     queue_with_transaction(
-        lambda: enqueue_forward(submission), what=f"the forward of {submission.reference}"
+        lambda: enqueue_forward(submission, due_now=due_now),
+        what=f"the forward of {submission.reference}",
     )
 
 

@@ -75,7 +75,7 @@ def submission_create(
                 notifications.submission_received(submission=submission)
                 # Robust: a queue that fails after the commit must not turn a stored request into
                 # an error page. The request is pending in the database; the sweep queues it.
-                queue_forward_with_transaction(submission)
+                queue_forward_with_transaction(submission, due_now=True)
             break
         except IntegrityError:
             # Either two copies of one form raced past the lookup above (the first one won),

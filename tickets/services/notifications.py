@@ -240,7 +240,7 @@ def emails_requeue_lost(*, older_than: timedelta) -> int:
     before = timezone.now() - older_than
     requeued = 0
     stale = OutgoingEmail.objects.filter(state=OutgoingEmail.State.QUEUED, created_at__lt=before)
-    for email in stale.exclude(attempts__gt=0).only("pk")[:500]:
+    for email in stale.filter(attempts=0).only("pk")[:500]:
         _enqueue(email.pk)
         requeued += 1
     if StaffAlert.objects.filter(email__isnull=True, created_at__lt=before).exists():

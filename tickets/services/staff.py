@@ -43,7 +43,7 @@ def submission_resend(*, submission: Submission) -> bool:
     )
     if updated:
         submission.refresh_from_db()
-        queue_forward_with_transaction(submission)
+        queue_forward_with_transaction(submission, due_now=True)
         logger.info("submission %s queued again by staff", submission.reference)
     return bool(updated)
 

@@ -228,11 +228,7 @@ class OneCloud(TicketProvider):
                 f"OneCloud refused access: {_user_message(body) or 'HTTP 403'}", http_status=403
             )
         if reply.status == 429:
-            raise ProviderRateLimited(
-                "OneCloud: too many requests.",
-                http_status=429,
-                retry_after=reply.retry_after_seconds(),
-            )
+            raise ProviderRateLimited.from_reply("OneCloud: too many requests.", reply)
         if reply.status in (408, 425):
             raise ProviderTransientError(
                 f"OneCloud: HTTP {reply.status}.", http_status=reply.status

@@ -104,11 +104,7 @@ class StoreHub(TicketProvider):
             if reply.status >= 500:
                 raise server_error("StoreHub", reply.status)
             if reply.status == 429:
-                raise ProviderRateLimited(
-                    "StoreHub: too many requests.",
-                    http_status=429,
-                    retry_after=reply.retry_after_seconds(),
-                )
+                raise ProviderRateLimited.from_reply("StoreHub: too many requests.", reply)
             if reply.status in (401, 403):
                 raise ConfigurationError(
                     f"StoreHub refused the API key (HTTP {reply.status}).", http_status=reply.status
@@ -137,11 +133,7 @@ class StoreHub(TicketProvider):
         error_type, description = ERROR_CODES.get(code, (ProviderUnknownOutcome, "Unknown code"))
         message = (body or {}).get("ErrorMessage") or description
         if error_type is ProviderRateLimited:
-            raise ProviderRateLimited(
-                f"StoreHub error {code}: {message}",
-                http_status=reply.status,
-                retry_after=reply.retry_after_seconds(),
-            )
+            raise ProviderRateLimited.from_reply(f"StoreHub error {code}: {message}", reply)
         raise error_type(f"StoreHub error {code}: {message}", http_status=reply.status)
 
 
