@@ -5,7 +5,8 @@ same run, interleaved round by round:
 
 0. Web throughput (bench/web.py): the form page (GET) and submit (POST) of the portal's StoreHub
    form against a bare Django app (bench/bare), both under gunicorn (2 workers) with production
-   settings, loaded with wrk on loopback; rows added are checked against redirects.
+   settings, loaded with wrk on loopback; rows added are checked against redirects. Submit is
+   also compared with the bare app given the portal's SQLite settings.
 1. Forwarding overhead
    - baseline: one bare ``requests.post`` of the StoreHub body to the loopback sandbox;
    - portal:   ``submission_create`` + ``submission_forward`` for the same request (store, claim,
@@ -114,6 +115,7 @@ def main() -> None:
     number_p50, number_p95 = percentile(number_times, 50), percentile(number_times, 95)
     get_ratio = web["portal_get"] / web["bare_get"]
     post_ratio = web["portal_post"] / web["bare_post"]
+    post_ratio_as_portal = web["portal_post"] / web["bare_as_portal_post"]
     result = {
         "web_rounds": WEB_ROUNDS,
         "bare_form_page_per_s": round(web["bare_get"], 1),
@@ -122,6 +124,8 @@ def main() -> None:
         "bare_submit_per_s": round(web["bare_post"], 1),
         "portal_submit_per_s": round(web["portal_post"], 1),
         "ratio_submit": round(post_ratio, 2),
+        "bare_with_portal_sqlite_settings_submit_per_s": round(web["bare_as_portal_post"], 1),
+        "ratio_submit_to_bare_with_portal_sqlite_settings": round(post_ratio_as_portal, 2),
         "rounds": ROUNDS,
         "per_round": PER_ROUND,
         "baseline_bare_http_ms": round(base_ms, 2),
@@ -153,6 +157,14 @@ def main() -> None:
     print(
         f"submit (POST, one row each)                 {web['bare_post']:7.0f}  "
         f"{web['portal_post']:8.0f}  {post_ratio:5.2f}x"
+    )
+    print(
+        f"  against bare with the portal's SQLite     {web['bare_as_portal_post']:7.0f}  "
+        f"{web['portal_post']:8.0f}  {post_ratio_as_portal:5.2f}x"
+    )
+    print(
+        "  (bare: Django's own SQLite settings; the portal's: WAL, kept connections; both\n"
+        "   synchronous=FULL, every request on the disk before the answer)"
     )
     print()
     print(f"bare HTTP call to the provider (baseline): {base_ms:8.2f} ms")

@@ -183,3 +183,26 @@ def test_production_without_a_mail_server_or_address_is_warned_about():
 
     assert "tickets.W002" in result.stderr and "No mail server is configured" in result.stderr
     assert "tickets.W003" in result.stderr and "PORTAL_URL is not set" in result.stderr
+
+
+def test_the_embedded_database_keeps_every_acknowledged_request_through_a_power_cut(tmp_path):
+    """SQLite in WAL mode with synchronous=FULL: a commit is on the disk before the customer is
+    answered. Its connections are kept between requests unless set otherwise (empty = default)."""
+    probe = (
+        "from django.db import connection;"
+        "cursor = connection.cursor();"
+        "print(cursor.execute('PRAGMA journal_mode').fetchone()[0],"
+        " cursor.execute('PRAGMA synchronous').fetchone()[0],"
+        " connection.settings_dict['CONN_MAX_AGE'])"
+    )
+    result = run_manage(
+        "shell",
+        "-c",
+        probe,
+        DEBUG="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        DATABASE_CONN_MAX_AGE="",
+    )
+    assert result.returncode == 0, result.stderr
+    # journal mode, synchronous (2 = FULL), seconds a connection is kept
+    assert result.stdout.split()[-3:] == ["wal", "2", "600"]

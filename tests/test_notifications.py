@@ -135,7 +135,9 @@ def test_cancelling_and_rejecting_tell_the_customer(sandbox, run_worker, smtp_se
     assert len(set(subjects)) == 3
 
 
-def test_no_email_is_sent_inside_the_web_request(client, sandbox, smtp_server, settings):
+def test_no_email_is_sent_inside_the_web_request(
+    client, sandbox, run_worker, smtp_server, settings
+):
     from tests.factories import FORM_POSTS
     from tickets.forms.base import issue_form_token
 
@@ -149,7 +151,35 @@ def test_no_email_is_sent_inside_the_web_request(client, sandbox, smtp_server, s
     submission = Submission.objects.get()
     assert submission.language == "id"
     assert smtp_server.messages == []
-    assert submission.emails.get().state == OutgoingEmail.State.QUEUED
+    # The web request stores the request and its forward; the worker writes the receipt.
+    assert not submission.emails.exists()
+
+    run_worker()
+
+    receipt, _number = smtp_server.messages
+    assert submission.reference in receipt.subject
+    assert translated("id", "Your reference") in receipt.text
+
+
+def test_a_first_forward_cut_short_and_run_again_sends_one_receipt(
+    sandbox, run_worker, smtp_server
+):
+    from tickets.services.forwarding import submission_forward
+
+    sandbox.script("onecloud", "503", "success")
+    submission = submission_create(provider="onecloud", data=onecloud_data())
+    # The first forward writes the receipt, then its worker stops before the forward counts
+    # (as if killed): the next forward is a first forward again.
+    submission_forward(submission_id=submission.pk)
+    Submission.objects.filter(pk=submission.pk).update(forward_count=0)
+
+    run_worker()
+
+    assert refreshed(submission).status == Status.SENT
+    kinds = sorted(submission.emails.values_list("kind", flat=True))
+    assert kinds == ["receipt", "ticket_number"]
+    subjects = [message.subject for message in smtp_server.messages]
+    assert len(subjects) == len(set(subjects)) == 2
 
 
 # --- staff alerts ---------------------------------------------------------------------------

@@ -53,6 +53,25 @@ def test_a_submission_is_stored_with_a_reference_before_anything_is_sent(sandbox
     assert DBTaskResult.objects.filter(task_path="tickets.tasks.forward_submission").count() == 1
 
 
+def test_a_request_and_its_forward_are_written_in_one_transaction(sandbox):
+    """The queue is a table of the same database: the forward is written with the request, so
+    neither exists without the other, whatever happens around the commit."""
+    from django.db import transaction
+
+    forwards = DBTaskResult.objects.filter(task_path="tickets.tasks.forward_submission")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        create("storehub")
+        # Already written, inside the transaction that stores the request...
+        assert forwards.count() == 1
+        raise RuntimeError("the transaction fails after the request was stored")
+    # ...and gone with it.
+    assert not Submission.objects.exists()
+    assert not forwards.exists()
+
+    submission = create("storehub")
+    assert forwards.get().args_kwargs["args"] == [submission.pk]
+
+
 @pytest.mark.parametrize("provider", ["onecloud", "storehub"])
 def test_the_worker_forwards_it_and_stores_the_ticket_number(sandbox, run_worker, provider):
     submission = create(provider)

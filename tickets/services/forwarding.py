@@ -92,6 +92,12 @@ def submission_forward(*, submission_id: int) -> Submission | None:
         _queue_again_if_early(submission_id)
         return None
     submission = Submission.objects.get(pk=submission_id)
+    if submission.forward_count == 0:
+        # The receipt is written here, by the first forward, not by the web request: the
+        # customer's "Send" waits for one row less, and the e-mail goes out no later, since
+        # the same workers send it. A forward cut short before it counted comes here again.
+        with transaction.atomic():
+            notifications.submission_received(submission=submission)
     outcome = _call_provider(submission)
     if outcome.ticket is not None:
         # Logged before it is written: should the write fail, staff can still match the ticket.

@@ -17,7 +17,6 @@ from tickets.clock import database_now
 from tickets.models import Attachment, Status, Submission, new_reference, split_customer_data
 from tickets.providers import ConfigurationError, TicketProvider, get_provider
 
-from . import notifications
 from .forwarding import queue_forward_with_transaction
 
 logger = logging.getLogger(__name__)
@@ -40,10 +39,6 @@ def submission_create(
     """
     files = {role: upload for role, upload in (files or {}).items() if upload}
     digest = content_digest(provider=provider, data=data, files=files)
-    if form_token is not None:
-        existing = Submission.objects.filter(form_token=form_token, content_digest=digest).first()
-        if existing is not None:
-            return existing
     try:
         ticket_provider = get_provider(provider)
     except ConfigurationError as exc:
@@ -65,21 +60,25 @@ def submission_create(
         details=details,
         **columns,
     )
-    # Uniqueness is the database's to enforce (the IntegrityError below), not a racy lookup.
+    # Uniqueness is the database's to enforce (the IntegrityError below), not a lookup first:
+    # a lookup would be racy, and it would cost every request a query to find a copy that a
+    # double click or a refresh sends once in a while.
     submission.full_clean(validate_unique=False, validate_constraints=False)
     for _try in range(3):
         try:
             with transaction.atomic():
                 submission.save()
                 _store_files(submission, files)
-                notifications.submission_received(submission=submission)
-                # Robust: a queue that fails after the commit must not turn a stored request into
-                # an error page. The request is pending in the database; the sweep queues it.
+                # In this transaction when the queue is a table of this database, else robustly
+                # after the commit: a queue that fails must not turn a stored request into an
+                # error page. The request is pending in the database; the sweep queues it.
+                # (The receipt e-mail is written by the worker's first forward, off this path.)
                 queue_forward_with_transaction(submission, due_now=True)
             break
         except IntegrityError:
-            # Either two copies of one form raced past the lookup above (the first one won),
-            # or the random reference collided with another (1 in ~700 million): draw again.
+            # Either this form was sent before with the same content (a double click, a
+            # refresh, two copies racing: the first one stored is the request), or the random
+            # reference collided with another (1 in ~700 million): draw again.
             if form_token is not None:
                 existing = Submission.objects.filter(
                     form_token=form_token, content_digest=digest

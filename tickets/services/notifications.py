@@ -1,7 +1,8 @@
 """E-mails: the customer told in their own language, staff told when a request needs a person.
 
 Every e-mail is an ``OutgoingEmail`` row written in the same transaction as the change it tells
-of, and sent by a task once that transaction commits: never inside a web request, retried when
+of (the receipt: the first forward's, so the web request writes no e-mail), and sent by a task
+once that transaction commits: never inside a web request, retried when
 the mail server fails, and each one kept for staff to see. Staff alerts carry references,
 statuses and console links only, never a customer's name, phone or e-mail; the first goes out
 at once, later ones are gathered into at most one digest per ``STAFF_ALERT_DIGEST_SECONDS``.
@@ -48,8 +49,10 @@ RETRY_FIRST_SECONDS, RETRY_FACTOR, RETRY_MAX_SECONDS = 10, 3, 3600
 
 # --- what happened, and who must hear of it ----------------------------------------------
 def submission_received(*, submission: Submission) -> None:
-    """A new request is stored: the customer gets a receipt with the reference and the link."""
-    _queue_customer_email(submission, OutgoingEmail.Kind.RECEIPT)
+    """A new request is on its way: the customer gets a receipt with the reference and the link,
+    once (its first forward may be cut short and run again)."""
+    if submission.email and not submission.emails.filter(kind=OutgoingEmail.Kind.RECEIPT).exists():
+        _queue_customer_email(submission, OutgoingEmail.Kind.RECEIPT)
 
 
 def submission_changed(

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from django.db import connection, transaction
-from django.tasks import default_task_backend
+from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 
 logger = logging.getLogger(__name__)
 
@@ -37,4 +37,6 @@ def queue_with_transaction(enqueue: Callable[[], object], *, what: str) -> None:
 def _queue_is_in_this_database() -> bool:
     from django_tasks_db import DatabaseBackend
 
-    return isinstance(default_task_backend, DatabaseBackend)
+    # The backend itself: ``django.tasks.default_task_backend`` is a proxy, and isinstance()
+    # sees the proxy's class, never the backend's.
+    return isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
