@@ -194,6 +194,20 @@ def test_the_sweep_keeps_exactly_one_schedule_however_often_it_is_asked(sandbox)
     assert waiting_sweeps().count() == 1
 
 
+def test_a_sweep_scheduled_in_a_transaction_that_rolls_back_is_scheduled_again(sandbox):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        submission_create(provider="storehub", data=storehub_data())
+        assert waiting_sweeps().count() == 1
+        raise RuntimeError("the transaction fails: the request, its forward and the sweep go")
+    assert waiting_sweeps().count() == 0
+
+    # The process must not believe a sweep waits: the next request schedules one.
+    submission_create(provider="storehub", data=storehub_data())
+    assert waiting_sweeps().count() == 1
+
+
 def test_a_sweep_run_that_fails_leaves_its_successor_scheduled(
     sandbox, run_worker, monkeypatch, settings
 ):

@@ -161,25 +161,55 @@ def test_no_email_is_sent_inside_the_web_request(
     assert translated("id", "Your reference") in receipt.text
 
 
-def test_a_first_forward_cut_short_and_run_again_sends_one_receipt(
-    sandbox, run_worker, smtp_server
+def test_a_receipt_that_cannot_be_written_is_written_by_the_next_forward(
+    sandbox, run_worker, smtp_server, monkeypatch
 ):
-    from tickets.services.forwarding import submission_forward
+    """The receipt is written with the first forward's claim: when writing it fails (a locked
+    database), the claim fails with it, and the request waits for its next forward as it was,
+    not as a forward cut short with a possible duplicate at the provider."""
+    from django.db import OperationalError
 
-    sandbox.script("onecloud", "503", "success")
+    from tickets.services import forwarding, notifications
+
     submission = submission_create(provider="onecloud", data=onecloud_data())
-    # The first forward writes the receipt, then its worker stops before the forward counts
-    # (as if killed): the next forward is a first forward again.
-    submission_forward(submission_id=submission.pk)
-    Submission.objects.filter(pk=submission.pk).update(forward_count=0)
+    write_receipt = notifications.submission_received
 
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(notifications, "submission_received", locked)
+    with pytest.raises(OperationalError):
+        forwarding.submission_forward(submission_id=submission.pk)
+    monkeypatch.setattr(notifications, "submission_received", write_receipt)
+
+    unchanged = refreshed(submission)
+    assert unchanged.status == Status.QUEUED
+    assert unchanged.lease_expires_at is None
+    assert sandbox.requests("onecloud") == []
+    assert not submission.emails.exists()
+
+    forwarding.submission_forward(submission_id=submission.pk)
     run_worker()
 
-    assert refreshed(submission).status == Status.SENT
+    sent = refreshed(submission)
+    assert sent.status == Status.SENT
+    assert not sent.possible_duplicate
     kinds = sorted(submission.emails.values_list("kind", flat=True))
     assert kinds == ["receipt", "ticket_number"]
     subjects = [message.subject for message in smtp_server.messages]
     assert len(subjects) == len(set(subjects)) == 2
+
+
+def test_a_forward_run_again_writes_no_second_receipt(sandbox, run_worker, smtp_server):
+    sandbox.script("onecloud", "503", "success")
+    submission = submission_create(provider="onecloud", data=onecloud_data())
+
+    run_worker()  # the 503, then its retry (a few seconds later) delivers it
+
+    assert refreshed(submission).status == Status.SENT
+    assert refreshed(submission).forward_count == 2
+    kinds = sorted(submission.emails.values_list("kind", flat=True))
+    assert kinds == ["receipt", "ticket_number"]
 
 
 # --- staff alerts ---------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 The only code that changes a submission's delivery status. The delivery guarantee rests on
 these rules:
-1. a submission is committed before anything is sent; its forward is queued on commit, and a
-   queue that fails then is caught up by the sweep (nothing depends on a lucky enqueue);
+1. a submission is committed before anything is sent; its forward is queued in the same
+   transaction (the queue being a table of the same database; with another queue, on commit),
+   and a queue that fails is caught up by the sweep (nothing depends on a lucky enqueue);
 2. a worker *claims* a submission with one conditional UPDATE, a lease and a fresh claim token,
    so two workers never send the same submission at once, and a duplicate task finds nothing;
 3. only the holder of the current claim token decides the status. A worker whose lease ran out
@@ -87,17 +88,19 @@ def submission_forward(*, submission_id: int) -> Submission | None:
     status_before = (
         Submission.objects.filter(pk=submission_id).values_list("status", flat=True).first()
     )
-    claim_token = _claim(submission_id)
+    with transaction.atomic():
+        claim_token = _claim(submission_id)
+        if claim_token is not None:
+            submission = Submission.objects.get(pk=submission_id)
+            if submission.forward_count == 0:
+                # The customer's receipt is written by the first forward, in its claim's
+                # transaction: the web request writes none ("Send" waits for one row less), the
+                # e-mail goes out no later (the same workers send it), and a claimed request
+                # always has its receipt. Should writing it fail, the claim fails with it.
+                notifications.submission_received(submission=submission)
     if claim_token is None:
         _queue_again_if_early(submission_id)
         return None
-    submission = Submission.objects.get(pk=submission_id)
-    if submission.forward_count == 0:
-        # The receipt is written here, by the first forward, not by the web request: the
-        # customer's "Send" waits for one row less, and the e-mail goes out no later, since
-        # the same workers send it. A forward cut short before it counted comes here again.
-        with transaction.atomic():
-            notifications.submission_received(submission=submission)
     outcome = _call_provider(submission)
     if outcome.ticket is not None:
         # Logged before it is written: should the write fail, staff can still match the ticket.
@@ -434,10 +437,16 @@ _sweep_checked_at = float("-inf")
 
 
 def _ensure_sweep_now_and_then() -> None:
-    global _sweep_checked_at
     if time.monotonic() - _sweep_checked_at >= SWEEP_CHECK_SECONDS:
         ensure_sweep_scheduled()
-        _sweep_checked_at = time.monotonic()
+        # Remembered once committed: a sweep task written in a transaction that then rolls
+        # back is gone, and the next queued forward must check again.
+        transaction.on_commit(_sweep_checked_now)
+
+
+def _sweep_checked_now() -> None:
+    global _sweep_checked_at
+    _sweep_checked_at = time.monotonic()
 
 
 def forget_sweep_check() -> None:

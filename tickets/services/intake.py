@@ -1,4 +1,4 @@
-"""How a customer's request enters: stored first, then queued for forwarding on commit."""
+"""How a customer's request enters: stored, with its forward queued in the same transaction."""
 
 import hashlib
 import json
@@ -30,7 +30,7 @@ def submission_create(
     form_token: uuid.UUID | None = None,
     language: str = "",
 ) -> Submission:
-    """Store a customer's request and queue its forwarding once the row is committed.
+    """Store a customer's request and queue its forward with it (see ``queueing``).
 
     ``data`` holds the provider form's cleaned customer fields. With a ``form_token`` the call is
     idempotent by content: the same token with the same fields and files returns the submission
