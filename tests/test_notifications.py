@@ -80,7 +80,9 @@ def test_a_storehub_request_without_an_email_gets_none(sandbox, run_worker, smtp
     assert not OutgoingEmail.objects.exists()
 
 
-def test_an_email_the_mail_server_refused_is_sent_again(sandbox, run_worker, smtp_server):
+def test_an_email_the_mail_server_refused_is_sent_again(
+    sandbox, run_worker, smtp_server, admin_client
+):
     smtp_server.refuse_next = 1
     submission = submission_create(provider="storehub", data=storehub_data())
 
@@ -90,6 +92,13 @@ def test_an_email_the_mail_server_refused_is_sent_again(sandbox, run_worker, smt
     assert receipt.state == OutgoingEmail.State.QUEUED
     assert receipt.attempts == 1
     assert "451" in receipt.last_error
+    # Staff see why it waits and when it is tried again.
+    page = admin_client.get(
+        reverse("admin:tickets_submission_change", args=[submission.pk])
+    ).content.decode()
+    assert "451" in page
+    next_try = timezone.localtime(receipt.next_attempt_at).isoformat()
+    assert f'next try <time datetime="{next_try}">' in page
     # The retry waits ten seconds; let it be due now.
     DBTaskResult.objects.filter(task_path="tickets.tasks.send_email", status="READY").update(
         run_after=timezone.now()
@@ -100,6 +109,78 @@ def test_an_email_the_mail_server_refused_is_sent_again(sandbox, run_worker, smt
     assert receipt.state == OutgoingEmail.State.SENT
     assert receipt.attempts == 2
     assert [m.subject for m in smtp_server.messages].count(receipt.subject) == 1
+
+
+def sweep_after(seconds: float) -> None:
+    """The forwarding sweep, run as if ``seconds`` had passed for every waiting e-mail."""
+    from django.core.management import call_command
+
+    earlier = timedelta(seconds=seconds)
+    for email in OutgoingEmail.objects.filter(state=OutgoingEmail.State.QUEUED):
+        OutgoingEmail.objects.filter(pk=email.pk).update(
+            created_at=email.created_at - earlier,
+            next_attempt_at=email.next_attempt_at and email.next_attempt_at - earlier,
+        )
+    call_command("sweep_forwards", verbosity=0)
+
+
+def send_tasks():
+    return DBTaskResult.objects.filter(task_path="tickets.tasks.send_email", status="READY")
+
+
+def test_an_email_whose_retry_task_was_lost_is_sent_by_the_sweep(sandbox, run_worker, smtp_server):
+    smtp_server.refuse_next = 1  # the receipt, the first e-mail sent
+    submission = submission_create(provider="onecloud", data=onecloud_data())
+    run_worker()
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    assert receipt.attempts == 1 and receipt.state == OutgoingEmail.State.QUEUED
+    # The retry's task is lost (a queue wiped, a restore from a backup).
+    send_tasks().delete()
+
+    sweep_after(5)  # not yet overdue: its retry is due in about 10 s, then the grace period
+    assert not send_tasks().exists()
+    sweep_after(10 + 121)
+    run_worker()
+
+    receipt.refresh_from_db()
+    assert receipt.state == OutgoingEmail.State.SENT
+    assert receipt.attempts == 2
+
+
+def test_an_email_whose_worker_died_while_sending_is_sent_by_the_sweep(
+    sandbox, run_worker, smtp_server
+):
+    from tickets.services import notifications
+
+    submission = submission_create(provider="onecloud", data=onecloud_data())
+    run_worker(max_tasks=1)  # the forward writes the receipt and the number; neither is sent
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    # A worker takes it, counts the attempt, and is killed before the mail server answers.
+    send_tasks().delete()
+    OutgoingEmail.objects.filter(pk=receipt.pk).update(
+        attempts=1,
+        next_attempt_at=timezone.now() + timedelta(seconds=notifications.SEND_LEASE_SECONDS),
+    )
+
+    sweep_after(60)  # still within the time a send may take
+    assert not send_tasks().exists()
+    sweep_after(notifications.SEND_LEASE_SECONDS + 121)
+    run_worker()
+
+    receipt.refresh_from_db()
+    assert receipt.state == OutgoingEmail.State.SENT
+    assert [m.subject for m in smtp_server.messages].count(receipt.subject) == 1
+
+
+def test_an_overdue_email_whose_task_still_waits_gets_no_second_one(sandbox, run_worker):
+    submission = submission_create(provider="onecloud", data=onecloud_data())
+    run_worker(max_tasks=1)  # receipt and number written; their tasks wait behind a backlog
+    assert submission.emails.count() == 2
+    assert send_tasks().count() == 2
+
+    sweep_after(3600)
+
+    assert send_tasks().count() == 2
 
 
 def test_an_email_that_keeps_failing_is_given_up_and_kept_for_staff(

@@ -254,11 +254,22 @@ class OutgoingEmail(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    # When a waiting e-mail is next due: its retry after a failure, or the end of a send under
+    # way. Empty for one never tried (due since it was written) and once sent or given up. The
+    # sweep gives a new task to one overdue, whatever became of its own.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="email_waiting_due",
+                condition=models.Q(state="queued"),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to} ({self.state})"

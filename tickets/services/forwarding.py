@@ -53,7 +53,7 @@ from tickets.tasks import forward_submission as forward_submission_task
 from tickets.tasks import sweep_stalled_forwards as sweep_stalled_forwards_task
 
 from . import notifications
-from .queueing import queue_with_transaction
+from .queueing import queue_with_transaction, task_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -192,13 +192,7 @@ def _queue_again_if_early(submission_id: int) -> None:
 
 
 def _forward_task_waiting(submission_id: int) -> bool:
-    from django_tasks_db.models import DBTaskResult
-
-    return DBTaskResult.objects.filter(
-        task_path=forward_submission_task.module_path,
-        status=TaskResultStatus.READY,
-        args_kwargs__args__0=submission_id,
-    ).exists()
+    return task_waiting(forward_submission_task, submission_id)
 
 
 def _call_provider(submission: Submission) -> Outcome:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -27,7 +27,7 @@ from tickets.providers import provider_label, provider_or_none
 from tickets.tasks import send_email as send_email_task
 from tickets.tasks import send_staff_alerts as send_staff_alerts_task
 
-from .queueing import queue_with_transaction
+from .queueing import queue_with_transaction, task_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ STAFF_ALERT_FOR_STATUS = {
 }
 # The wait before the n-th try of an e-mail whose server failed: 10 s, 30 s, 90 s... 1 h at most.
 RETRY_FIRST_SECONDS, RETRY_FACTOR, RETRY_MAX_SECONDS = 10, 3, 3600
+# How long one send may take (connect, TLS, hand-over; each step has EMAIL_TIMEOUT) before the
+# sweep counts its worker as gone.
+SEND_LEASE_SECONDS = 300
 
 
 # --- what happened, and who must hear of it ----------------------------------------------
@@ -76,9 +79,7 @@ def _queue_customer_email(submission: Submission, kind: str) -> None:
     email = OutgoingEmail.objects.create(
         submission=submission, kind=kind, to=submission.email, language=submission.language
     )
-    queue_with_transaction(
-        lambda: _send_task(email.pk).enqueue(email.pk), what=f"e-mail {email.pk}"
-    )
+    queue_with_transaction(lambda: send_email_task.enqueue(email.pk), what=f"e-mail {email.pk}")
 
 
 def _raise_staff_alert(submission: Submission, reason: str) -> None:
@@ -90,15 +91,9 @@ def _raise_staff_alert(submission: Submission, reason: str) -> None:
     transaction.on_commit(_enqueue_staff_alerts, robust=True)
 
 
-def _send_task(email_id: int, *, after_seconds: float = 0):
-    if after_seconds:
-        return send_email_task.using(run_after=timezone.now() + timedelta(seconds=after_seconds))
-    return send_email_task
-
-
-def _enqueue(email_id: int, *, after_seconds: float = 0) -> None:
+def _enqueue(email_id: int) -> None:
     try:
-        _send_task(email_id, after_seconds=after_seconds).enqueue(email_id)
+        send_email_task.enqueue(email_id)
     except Exception:
         # The row is kept as "queued"; the forwarding sweep queues it again.
         logger.exception("e-mail %s: could not queue it; the sweep will", email_id)
@@ -121,9 +116,12 @@ def email_send(*, email_id: int) -> OutgoingEmail | None:
     if email is None:
         return None  # sent already, or given up
     # The claim: of two tasks for one e-mail (a re-queued one), only one counts this attempt.
+    # A send under way is due again only once it has had time to finish: should its worker die,
+    # the sweep finds it overdue then.
+    send_ends_by = timezone.now() + timedelta(seconds=SEND_LEASE_SECONDS)
     claimed = OutgoingEmail.objects.filter(
         pk=email.pk, state=OutgoingEmail.State.QUEUED, attempts=email.attempts
-    ).update(attempts=F("attempts") + 1)
+    ).update(attempts=F("attempts") + 1, next_attempt_at=send_ends_by)
     if not claimed:
         return None
     email.attempts += 1
@@ -133,19 +131,28 @@ def email_send(*, email_id: int) -> OutgoingEmail | None:
         message.send()
     except (smtplib.SMTPException, OSError) as exc:
         email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        email.next_attempt_at = None
         if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
             email.state = OutgoingEmail.State.FAILED
             logger.error("e-mail %s (%s) given up: %s", email.pk, email.kind, email.last_error)
-        email.save()
-        if email.state == OutgoingEmail.State.QUEUED:
-            wait = min(
-                RETRY_FIRST_SECONDS * RETRY_FACTOR ** min(email.attempts - 1, 20), RETRY_MAX_SECONDS
+            email.save()
+            return email
+        wait = min(
+            RETRY_FIRST_SECONDS * RETRY_FACTOR ** min(email.attempts - 1, 20), RETRY_MAX_SECONDS
+        )
+        email.next_attempt_at = timezone.now() + timedelta(seconds=wait)
+        with transaction.atomic():
+            # The retry is written with its due time: a retry whose task is lost is overdue.
+            email.save()
+            queue_with_transaction(
+                lambda: send_email_task.using(run_after=email.next_attempt_at).enqueue(email.pk),
+                what=f"the retry of e-mail {email.pk}",
             )
-            _enqueue(email.pk, after_seconds=wait)
-            logger.warning("e-mail %s (%s) failed, retry in %ss", email.pk, email.kind, wait)
+        logger.warning("e-mail %s (%s) failed, retry in %ss", email.pk, email.kind, wait)
         return email
     email.state = OutgoingEmail.State.SENT
     email.sent_at = timezone.now()
+    email.next_attempt_at = None
     email.last_error = ""
     email.save()
     logger.info("e-mail %s (%s) sent", email.pk, email.kind)
@@ -234,18 +241,27 @@ def staff_alerts_send() -> OutgoingEmail | None:
             language=settings.LANGUAGE_CODE,
         )
         waiting.update(email=email)
-        transaction.on_commit(lambda: _enqueue(email.pk), robust=True)
+        queue_with_transaction(
+            lambda: send_email_task.enqueue(email.pk), what=f"staff alert e-mail {email.pk}"
+        )
     return email
 
 
 def emails_requeue_lost(*, older_than: timedelta) -> int:
-    """Queue again e-mails and alerts whose task was lost (called by the forwarding sweep)."""
+    """Queue again e-mails and alerts whose task was lost (called by the forwarding sweep).
+
+    An e-mail is lost when it is overdue by ``older_than`` and no task waits for it: never tried
+    and written that long ago, a retry due that long ago, or a send whose worker died.
+    """
     before = timezone.now() - older_than
     requeued = 0
-    stale = OutgoingEmail.objects.filter(state=OutgoingEmail.State.QUEUED, created_at__lt=before)
-    for email in stale.filter(attempts=0).only("pk")[:500]:
-        _enqueue(email.pk)
-        requeued += 1
+    overdue = OutgoingEmail.objects.filter(state=OutgoingEmail.State.QUEUED).filter(
+        Q(next_attempt_at__lt=before) | Q(next_attempt_at__isnull=True, created_at__lt=before)
+    )
+    for email in overdue.only("pk").order_by("created_at")[:500]:
+        if not task_waiting(send_email_task, email.pk):
+            _enqueue(email.pk)
+            requeued += 1
     if StaffAlert.objects.filter(email__isnull=True, created_at__lt=before).exists():
         _enqueue_staff_alerts()
     return requeued

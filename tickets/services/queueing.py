@@ -40,3 +40,21 @@ def _queue_is_in_this_database() -> bool:
     # The backend itself: ``django.tasks.default_task_backend`` is a proxy, and isinstance()
     # sees the proxy's class, never the backend's.
     return isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
+
+
+def task_waiting(task, first_argument: int) -> bool:
+    """Whether a task ``task(first_argument, ...)`` waits in the queue (a backlog, not a loss).
+
+    Only the database queue can be asked; with another queue the answer is "no", and the sweep
+    may add a second task, which finds nothing to claim.
+    """
+    if not _queue_is_in_this_database():
+        return False
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path=task.module_path,
+        status=TaskResultStatus.READY,
+        args_kwargs__args__0=first_argument,
+    ).exists()
