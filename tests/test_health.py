@@ -81,6 +81,28 @@ def test_a_stuck_queue_is_unhealthy(client, sandbox, run_worker, settings):
     assert body["queue"]["overdue_seconds"] >= 600
 
 
+def test_a_mail_server_that_keeps_refusing_is_unhealthy(
+    client, sandbox, run_worker, smtp_server, settings
+):
+    settings.HEALTH_MAX_EMAIL_DELAY_SECONDS = 900
+    smtp_server.refuse_next = 100
+    submission = submission_create(provider="storehub", data=storehub_data())
+    run_worker()  # forwarded; the receipt and the number are refused, retries wait
+
+    status, body = health(client)
+    assert (status, body["problems"]) == (200, [])
+    assert body["emails"]["waiting"] == body["emails"]["refused_at_least_once"] == 2
+
+    # A quarter of an hour later they still wait: customers get no receipts, staff no alerts.
+    submission.emails.update(created_at=timezone.now() - timedelta(minutes=16))
+    status, body = health(client)
+
+    assert status == 503
+    assert body["problems"] == ["mail_stuck"]
+    assert body["emails"]["oldest_waiting_seconds"] >= 960
+    assert "ahmad" not in json.dumps(body).lower()
+
+
 def test_a_database_that_does_not_answer_is_unhealthy():
     result = run_manage(
         "shell",

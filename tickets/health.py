@@ -1,9 +1,11 @@
 """``/healthz``: is the portal doing its job? ``/healthz/web``: can this web process serve?
 
 ``/healthz`` is for monitoring: HTTP 503 when the database does not answer, when a forward that
-is due has waited longer than ``HEALTH_MAX_FORWARD_DELAY_SECONDS`` (the queue is stuck), or when
-no worker has started a task for ``HEALTH_MAX_WORKER_SILENCE_SECONDS`` (the sweep runs every
-minute, so a live worker is always seen). ``/healthz/web`` is for load balancers and container
+is due has waited longer than ``HEALTH_MAX_FORWARD_DELAY_SECONDS`` (the queue is stuck), when an
+e-mail has waited longer than ``HEALTH_MAX_EMAIL_DELAY_SECONDS`` (the mail server refuses or
+cannot be reached: customers get no receipts, staff no alerts), or when no worker has started a
+task for ``HEALTH_MAX_WORKER_SILENCE_SECONDS`` (the sweep runs every minute, so a live worker is
+always seen). ``/healthz/web`` is for load balancers and container
 health checks: it says only whether this process and its database answer, so that a stuck worker
 does not take the web processes (and the customers' forms) out of service.
 Counts and ages only, never personal data.
@@ -15,7 +17,11 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .selectors import forwarding_queue_stats, seconds_since_a_worker_was_seen
+from .selectors import (
+    email_queue_stats,
+    forwarding_queue_stats,
+    seconds_since_a_worker_was_seen,
+)
 
 
 @never_cache
@@ -23,6 +29,7 @@ from .selectors import forwarding_queue_stats, seconds_since_a_worker_was_seen
 def healthz(request: HttpRequest) -> JsonResponse:
     try:
         queue = forwarding_queue_stats()
+        emails = email_queue_stats()
         worker_silence = seconds_since_a_worker_was_seen()
     except DatabaseError:
         return JsonResponse(
@@ -31,6 +38,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     problems = []
     if queue["overdue_seconds"] > settings.HEALTH_MAX_FORWARD_DELAY_SECONDS:
         problems.append("queue_stuck")
+    if emails["oldest_waiting_seconds"] > settings.HEALTH_MAX_EMAIL_DELAY_SECONDS:
+        problems.append("mail_stuck")
     if worker_silence is None or worker_silence > settings.HEALTH_MAX_WORKER_SILENCE_SECONDS:
         problems.append("no_worker")
     return JsonResponse(
@@ -38,6 +47,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "status": "error" if problems else "ok",
             "database": "ok",
             "queue": queue,
+            "emails": emails,
             "worker_last_seen_seconds_ago": worker_silence,
             "problems": problems,
         },

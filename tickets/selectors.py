@@ -205,6 +205,21 @@ def forwarding_queue_stats() -> dict:
     return summary
 
 
+def email_queue_stats() -> dict:
+    """E-mails waiting to be sent, those the mail server has refused at least once, and the age
+    of the oldest, for /healthz (counts and ages only): 1 query."""
+    summary = OutgoingEmail.objects.filter(state=OutgoingEmail.State.QUEUED).aggregate(
+        waiting=Count("pk"),
+        refused_at_least_once=Count("pk", filter=Q(attempts__gt=0)),
+        oldest=Min("created_at"),
+    )
+    oldest = summary.pop("oldest")
+    summary["oldest_waiting_seconds"] = (
+        int((timezone.now() - oldest).total_seconds()) if oldest else 0
+    )
+    return summary
+
+
 def seconds_since_a_worker_was_seen() -> int | None:
     """Seconds since any worker last started a task (the sweep runs every minute), or None."""
     from django_tasks_db.models import DBTaskResult
