@@ -91,7 +91,7 @@ def test_a_mail_server_that_keeps_refusing_is_unhealthy(
 
     status, body = health(client)
     assert (status, body["problems"]) == (200, [])
-    assert body["emails"]["waiting"] == body["emails"]["refused_at_least_once"] == 2
+    assert body["emails"]["waiting"] == body["emails"]["refused_last_time"] == 2
 
     # A quarter of an hour later they still wait: customers get no receipts, staff no alerts.
     submission.emails.update(created_at=timezone.now() - timedelta(minutes=16))
@@ -101,6 +101,29 @@ def test_a_mail_server_that_keeps_refusing_is_unhealthy(
     assert body["problems"] == ["mail_stuck"]
     assert body["emails"]["oldest_waiting_seconds"] >= 960
     assert "ahmad" not in json.dumps(body).lower()
+
+
+def test_a_mail_server_down_past_every_retry_is_unhealthy_until_it_takes_mail_again(
+    client, sandbox, run_worker, smtp_server, settings
+):
+    settings.EMAIL_MAX_ATTEMPTS = 1
+    smtp_server.refuse_next = 100
+    submission_create(provider="storehub", data=storehub_data())
+    run_worker()  # both e-mails refused, and given up at once
+
+    status, body = health(client)
+    assert status == 503
+    assert body["problems"] == ["mail_stuck"]
+    assert body["emails"]["waiting"] == 0
+    assert body["emails"]["given_up_since_last_sent"] == 2
+
+    # The mail server takes mail again: the next e-mail goes out, and all is well.
+    smtp_server.refuse_next = 0
+    submission_create(provider="storehub", data=storehub_data())
+    run_worker()
+
+    status, body = health(client)
+    assert (status, body["problems"]) == (200, [])
 
 
 def test_a_database_that_does_not_answer_is_unhealthy():

@@ -80,6 +80,19 @@ def test_a_storehub_request_without_an_email_gets_none(sandbox, run_worker, smtp
     assert not OutgoingEmail.objects.exists()
 
 
+def retries_due_now() -> None:
+    """The e-mails' retries, due now instead of in a few seconds or minutes."""
+    now = timezone.now()
+    send_tasks().update(run_after=now)
+    OutgoingEmail.objects.filter(
+        state=OutgoingEmail.State.QUEUED, next_attempt_at__isnull=False
+    ).update(next_attempt_at=now)
+
+
+def send_tasks():
+    return DBTaskResult.objects.filter(task_path="tickets.tasks.send_email", status="READY")
+
+
 def test_an_email_the_mail_server_refused_is_sent_again(
     sandbox, run_worker, smtp_server, admin_client
 ):
@@ -100,9 +113,7 @@ def test_an_email_the_mail_server_refused_is_sent_again(
     next_try = timezone.localtime(receipt.next_attempt_at).isoformat()
     assert f'next try <time datetime="{next_try}">' in page
     # The retry waits ten seconds; let it be due now.
-    DBTaskResult.objects.filter(task_path="tickets.tasks.send_email", status="READY").update(
-        run_after=timezone.now()
-    )
+    retries_due_now()
     run_worker()
 
     receipt.refresh_from_db()
@@ -122,10 +133,6 @@ def sweep_after(seconds: float) -> None:
             next_attempt_at=email.next_attempt_at and email.next_attempt_at - earlier,
         )
     call_command("sweep_forwards", verbosity=0)
-
-
-def send_tasks():
-    return DBTaskResult.objects.filter(task_path="tickets.tasks.send_email", status="READY")
 
 
 def test_an_email_whose_retry_task_was_lost_is_sent_by_the_sweep(sandbox, run_worker, smtp_server):
@@ -183,6 +190,92 @@ def test_an_overdue_email_whose_task_still_waits_gets_no_second_one(sandbox, run
     assert send_tasks().count() == 2
 
 
+def test_a_second_task_never_sends_a_retry_before_its_time(sandbox, run_worker, smtp_server):
+    smtp_server.refuse_next = 1
+    submission = submission_create(provider="onecloud", data=onecloud_data())
+    run_worker()
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    assert receipt.attempts == 1  # refused; the retry is due in about ten seconds
+
+    # A second task for it (one the sweep added, say) runs now.
+    from tickets.tasks import send_email
+
+    send_email.enqueue(receipt.pk)
+    run_worker()
+
+    receipt.refresh_from_db()
+    assert receipt.attempts == 1
+    assert receipt.state == OutgoingEmail.State.QUEUED
+    assert receipt.subject not in [m.subject for m in smtp_server.messages]
+
+
+def test_a_second_task_during_a_send_sends_nothing(sandbox, run_worker, smtp_server, monkeypatch):
+    from tickets.services import notifications
+
+    submission = submission_create(provider="onecloud", data=onecloud_data())
+    run_worker(max_tasks=1)  # the forward writes the receipt; nothing is sent yet
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    build = notifications._message_for
+    second_task = []
+
+    def build_while_a_second_task_runs(email):
+        # The first worker has claimed the e-mail and is sending it; a second task runs.
+        second_task.append(notifications.email_send(email_id=email.pk))
+        return build(email)
+
+    monkeypatch.setattr(notifications, "_message_for", build_while_a_second_task_runs)
+    notifications.email_send(email_id=receipt.pk)
+
+    assert second_task == [None]
+    receipt.refresh_from_db()
+    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.SENT, 1)
+    assert [m.subject for m in smtp_server.messages].count(receipt.subject) == 1
+
+
+def test_a_retry_waiting_for_its_time_is_left_alone_by_the_sweep(sandbox, run_worker, smtp_server):
+    from django.core.management import call_command
+
+    smtp_server.refuse_next = 1
+    submission = submission_create(provider="onecloud", data=onecloud_data())
+    run_worker()
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    # Written days ago, refused many times, its next try in an hour: waiting, not lost.
+    OutgoingEmail.objects.filter(pk=receipt.pk).update(
+        created_at=timezone.now() - timedelta(days=2),
+        next_attempt_at=timezone.now() + timedelta(hours=1),
+    )
+    send_tasks().delete()
+
+    call_command("sweep_forwards", verbosity=0)
+
+    assert not send_tasks().exists()
+
+
+def test_an_email_that_cannot_be_built_is_retried_then_given_up_and_kept_for_staff(
+    sandbox, run_worker, smtp_server, settings, monkeypatch
+):
+    from tickets.services import notifications
+
+    settings.EMAIL_MAX_ATTEMPTS = 2
+
+    def broken(email):
+        raise KeyError("a template of ours refers to a missing value")
+
+    monkeypatch.setattr(notifications, "_message_for", broken)
+    submission = submission_create(provider="storehub", data=storehub_data())
+    run_worker()
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.QUEUED, 1)
+    assert "KeyError" in receipt.last_error
+
+    retries_due_now()
+    run_worker()
+
+    receipt.refresh_from_db()
+    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.FAILED, 2)
+    assert receipt.next_attempt_at is None
+
+
 def test_an_email_that_keeps_failing_is_given_up_and_kept_for_staff(
     sandbox, run_worker, smtp_server, settings
 ):
@@ -190,9 +283,7 @@ def test_an_email_that_keeps_failing_is_given_up_and_kept_for_staff(
     smtp_server.refuse_next = 10
     submission = submission_create(provider="storehub", data=storehub_data())
     for _ in range(3):
-        DBTaskResult.objects.filter(task_path="tickets.tasks.send_email", status="READY").update(
-            run_after=timezone.now()
-        )
+        retries_due_now()
         run_worker()
 
     receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)

@@ -2,8 +2,9 @@
 
 ``/healthz`` is for monitoring: HTTP 503 when the database does not answer, when a forward that
 is due has waited longer than ``HEALTH_MAX_FORWARD_DELAY_SECONDS`` (the queue is stuck), when an
-e-mail has waited longer than ``HEALTH_MAX_EMAIL_DELAY_SECONDS`` (the mail server refuses or
-cannot be reached: customers get no receipts, staff no alerts), or when no worker has started a
+e-mail has waited longer than ``HEALTH_MAX_EMAIL_DELAY_SECONDS`` or one was given up since the
+mail server last took one (it refuses or cannot be reached: customers get no receipts, staff no
+alerts), or when no worker has started a
 task for ``HEALTH_MAX_WORKER_SILENCE_SECONDS`` (the sweep runs every minute, so a live worker is
 always seen). ``/healthz/web`` is for load balancers and container
 health checks: it says only whether this process and its database answer, so that a stuck worker
@@ -38,7 +39,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     problems = []
     if queue["overdue_seconds"] > settings.HEALTH_MAX_FORWARD_DELAY_SECONDS:
         problems.append("queue_stuck")
-    if emails["oldest_waiting_seconds"] > settings.HEALTH_MAX_EMAIL_DELAY_SECONDS:
+    if (
+        emails["oldest_waiting_seconds"] > settings.HEALTH_MAX_EMAIL_DELAY_SECONDS
+        or emails["given_up_since_last_sent"]
+    ):
         problems.append("mail_stuck")
     if worker_silence is None or worker_silence > settings.HEALTH_MAX_WORKER_SILENCE_SECONDS:
         problems.append("no_worker")

@@ -206,17 +206,25 @@ def forwarding_queue_stats() -> dict:
 
 
 def email_queue_stats() -> dict:
-    """E-mails waiting to be sent, those the mail server has refused at least once, and the age
-    of the oldest, for /healthz (counts and ages only): 1 query."""
-    summary = OutgoingEmail.objects.filter(state=OutgoingEmail.State.QUEUED).aggregate(
-        waiting=Count("pk"),
-        refused_at_least_once=Count("pk", filter=Q(attempts__gt=0)),
-        oldest=Min("created_at"),
+    """The e-mails not sent, for /healthz (counts and ages only): how many wait, how many of
+    those the mail server refused last time, the oldest one's age, and how many were given up
+    since the mail server last took one (a server down for longer than all the retries)."""
+    unsent = OutgoingEmail.objects.exclude(state=OutgoingEmail.State.SENT)
+    waiting = Q(state=OutgoingEmail.State.QUEUED)
+    summary = unsent.aggregate(
+        waiting=Count("pk", filter=waiting),
+        refused_last_time=Count("pk", filter=waiting & ~Q(last_error="")),
+        oldest=Min("created_at", filter=waiting),
     )
     oldest = summary.pop("oldest")
     summary["oldest_waiting_seconds"] = (
         int((timezone.now() - oldest).total_seconds()) if oldest else 0
     )
+    last_sent = OutgoingEmail.objects.aggregate(last=Max("sent_at"))["last"]
+    given_up = unsent.filter(state=OutgoingEmail.State.FAILED)
+    if last_sent is not None:
+        given_up = given_up.filter(created_at__gt=last_sent)
+    summary["given_up_since_last_sent"] = given_up.count()
     return summary
 
 

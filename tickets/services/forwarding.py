@@ -53,7 +53,7 @@ from tickets.tasks import forward_submission as forward_submission_task
 from tickets.tasks import sweep_stalled_forwards as sweep_stalled_forwards_task
 
 from . import notifications
-from .queueing import queue_with_transaction, task_waiting
+from .queueing import queue_with_transaction, rows_with_a_task_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def _queue_again_if_early(submission_id: int) -> None:
 
 
 def _forward_task_waiting(submission_id: int) -> bool:
-    return task_waiting(forward_submission_task, submission_id)
+    return bool(rows_with_a_task_waiting(forward_submission_task, row=submission_id))
 
 
 def _call_provider(submission: Submission) -> Outcome:
@@ -549,9 +549,10 @@ def submission_recover_stalled() -> dict[str, int]:
         .order_by("created_at")
     )
     requeued = 0
+    waiting = rows_with_a_task_waiting(forward_submission_task)
     for submission in overdue.only("pk", "reference", "next_attempt_at")[:SWEEP_BATCH]:
         # A task still waits for it (a backlog, not a loss): no second one.
-        if not _forward_task_waiting(submission.pk) and queue_forward(submission):
+        if submission.pk not in waiting and queue_forward(submission):
             requeued += 1
     # E-mails and staff alerts whose task was lost the same way.
     emails = notifications.emails_requeue_lost(

@@ -27,7 +27,7 @@ from tickets.providers import provider_label, provider_or_none
 from tickets.tasks import send_email as send_email_task
 from tickets.tasks import send_staff_alerts as send_staff_alerts_task
 
-from .queueing import queue_with_transaction, task_waiting
+from .queueing import queue_with_transaction, rows_with_a_task_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ STAFF_ALERT_FOR_STATUS = {
 }
 # The wait before the n-th try of an e-mail whose server failed: 10 s, 30 s, 90 s... 1 h at most.
 RETRY_FIRST_SECONDS, RETRY_FACTOR, RETRY_MAX_SECONDS = 10, 3, 3600
-# How long one send may take (connect, TLS, hand-over; each step has EMAIL_TIMEOUT) before the
-# sweep counts its worker as gone.
+# The least time one send may take before the sweep counts its worker as gone (see
+# send_lease_seconds: more with a long EMAIL_TIMEOUT).
 SEND_LEASE_SECONDS = 300
 
 
@@ -111,52 +111,80 @@ def _enqueue_staff_alerts(*, run_after=None) -> None:
 
 # --- sending ---------------------------------------------------------------------------------
 def email_send(*, email_id: int) -> OutgoingEmail | None:
-    """Render and send one e-mail; on a mail server failure, queue the next try."""
+    """Render and send one e-mail that is due; on a failure, queue the next try."""
     email = OutgoingEmail.objects.filter(pk=email_id, state=OutgoingEmail.State.QUEUED).first()
     if email is None:
         return None  # sent already, or given up
-    # The claim: of two tasks for one e-mail (a re-queued one), only one counts this attempt.
-    # A send under way is due again only once it has had time to finish: should its worker die,
-    # the sweep finds it overdue then.
-    send_ends_by = timezone.now() + timedelta(seconds=SEND_LEASE_SECONDS)
-    claimed = OutgoingEmail.objects.filter(
-        pk=email.pk, state=OutgoingEmail.State.QUEUED, attempts=email.attempts
-    ).update(attempts=F("attempts") + 1, next_attempt_at=send_ends_by)
+    # The claim: of two tasks for one e-mail (one the sweep added), only one sends it, and only
+    # when it is due: never before its retry's time, never during another worker's send. A
+    # send under way is due again once it has had time to finish: should its worker die, the
+    # sweep finds it overdue then.
+    now = timezone.now()
+    claimed = (
+        OutgoingEmail.objects.filter(
+            pk=email.pk, state=OutgoingEmail.State.QUEUED, attempts=email.attempts
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + timedelta(seconds=send_lease_seconds()),
+        )
+    )
     if not claimed:
         return None
     email.attempts += 1
-    message = _message_for(email)
-    email.subject = message.subject[:300]
     try:
+        message = _message_for(email)
+        email.subject = message.subject[:300]
         message.send()
-    except (smtplib.SMTPException, OSError) as exc:
-        email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        email.next_attempt_at = None
-        if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
-            email.state = OutgoingEmail.State.FAILED
-            logger.error("e-mail %s (%s) given up: %s", email.pk, email.kind, email.last_error)
-            email.save()
-            return email
-        wait = min(
-            RETRY_FIRST_SECONDS * RETRY_FACTOR ** min(email.attempts - 1, 20), RETRY_MAX_SECONDS
-        )
-        email.next_attempt_at = timezone.now() + timedelta(seconds=wait)
-        with transaction.atomic():
-            # The retry is written with its due time: a retry whose task is lost is overdue.
-            email.save()
-            queue_with_transaction(
-                lambda: send_email_task.using(run_after=email.next_attempt_at).enqueue(email.pk),
-                what=f"the retry of e-mail {email.pk}",
-            )
-        logger.warning("e-mail %s (%s) failed, retry in %ss", email.pk, email.kind, wait)
+    except Exception as exc:
+        _record_failed_attempt(email, exc)
         return email
     email.state = OutgoingEmail.State.SENT
     email.sent_at = timezone.now()
     email.next_attempt_at = None
     email.last_error = ""
-    email.save()
+    email.save(update_fields=OUTCOME_FIELDS)
     logger.info("e-mail %s (%s) sent", email.pk, email.kind)
     return email
+
+
+# What a send writes back: never ``attempts``, which only claims count.
+OUTCOME_FIELDS = ["subject", "state", "sent_at", "next_attempt_at", "last_error"]
+
+
+def send_lease_seconds() -> float:
+    """How long one send may take before the sweep counts its worker as gone: every step of an
+    SMTP conversation (connect, TLS, log-in, sender, each recipient, data, quit) may take the
+    mail server's time-out, and a staff alert has several recipients."""
+    timeout = settings.MAILERS.get("default", {}).get("OPTIONS", {}).get("timeout") or 20
+    return max(SEND_LEASE_SECONDS, (8 + len(settings.STAFF_ALERT_EMAILS)) * timeout)
+
+
+def _record_failed_attempt(email: OutgoingEmail, exc: Exception) -> None:
+    """Count the failure; retry later, or give up after ``EMAIL_MAX_ATTEMPTS``."""
+    if not isinstance(exc, smtplib.SMTPException | OSError):
+        # Not the mail server: a bug of ours (a template, the data). Retried all the same, since
+        # a fix deployed meanwhile sends it; given up like any other after the last attempt.
+        logger.exception("e-mail %s (%s) could not be built or sent", email.pk, email.kind)
+    email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
+        email.state = OutgoingEmail.State.FAILED
+        email.next_attempt_at = None
+        logger.error("e-mail %s (%s) given up: %s", email.pk, email.kind, email.last_error)
+        email.save(update_fields=OUTCOME_FIELDS)
+        return
+    wait = min(RETRY_FIRST_SECONDS * RETRY_FACTOR ** min(email.attempts - 1, 20), RETRY_MAX_SECONDS)
+    email.next_attempt_at = timezone.now() + timedelta(seconds=wait)
+    with transaction.atomic():
+        # The retry is written with its due time and its task: a retry whose task is lost is
+        # overdue, and the sweep gives it another.
+        email.save(update_fields=OUTCOME_FIELDS)
+        queue_with_transaction(
+            lambda: send_email_task.using(run_after=email.next_attempt_at).enqueue(email.pk),
+            what=f"the retry of e-mail {email.pk}",
+        )
+    logger.warning("e-mail %s (%s) failed, retry in %ss", email.pk, email.kind, wait)
 
 
 def _message_for(email: OutgoingEmail) -> EmailMultiAlternatives:
@@ -255,12 +283,17 @@ def emails_requeue_lost(*, older_than: timedelta) -> int:
     """
     before = timezone.now() - older_than
     requeued = 0
-    overdue = OutgoingEmail.objects.filter(state=OutgoingEmail.State.QUEUED).filter(
-        Q(next_attempt_at__lt=before) | Q(next_attempt_at__isnull=True, created_at__lt=before)
+    overdue = (
+        OutgoingEmail.objects.exclude(state=OutgoingEmail.State.SENT)  # the partial index's rows
+        .filter(state=OutgoingEmail.State.QUEUED)
+        .filter(
+            Q(next_attempt_at__lt=before) | Q(next_attempt_at__isnull=True, created_at__lt=before)
+        )
     )
-    for email in overdue.only("pk").order_by("created_at")[:500]:
-        if not task_waiting(send_email_task, email.pk):
-            _enqueue(email.pk)
+    waiting = rows_with_a_task_waiting(send_email_task)
+    for email_id in overdue.order_by("created_at").values_list("pk", flat=True)[:500]:
+        if email_id not in waiting:
+            _enqueue(email_id)
             requeued += 1
     if StaffAlert.objects.filter(email__isnull=True, created_at__lt=before).exists():
         _enqueue_staff_alerts()

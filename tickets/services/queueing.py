@@ -42,19 +42,20 @@ def _queue_is_in_this_database() -> bool:
     return isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
 
 
-def task_waiting(task, first_argument: int) -> bool:
-    """Whether a task ``task(first_argument, ...)`` waits in the queue (a backlog, not a loss).
+def rows_with_a_task_waiting(task, *, row: int | None = None) -> set[int]:
+    """The rows (a task's first argument) for which ``task`` waits in the queue: a backlog, not
+    a loss. One query, for a sweep's whole batch, or for the one ``row`` asked about.
 
-    Only the database queue can be asked; with another queue the answer is "no", and the sweep
-    may add a second task, which finds nothing to claim.
+    Only the database queue can be asked; with another queue the answer is "none", and the sweep
+    may add a second task, which finds nothing due to claim.
     """
     if not _queue_is_in_this_database():
-        return False
+        return set()
     from django.tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    return DBTaskResult.objects.filter(
-        task_path=task.module_path,
-        status=TaskResultStatus.READY,
-        args_kwargs__args__0=first_argument,
-    ).exists()
+    waiting = DBTaskResult.objects.filter(task_path=task.module_path, status=TaskResultStatus.READY)
+    if row is not None:
+        waiting = waiting.filter(args_kwargs__args__0=row)
+    waiting = waiting.values_list("args_kwargs", flat=True)
+    return {arguments["args"][0] for arguments in waiting if arguments.get("args")}
