@@ -20,10 +20,18 @@ class CaughtMail:
 
 @dataclass
 class MailCatcher:
-    """Keeps every message; ``refuse_next`` makes the next deliveries fail with a 451."""
+    """Keeps every message; ``refuse_next`` makes the next deliveries fail with a 451 (a busy
+    server), ``unknown_addresses`` are refused for good with a 550 (no such mailbox)."""
 
     messages: list[CaughtMail] = field(default_factory=list)
     refuse_next: int = 0
+    unknown_addresses: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(self, server, session, envelope: Envelope, address, rcpt_options):
+        if address in self.unknown_addresses:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope: Envelope) -> str:
         if self.refuse_next:

@@ -126,6 +126,19 @@ def test_a_mail_server_down_past_every_retry_is_unhealthy_until_it_takes_mail_ag
     assert (status, body["problems"]) == (200, [])
 
 
+def test_an_address_that_does_not_exist_is_not_mail_trouble(
+    client, sandbox, run_worker, smtp_server
+):
+    smtp_server.unknown_addresses = {"no-such-shop@example.my"}
+    submission_create(provider="storehub", data=storehub_data(email="no-such-shop@example.my"))
+    run_worker()
+
+    status, body = health(client)
+
+    assert (status, body["problems"]) == (200, [])
+    assert body["emails"]["given_up_since_last_sent"] == 0
+
+
 def test_a_database_that_does_not_answer_is_unhealthy():
     result = run_manage(
         "shell",

@@ -276,6 +276,20 @@ def test_an_email_that_cannot_be_built_is_retried_then_given_up_and_kept_for_sta
     assert receipt.next_attempt_at is None
 
 
+def test_an_address_refused_for_good_is_given_up_at_once(sandbox, run_worker, smtp_server):
+    smtp_server.unknown_addresses = {"no-such-shop@example.my"}
+    submission = submission_create(
+        provider="storehub", data=storehub_data(email="no-such-shop@example.my")
+    )
+
+    run_worker()
+
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.FAILED, 1)
+    assert "550" in receipt.last_error
+    assert not send_tasks().exists()  # no retry: none would change the answer
+
+
 def test_an_email_that_keeps_failing_is_given_up_and_kept_for_staff(
     sandbox, run_worker, smtp_server, settings
 ):

@@ -221,7 +221,10 @@ def email_queue_stats() -> dict:
         int((timezone.now() - oldest).total_seconds()) if oldest else 0
     )
     last_sent = OutgoingEmail.objects.aggregate(last=Max("sent_at"))["last"]
-    given_up = unsent.filter(state=OutgoingEmail.State.FAILED)
+    # An address the server refused (no such mailbox) is the customer's typo, not mail trouble.
+    given_up = unsent.filter(state=OutgoingEmail.State.FAILED).exclude(
+        last_error__startswith="SMTPRecipientsRefused"
+    )
     if last_sent is not None:
         given_up = given_up.filter(created_at__gt=last_sent)
     summary["given_up_since_last_sent"] = given_up.count()

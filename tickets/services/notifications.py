@@ -161,6 +161,16 @@ def send_lease_seconds() -> float:
     return max(SEND_LEASE_SECONDS, (8 + len(settings.STAFF_ALERT_EMAILS)) * timeout)
 
 
+def address_refused_for_good(exc: Exception) -> bool:
+    """The mail server refused every recipient with a permanent (5xx) answer: no such mailbox,
+    a mistyped address. Not the server's trouble, and no retry changes it."""
+    return (
+        isinstance(exc, smtplib.SMTPRecipientsRefused)
+        and bool(exc.recipients)
+        and all(code >= 500 for code, _message in exc.recipients.values())
+    )
+
+
 def _record_failed_attempt(email: OutgoingEmail, exc: Exception) -> None:
     """Count the failure; retry later, or give up after ``EMAIL_MAX_ATTEMPTS``."""
     if not isinstance(exc, smtplib.SMTPException | OSError):
@@ -168,7 +178,7 @@ def _record_failed_attempt(email: OutgoingEmail, exc: Exception) -> None:
         # a fix deployed meanwhile sends it; given up like any other after the last attempt.
         logger.exception("e-mail %s (%s) could not be built or sent", email.pk, email.kind)
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
+    if email.attempts >= settings.EMAIL_MAX_ATTEMPTS or address_refused_for_good(exc):
         email.state = OutgoingEmail.State.FAILED
         email.next_attempt_at = None
         logger.error("e-mail %s (%s) given up: %s", email.pk, email.kind, email.last_error)
