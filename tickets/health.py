@@ -4,11 +4,10 @@
 is due has waited longer than ``HEALTH_MAX_FORWARD_DELAY_SECONDS`` (the queue is stuck), when an
 e-mail has waited longer than ``HEALTH_MAX_EMAIL_DELAY_SECONDS`` or one was given up since the
 mail server last took one (it refuses or cannot be reached: customers get no receipts, staff no
-alerts), or when no worker has started a
-task for ``HEALTH_MAX_WORKER_SILENCE_SECONDS`` (the sweep runs every minute, so a live worker is
-always seen). ``/healthz/web`` is for load balancers and container
-health checks: it says only whether this process and its database answer, so that a stuck worker
-does not take the web processes (and the customers' forms) out of service.
+alerts), or when no worker has started a task for ``HEALTH_MAX_WORKER_SILENCE_SECONDS`` (the
+sweep runs every minute, so a live worker is always seen). ``/healthz/web`` is for load balancers
+and container health checks: it says only whether this process and its database answer, so that
+a stuck worker does not take the web processes (and the customers' forms) out of service.
 Counts and ages only, never personal data.
 """
 

@@ -5,6 +5,7 @@ request. Its status is changed only by ``tickets.services``.
 """
 
 import secrets
+import smtplib
 import uuid
 from typing import Any
 
@@ -238,6 +239,10 @@ class OutgoingEmail(models.Model):
         CANCELLED = "cancelled", _("Request closed by staff")
         REJECTED = "rejected", _("Request rejected by the provider")
         STAFF_ALERT = "staff_alert", _("Staff alert")
+
+    # How ``last_error`` begins when the mail server refused the recipients, not the message:
+    # the address's trouble (a mistyped mailbox), not the mail server's.
+    RECIPIENTS_REFUSED_ERROR = smtplib.SMTPRecipientsRefused.__name__
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Waiting to be sent")

@@ -223,7 +223,7 @@ def email_queue_stats() -> dict:
     last_sent = OutgoingEmail.objects.aggregate(last=Max("sent_at"))["last"]
     # An address the server refused (no such mailbox) is the customer's typo, not mail trouble.
     given_up = unsent.filter(state=OutgoingEmail.State.FAILED).exclude(
-        last_error__startswith="SMTPRecipientsRefused"
+        last_error__startswith=OutgoingEmail.RECIPIENTS_REFUSED_ERROR
     )
     if last_sent is not None:
         given_up = given_up.filter(created_at__gt=last_sent)

@@ -119,13 +119,26 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def fill_storehub_minimum(page) -> None:
-    """The StoreHub form's required fields, by label, as a shop owner in KL would fill them."""
-    page.get_by_label("Your name").fill("Siti Rahman")
-    page.get_by_label("Phone number").fill("019-876 5432")
-    page.get_by_label("Shop address").fill("1, Jalan Tun Razak, 50400 KL")
-    page.get_by_label("State").select_option("Kuala Lumpur")
-    page.get_by_label("Latitude").fill("3.1478")
-    page.get_by_label("Longitude").fill("101.7113")
-    page.get_by_label("Service").select_option("23")
-    page.get_by_label(re.compile(r"^\s*Issue\b")).fill("POS swap")
+# The StoreHub form's required fields as a shop owner in KL would fill them:
+# (field id, English label, value); selects take the value of an option.
+STOREHUB_MINIMUM = [
+    ("name", "Your name", "Siti Rahman"),
+    ("phone", "Phone number", "019-876 5432"),
+    ("address", "Shop address", "1, Jalan Tun Razak, 50400 KL"),
+    ("state", "State", "Kuala Lumpur"),
+    ("latitude", "Latitude", "3.1478"),
+    ("longitude", "Longitude", "101.7113"),
+    ("service_id", "Service", "23"),
+    ("issue", re.compile(r"^\s*Issue\b"), "POS swap"),
+]
+
+
+def fill_storehub_minimum(page, *, by_id: bool = False) -> None:
+    """Fill the StoreHub form's required fields: by label, as a person reads the English form,
+    or ``by_id`` where the labels are in another language."""
+    for field_id, label, value in STOREHUB_MINIMUM:
+        field = page.locator(f"#id_{field_id}") if by_id else page.get_by_label(label)
+        if field_id in ("state", "service_id"):
+            field.select_option(value)
+        else:
+            field.fill(value)

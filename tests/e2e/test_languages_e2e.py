@@ -9,22 +9,10 @@ from tests.factories import storehub_data
 from tickets.models import Status, Submission
 from tickets.services.intake import submission_create
 
-from .helpers import PHONE
+from .helpers import PHONE, fill_storehub_minimum
 from .test_accessibility import audit
 
 pytestmark = pytest.mark.e2e
-
-
-def fill_storehub_by_id(page) -> None:
-    # By field id: the labels are in the page's language.
-    page.locator("#id_name").fill("Siti Rahman")
-    page.locator("#id_phone").fill("019-876 5432")
-    page.locator("#id_address").fill("1, Jalan Tun Razak, 50400 KL")
-    page.locator("#id_state").select_option("Kuala Lumpur")
-    page.locator("#id_latitude").fill("3.1478")
-    page.locator("#id_longitude").fill("101.7113")
-    page.locator("#id_service_id").select_option("23")
-    page.locator("#id_issue").fill("POS swap")
 
 
 def test_the_language_chosen_on_a_form_is_kept_on_the_status_page(browsing):
@@ -39,7 +27,7 @@ def test_the_language_chosen_on_a_form_is_kept_on_the_status_page(browsing):
         "aria-current", "true"
     )
     assert "Send request" not in page.content()
-    fill_storehub_by_id(page)
+    fill_storehub_minimum(page, by_id=True)
     page.locator("form[data-submit-once] button[type=submit]").click()
     page.wait_for_url(re.compile(r"/status/[0-9a-f-]{36}/$"))
 

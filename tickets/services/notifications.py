@@ -91,14 +91,6 @@ def _raise_staff_alert(submission: Submission, reason: str) -> None:
     transaction.on_commit(_enqueue_staff_alerts, robust=True)
 
 
-def _enqueue(email_id: int) -> None:
-    try:
-        send_email_task.enqueue(email_id)
-    except Exception:
-        # The row is kept as "queued"; the forwarding sweep queues it again.
-        logger.exception("e-mail %s: could not queue it; the sweep will", email_id)
-
-
 def _enqueue_staff_alerts(*, run_after=None) -> None:
     try:
         task = send_staff_alerts_task
@@ -177,6 +169,7 @@ def _record_failed_attempt(email: OutgoingEmail, exc: Exception) -> None:
         # Not the mail server: a bug of ours (a template, the data). Retried all the same, since
         # a fix deployed meanwhile sends it; given up like any other after the last attempt.
         logger.exception("e-mail %s (%s) could not be built or sent", email.pk, email.kind)
+    # Begins with the error's class name: /healthz tells refused addresses by it.
     email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     if email.attempts >= settings.EMAIL_MAX_ATTEMPTS or address_refused_for_good(exc):
         email.state = OutgoingEmail.State.FAILED
@@ -303,7 +296,10 @@ def emails_requeue_lost(*, older_than: timedelta) -> int:
     waiting = rows_with_a_task_waiting(send_email_task)
     for email_id in overdue.order_by("created_at").values_list("pk", flat=True)[:500]:
         if email_id not in waiting:
-            _enqueue(email_id)
+            queue_with_transaction(
+                lambda email_id=email_id: send_email_task.enqueue(email_id),
+                what=f"e-mail {email_id}",
+            )
             requeued += 1
     if StaffAlert.objects.filter(email__isnull=True, created_at__lt=before).exists():
         _enqueue_staff_alerts()
