@@ -1,6 +1,7 @@
 """Plain builders for what the tests send: a customer's request, as each form would give it."""
 
 import copy
+import functools
 import io
 from datetime import timedelta
 from decimal import Decimal
@@ -88,6 +89,36 @@ def set_provider_options(settings, alias: str, **options) -> None:
 def png_bytes(size=(8, 8)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# Where the photo says it was taken (Kuala Lumpur), and by what: what must never reach a provider.
+CAMERA_GPS_LATITUDE = (3.0, 8.0, 52.0)
+CAMERA_MAKE = "SAMSUNG"
+CAMERA_MODEL = "SM-A546E"
+
+
+@functools.cache
+def camera_photo_bytes(*, width: int = 4000, height: int = 3000, orientation: int = 1) -> bytes:
+    """A phone camera's JPEG: 12 MP and about 3.6 MB by default, with its GPS position, maker
+    and model in EXIF, and ``orientation`` as the camera wrote it (6: held upright, stored on
+    its side)."""
+    # Fine noise over a gradient compresses about as badly as a real photo of a shop counter.
+    noise = Image.effect_noise((width, height), 36).convert("L")
+    gradient = Image.linear_gradient("L").resize((width, height))
+    image = Image.merge("RGB", (noise, gradient, Image.blend(noise, gradient, 0.5)))
+    exif = Image.Exif()
+    exif[0x010F] = CAMERA_MAKE  # Make
+    exif[0x0110] = CAMERA_MODEL  # Model
+    exif[0x0112] = orientation  # Orientation
+    exif[0x8825] = {  # the GPS IFD
+        1: "N",
+        2: CAMERA_GPS_LATITUDE,
+        3: "E",
+        4: (101.0, 41.0, 12.0),
+    }
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80, exif=exif)
     return buffer.getvalue()
 
 

@@ -1,12 +1,20 @@
-"""Abuse protection for the public forms: a request size cap and a per-client rate limit."""
+"""What every request meets before a view: a size cap, a per-client rate limit for the public
+forms, and a body that must arrive whole.
+
+A request whose body ends before its Content-Length, or a multipart body without its closing
+boundary, is answered 400 before any view or CSRF check reads it: a view never sees part of a
+request, so nothing of one is stored or forwarded.
+"""
 
 import ipaddress
 import logging
 import time
+from io import IOBase
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 logger = logging.getLogger(__name__)
@@ -36,6 +44,14 @@ def client_ip(request: HttpRequest | None) -> str | None:
         return None
 
 
+def content_length(request: HttpRequest) -> int:
+    """The Content-Length the client announced; 0 when absent or not a number, as in Django."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 class RequestSizeLimitMiddleware:
     """Refuse an oversized body before Django reads it, with a page that says what to do."""
 
@@ -43,10 +59,7 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
+        length = content_length(request)
         if length > settings.REQUEST_MAX_BYTES and not request.path.startswith("/admin/"):
             logger.info("request of %d bytes refused on %s", length, request.path)
             return render(
@@ -134,3 +147,115 @@ class UntrustedForwardedForMiddleware:
                 "Set TRUSTED_PROXY_COUNT to the number of proxies in front of the portal."
             )
         return self.get_response(request)
+
+
+# --- a body that arrives whole -------------------------------------------------------------
+class IncompleteRequestBody(MultiPartParserError):
+    """The request body ended early, or a multipart body lacks its closing boundary.
+
+    A MultiPartParserError, not an OSError: Django answers it with 400 and marks the form as
+    unparsable, where an OSError would become UnreadablePostError, which CsrfViewMiddleware
+    swallows, leaving a view to handle a half-read form as if it were empty.
+    """
+
+
+class CompleteBodyStream(IOBase):
+    """Django's stream over wsgi.input, counting bytes, raising when the body is incomplete.
+
+    Memory stays bounded: only the last few bytes are kept, for the closing-boundary check.
+    """
+
+    def __init__(self, stream: IOBase, *, length: int, closing_boundary: bytes | None) -> None:
+        self._stream = stream
+        self._length = length
+        self._closing_boundary = closing_boundary
+        self._received = 0
+        self._tail = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        data = self._guarded(self._stream.read, size)
+        everything_asked = size is None or size < 0
+        self._account(data, at_end=everything_asked or (not data and size != 0))
+        return data
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        line = self._guarded(self._stream.readline, size)
+        self._account(line, at_end=not line and size != 0)
+        return line
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+    def _guarded(self, read, size: int | None) -> bytes:
+        try:
+            return read(size)
+        except OSError as exc:
+            # A connection reset mid-body is the same failure as one closed mid-body.
+            raise IncompleteRequestBody(
+                f"connection lost after {self._received} of {self._length} bytes"
+            ) from exc
+
+    def _account(self, data: bytes, *, at_end: bool) -> None:
+        """Count ``data``; ``at_end`` when the read says the stream has nothing more to give."""
+        if self._received == self._length:
+            return  # checked already; later reads past the end return b""
+        self._received += len(data)
+        if self._closing_boundary is not None:
+            keep = len(self._closing_boundary) + 2
+            self._tail = (self._tail + data[-keep:])[-keep:]
+        if self._received < self._length:
+            if at_end:
+                raise IncompleteRequestBody(
+                    f"request body ended after {self._received} of {self._length} bytes"
+                )
+            return
+        if self._closing_boundary is not None and not self._tail.endswith(
+            (self._closing_boundary, self._closing_boundary + b"\r\n")
+        ):
+            raise IncompleteRequestBody("multipart body does not end with its closing boundary")
+
+
+# Bodies Django parses into request.POST.
+FORM_CONTENT_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+class CompleteBodyMiddleware:
+    """Answer 400, with a page saying so, to a request whose body did not arrive whole.
+
+    The form is parsed here, so that a connection dropped mid-upload (the client sent part of
+    Content-Length, then closed) is never taken for a complete form whose file is missing.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        length = content_length(request)
+        if length <= 0:
+            return self.get_response(request)
+        request._stream = CompleteBodyStream(
+            request._stream, length=length, closing_boundary=_closing_boundary(request)
+        )
+        if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
+            try:
+                request.POST  # noqa: B018 (parsing reads the whole body through the stream)
+            except IncompleteRequestBody as exc:
+                logger.info("incomplete request body on %s: %s", request.path, exc)
+                return render(request, "400_incomplete.html", status=400)
+        return self.get_response(request)
+
+
+def _closing_boundary(request: HttpRequest) -> bytes | None:
+    """``--<boundary>--`` for a multipart body; None for any other body, or a broken boundary
+    (which Django's parser refuses on its own)."""
+    if request.content_type != "multipart/form-data":
+        return None
+    try:
+        boundary = request.content_params.get("boundary", "").encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    return b"--" + boundary + b"--" if boundary else None

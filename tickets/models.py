@@ -63,6 +63,9 @@ class Submission(models.Model):
     form_token = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
     # SHA-256 of the customer fields and files as stored: what "the same content" means.
     content_digest = models.CharField(max_length=64, blank=True, editable=False)
+    # A keyed hash of the sending browser's own cookie (never the cookie itself): the same
+    # content sent again from that browser soon after is shown the request it already made.
+    browser_key = models.CharField(max_length=64, blank=True, editable=False)
 
     # The language the customer used (a code of settings.LANGUAGES): every later message to
     # them (status page texts stay the page's language; e-mails use this) speaks it.
@@ -125,7 +128,14 @@ class Submission(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("submission")
         verbose_name_plural = _("submissions")
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(
+                fields=["browser_key", "content_digest"],
+                name="submission_browser_content",
+                condition=~models.Q(browser_key=""),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["form_token", "content_digest"], name="one_submission_per_form_content"

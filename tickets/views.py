@@ -2,19 +2,22 @@
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from .models import WAITING_ON_STAFF_STATUSES
+from .browser import browser_cookie, browser_key, remember_browser
+from .models import WAITING_ON_STAFF_STATUSES, Submission
 from .page_cache import empty_form_page
 from .providers import enabled_providers, provider_or_none
 from .selectors import submission_for_status_page
-from .services.intake import submission_create
+from .services.intake import AlreadySent, submission_create
 from .status_text import CUSTOMER_STATUS_TEXT, next_step_text
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,13 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
     service = provider_or_none(provider)
     if service is None:
         raise Http404
+    other_services = len(enabled_providers()) > 1
+    context = {
+        "service": service,
+        "other_services": other_services,
+        "photo_max_side": settings.PHOTO_MAX_SIDE_PX,
+        "photo_target_bytes": settings.PHOTO_TARGET_BYTES,
+    }
     if request.method == "POST":
         form = service.form(request.POST, request.FILES)
         if form.looks_like_a_bot():
@@ -51,6 +61,7 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
             logger.info("%s form: honeypot filled, nothing stored", provider)
             return render(request, "tickets/received.html")
         if form.is_valid():
+            cookie = browser_cookie(request)
             try:
                 submission = submission_create(
                     provider=provider,
@@ -58,22 +69,27 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
                     files=form.submission_files(),
                     form_token=form.token,
                     language=request.LANGUAGE_CODE,
+                    browser_key=browser_key(cookie),
+                    repeat_on_purpose=form.sent_again_on_purpose(),
                 )
+            except AlreadySent as repeat:
+                form.prepare_to_send_again()
+                context["already_sent"] = repeat.earlier
             except ValidationError:
                 # The form and the service disagree about a field: a bug of ours, not the
                 # customer's. Say so plainly instead of failing with a server error.
                 logger.exception("%s form passed validation but the service refused it", provider)
                 form.add_error(None, _("We could not store your request. Please try again."))
             else:
-                return redirect("tickets:status", public_id=submission.public_id)
+                return remember_browser(_stored(request, submission), cookie)
     else:
-        other_services = len(enabled_providers()) > 1
 
         def render_empty(slots: dict) -> str:
             form = service.form()
             form.initial["form_token"] = slots["form_token_slot"]
-            context = {"form": form, "service": service, "other_services": other_services}
-            return render_to_string("tickets/form.html", {**context, **slots}, request)
+            return render_to_string(
+                "tickets/form.html", {"form": form, **context, **slots}, request
+            )
 
         # Rendered once per provider and language; each request gets its own tokens in it.
         page = empty_form_page(
@@ -82,11 +98,17 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
         if page is not None:
             return page
         form = service.form()
-    return render(
-        request,
-        "tickets/form.html",
-        {"form": form, "service": service, "other_services": len(enabled_providers()) > 1},
-    )
+    return render(request, "tickets/form.html", {"form": form, **context})
+
+
+def _stored(request: HttpRequest, submission: Submission) -> HttpResponse:
+    """The answer to a stored request: its status page, or where it is for a background send."""
+    if request.accepts("text/html"):
+        return redirect("tickets:status", public_id=submission.public_id)
+    # The form's script sent it in the background (Accept: application/json) and goes there
+    # itself, once it has noted the request on the phone.
+    status_url = reverse("tickets:status", kwargs={"public_id": submission.public_id})
+    return JsonResponse({"reference": submission.reference, "status_url": status_url}, status=201)
 
 
 def _status_context(submission) -> dict:

@@ -68,6 +68,8 @@
     var wrapped = latlng.wrap();
     latitudeInput.value = roundToSixDecimals(wrapped.lat).toFixed(6);
     longitudeInput.value = roundToSixDecimals(wrapped.lng).toFixed(6);
+    // "change", not "input": the form's draft hears it, and the pin does not follow itself.
+    longitudeInput.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
   function placePin(latlng, message) {

@@ -1,52 +1,426 @@
-// The request form: one submission per click, visible progress, and focus on the errors.
-// A second click or a refresh is also caught on the server (the signed form token and the
-// content), so this script only spares the customer the wait and the doubt.
+// The request form on a phone: photos made small before they are sent, a draft kept on the phone
+// as the customer types, and a send in the background that shows its progress and outlasts a
+// dropped line (static/tickets/phone.js). Without this script the form is a plain form; a second
+// click or a refresh is also caught on the server (the signed form token and the content).
 (function () {
   "use strict";
-  var summary = document.getElementById("error-summary");
+  var summary = document.getElementById("error-summary") || document.getElementById("already-sent");
   if (summary) summary.focus();
 
-  var progress = document.getElementById("submit-progress");
+  var form = document.querySelector("form[data-submit-once]");
+  var status = document.getElementById("send-status");
+  var phone = window.PortalPhone;
+  if (!form || !status) return;
+  var texts = status.dataset;
+  var message = document.getElementById("send-message");
+  var bar = document.getElementById("send-progress");
+  var barText = document.getElementById("send-progress-text");
+  var button = form.querySelector("button[type=submit]");
+  var idleLabel = button ? button.textContent : "";
+  var key = window.location.pathname;
+  var canSendInBackground = Boolean(phone && window.FormData && window.Promise);
+  // Values the server puts in the form itself: never kept in a draft.
+  var MACHINERY = /^(csrfmiddlewaretoken|form_token|website|send_again|.*_kept)$/;
 
-  document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
-    var button = form.querySelector("button[type=submit]");
-    var idleLabel = button ? button.textContent : "";
+  // --- photos made small ---------------------------------------------------------------------
+  var MAX_SIDE = Number(texts.photoMaxSide) || 2048;
+  var TARGET_BYTES = Number(texts.photoTargetBytes) || 512 * 1024;
+  var THUMBNAIL_SIDE = 96;
+  var preparing = {};
 
-    form.addEventListener("submit", function (event) {
-      // The submit event fires only once the browser's own checks (required, maxlength) pass.
-      if (form.dataset.sending === "true") {
-        event.preventDefault();
+  function isPicture(file) {
+    return /^image\/(jpeg|png)$/.test(file.type) || /\.(jpe?g|png)$/i.test(file.name);
+  }
+
+  // Decoded upright: the camera's orientation (EXIF) applied, as the photo is seen.
+  function decode(file) {
+    if (window.createImageBitmap) {
+      return window.createImageBitmap(file, { imageOrientation: "from-image" });
+    }
+    return new Promise(function (resolve, reject) {
+      var reader = new FileReader();
+      reader.onload = function () {
+        var image = new Image();
+        image.onload = function () {
+          resolve(image);
+        };
+        image.onerror = reject;
+        image.src = reader.result;
+      };
+      reader.onerror = reject;
+      reader.readAsDataURL(file);
+    });
+  }
+
+  function drawn(image, longSide) {
+    var scale = Math.min(1, longSide / Math.max(image.width, image.height));
+    var canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(image.width * scale));
+    canvas.height = Math.max(1, Math.round(image.height * scale));
+    var context = canvas.getContext("2d");
+    // A transparent PNG becomes a JPEG on white, not on black.
+    context.fillStyle = "#fff";
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.drawImage(image, 0, 0, canvas.width, canvas.height);
+    return canvas;
+  }
+
+  function jpeg(canvas, quality) {
+    return new Promise(function (resolve) {
+      canvas.toBlob(resolve, "image/jpeg", quality);
+    });
+  }
+
+  function jpegName(name) {
+    var base = name.replace(/\.[^.]*$/, "") || "photo";
+    return base + ".jpg";
+  }
+
+  // The picture to send: re-encoded (which leaves its metadata behind: no GPS, no device) and
+  // scaled to MAX_SIDE when it is large; as it is when it is already small or not a picture.
+  function shrink(file) {
+    if (!isPicture(file) || !window.HTMLCanvasElement) {
+      return Promise.resolve({ file: file });
+    }
+    return decode(file).then(function (image) {
+      var thumbnail = drawn(image, THUMBNAIL_SIDE).toDataURL("image/jpeg", 0.7);
+      if (Math.max(image.width, image.height) <= MAX_SIDE && file.size <= TARGET_BYTES) {
+        return { file: file, thumbnail: thumbnail };
+      }
+      var canvas = drawn(image, MAX_SIDE);
+      if (image.close) image.close();
+      // Less quality only as far as the size needs: a busy photo (a shop counter, a receipt)
+      // compresses worse than a wall.
+      function smallEnough(quality) {
+        return function (blob) {
+          return blob && blob.size > TARGET_BYTES ? jpeg(canvas, quality) : blob;
+        };
+      }
+      return jpeg(canvas, 0.82)
+        .then(smallEnough(0.7))
+        .then(smallEnough(0.55))
+        .then(function (blob) {
+          if (!blob || blob.size >= file.size) return { file: file, thumbnail: thumbnail };
+          var smaller = new File([blob], jpegName(file.name), {
+            type: "image/jpeg",
+            lastModified: file.lastModified,
+          });
+          return { file: smaller, thumbnail: thumbnail, originalSize: file.size };
+        });
+    });
+  }
+
+  function putFile(input, file) {
+    try {
+      var transfer = new DataTransfer();
+      transfer.items.add(file);
+      input.files = transfer.files;
+      return true;
+    } catch (error) {
+      return false; // an older browser: the file chosen is sent as it is
+    }
+  }
+
+  function preview(input) {
+    return document.getElementById(input.id + "_preview");
+  }
+
+  function showFile(input, prepared) {
+    var box = preview(input);
+    if (!box) return;
+    var image = box.querySelector("img");
+    var caption = box.querySelector(".file-preview-text");
+    if (!prepared) {
+      box.hidden = true;
+      return;
+    }
+    image.hidden = !prepared.thumbnail;
+    if (prepared.thumbnail) image.src = prepared.thumbnail;
+    var text = texts.fileReadyText
+      .replace("{name}", prepared.file.name)
+      .replace("{size}", phone ? phone.formatBytes(prepared.file.size) : "");
+    if (prepared.originalSize) {
+      text += " " + texts.photoSmallerText.replace("{size}", phone.formatBytes(prepared.originalSize));
+    }
+    caption.textContent = text;
+    box.hidden = false;
+  }
+
+  // Chosen by the customer (from the camera or the gallery) or put back from the draft.
+  function prepare(input, file) {
+    var box = preview(input);
+    if (box && isPicture(file)) {
+      box.querySelector(".file-preview-text").textContent = texts.photoPreparingText;
+      box.querySelector("img").hidden = true;
+      box.hidden = false;
+    }
+    var done = shrink(file)
+      .catch(function () {
+        return { file: file }; // a picture this browser cannot decode goes as it is
+      })
+      .then(function (prepared) {
+        if (prepared.file !== file) putFile(input, prepared.file);
+        showFile(input, prepared);
+        delete preparing[input.name];
+        return prepared;
+      });
+    preparing[input.name] = done;
+    return done;
+  }
+
+  var fileInputs = Array.prototype.slice.call(form.querySelectorAll("input[type=file]"));
+  fileInputs.forEach(function (input) {
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) {
+        showFile(input, null);
+        saveDraftSoon();
         return;
       }
-      form.dataset.sending = "true";
-      form.setAttribute("aria-busy", "true");
-      if (button) {
-        button.disabled = true;
-        button.textContent = button.dataset.sendingText || idleLabel;
-        var spinner = document.createElement("span");
-        spinner.className = "spinner-border spinner-border-sm ms-2";
-        spinner.setAttribute("aria-hidden", "true");
-        button.appendChild(spinner);
-      }
-      if (progress) progress.hidden = false;
+      prepare(input, file).then(saveDraftSoon);
     });
+  });
 
-    // Back to this page from the browser's page cache.
-    window.addEventListener("pageshow", function (event) {
-      if (!event.persisted) return;
-      if (form.dataset.sending === "true") {
-        // It was sent: fetch the form anew, with a fresh form token, so that what is sent from
-        // it now is a new request and never silently taken for the one already made.
-        window.location.reload();
+  function photosReady() {
+    return Promise.all(
+      Object.keys(preparing).map(function (name) {
+        return preparing[name];
+      })
+    );
+  }
+
+  // --- the draft kept on the phone -------------------------------------------------------------
+  var draftBar = document.getElementById("phone-draft");
+  var saveTimer = null;
+
+  // The files of the draft found on opening: a file the server keeps for the customer (its
+  // "keep the file you chose" box ticked) is not in its input, and must stay in the draft.
+  var draftFiles = [];
+
+  function draftOf() {
+    var fields = [];
+    var files = [];
+    new FormData(form).forEach(function (value, name) {
+      if (MACHINERY.test(name)) return;
+      if (typeof value === "string") fields.push([name, value]);
+      else if (value.size) files.push([name, value, value.name]);
+    });
+    draftFiles.forEach(function (saved) {
+      var kept = form.querySelector('input[name="' + saved[0] + '_kept"]');
+      var chosen = files.some(function (file) {
+        return file[0] === saved[0];
+      });
+      if (kept && kept.checked && !chosen) files.push(saved);
+    });
+    return { key: key, fields: fields, files: files };
+  }
+
+  // While a send is under way only the send itself saves (``force``): a save left pending
+  // could otherwise bring back the draft of a request already stored.
+  function saveDraft(force) {
+    if (!phone || (form.dataset.sending === "true" && !force)) return Promise.resolve();
+    var draft = draftOf();
+    var empty = draft.files.length === 0 && draft.fields.every(function (field) {
+      return !field[1];
+    });
+    if (empty) return Promise.resolve();
+    return phone.drafts
+      .put(draft)
+      .then(function () {
+        if (draftBar) draftBar.hidden = false;
+      })
+      .catch(function () {});
+  }
+
+  function saveDraftSoon() {
+    window.clearTimeout(saveTimer);
+    saveTimer = window.setTimeout(saveDraft, 400);
+  }
+
+  function restore(draft) {
+    var values = {};
+    draft.fields.forEach(function (field) {
+      (values[field[0]] = values[field[0]] || []).push(field[1]);
+    });
+    Array.prototype.forEach.call(form.elements, function (element) {
+      if (!element.name || MACHINERY.test(element.name) || element.type === "file") return;
+      var saved = values[element.name] || [];
+      if (element.type === "checkbox" || element.type === "radio") {
+        element.checked = saved.indexOf(element.value) !== -1;
+      } else if (saved.length && element.tagName !== "BUTTON") {
+        element.value = saved[0];
+      } else {
         return;
       }
-      form.dataset.sending = "false";
-      form.removeAttribute("aria-busy");
-      if (button) {
-        button.disabled = false;
-        button.textContent = idleLabel;
-      }
-      if (progress) progress.hidden = true;
+      // The map follows its fields; other scripts see what a person's typing would do.
+      element.dispatchEvent(new Event("input", { bubbles: true }));
     });
+    draft.files.forEach(function (saved) {
+      var input = form.querySelector('input[type=file][name="' + saved[0] + '"]');
+      if (!input) return;
+      var file = new File([saved[1]], saved[2], { type: saved[1].type });
+      if (putFile(input, file)) prepare(input, file);
+    });
+  }
+
+  if (phone) {
+    phone.drafts
+      .get(key)
+      .then(function (draft) {
+        if (!draft) return;
+        draftFiles = draft.files;
+        if (form.dataset.bound !== "true") restore(draft);
+        if (draftBar) draftBar.hidden = false;
+      })
+      .catch(function () {});
+  }
+  form.addEventListener("input", saveDraftSoon);
+  form.addEventListener("change", saveDraftSoon);
+  // Android may drop a tab in the background without a word: save when it goes out of sight.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") saveDraft();
+  });
+
+  var startAgain = document.getElementById("phone-draft-clear");
+  if (startAgain && phone) {
+    startAgain.addEventListener("click", function () {
+      window.clearTimeout(saveTimer);
+      form.dataset.sending = "true"; // no save while the empty form is fetched
+      // A send still waiting for the signal is given up too: the customer starts again.
+      Promise.all([phone.drafts.remove(key), phone.outbox.remove(key)])
+        .catch(function () {})
+        .then(function () {
+          window.location.replace(key);
+        });
+    });
+  }
+
+  // --- sending -------------------------------------------------------------------------------
+  function say(text) {
+    status.hidden = false;
+    if (message.textContent !== text) message.textContent = text;
+  }
+
+  function showSending() {
+    form.dataset.sending = "true";
+    form.setAttribute("aria-busy", "true");
+    if (button) {
+      button.disabled = true;
+      button.textContent = button.dataset.sendingText || idleLabel;
+      var spinner = document.createElement("span");
+      spinner.className = "spinner-border spinner-border-sm ms-2";
+      spinner.setAttribute("aria-hidden", "true");
+      button.appendChild(spinner);
+    }
+    status.hidden = false;
+  }
+
+  function showProgress(sent, total) {
+    var percent = total ? Math.min(100, Math.round((sent / total) * 100)) : 0;
+    bar.hidden = false;
+    bar.value = percent;
+    bar.textContent = percent + "%";
+    barText.textContent =
+      percent +
+      "% · " +
+      texts.progressText
+        .replace("{sent}", phone.formatBytes(sent))
+        .replace("{total}", phone.formatBytes(total));
+  }
+
+  var handlers = {
+    progress: function (sent, total) {
+      say(texts.sendingText);
+      showProgress(sent, total);
+    },
+    stalled: function () {
+      say(texts.stalledText);
+    },
+    waiting: function () {
+      say(texts.waitingText);
+    },
+    stored: function (answer) {
+      say(texts.doneText);
+      phone.rememberRequest({
+        reference: answer.reference,
+        url: answer.status_url,
+        service: texts.serviceTitle,
+      });
+      window.location.assign(answer.status_url);
+    },
+    answered: function (html) {
+      phone.showAnswer(html);
+    },
+  };
+
+  function sendInBackground(submitter) {
+    showSending();
+    say(texts.sendingText);
+    window.clearTimeout(saveTimer);
+    photosReady()
+      .then(function () {
+        return saveDraft(true);
+      })
+      .then(function () {
+        var entry = { key: key, url: form.action || key, fields: [], files: [] };
+        var data = new FormData(form);
+        if (submitter && submitter.name) data.append(submitter.name, submitter.value);
+        data.forEach(function (value, name) {
+          if (typeof value === "string") entry.fields.push([name, value]);
+          else if (value.size || value.name) entry.files.push([name, value, value.name]);
+        });
+        // Kept before the first byte goes: a closed tab or a dead battery does not lose it.
+        return phone.outbox
+          .put(entry)
+          .catch(function () {})
+          .then(function () {
+            return entry;
+          });
+      })
+      .then(function (entry) {
+        phone.send(entry, handlers);
+      });
+  }
+
+  // The button pressed, for browsers whose submit event does not say (Safari before 15.4).
+  var pressed = null;
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target.closest("button[type=submit]") : null;
+    if (target) pressed = target;
+  });
+
+  form.addEventListener("submit", function (event) {
+    if (form.dataset.sending === "true") {
+      event.preventDefault();
+      return;
+    }
+    if (!canSendInBackground) {
+      showSending();
+      say(texts.sendingText);
+      return; // the browser sends the form itself
+    }
+    event.preventDefault();
+    sendInBackground(event.submitter || pressed);
+  });
+
+  // A send of this form left pending (the tab was closed, the phone switched off): finish it.
+  if (canSendInBackground) {
+    phone.outbox
+      .get(key)
+      .then(function (entry) {
+        if (!entry) return;
+        showSending();
+        say(texts.resumingText);
+        phone.send(entry, handlers);
+      })
+      .catch(function () {});
+  }
+
+  // Back to this page from the browser's page cache.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted || form.dataset.sending !== "true") return;
+    // It was sent: fetch the form anew, with a fresh form token, so that what is sent from it
+    // now is a new request and never silently taken for the one already made.
+    window.location.reload();
   });
 })();

@@ -3,7 +3,20 @@
 (function () {
   "use strict";
   var root = document.getElementById("submission-status");
-  if (!root || root.dataset.final === "true") return;
+  if (!root) return;
+
+  // Listed among "your requests on this phone" on the portal's other pages.
+  function remember() {
+    if (!window.PortalPhone) return;
+    window.PortalPhone.rememberRequest({
+      reference: document.getElementById("reference").textContent,
+      url: window.location.pathname,
+      service: root.dataset.serviceTitle,
+      headline: document.getElementById("status-headline").textContent,
+    });
+  }
+  remember();
+  if (root.dataset.final === "true") return;
   var url = root.dataset.statusUrl;
   // Ask soon after "Send" (a provider that answers at once gives the number within a second),
   // then less and less often, up to the pace the server names: a few seconds while the request
@@ -33,6 +46,7 @@
     }
     root.dataset.status = state.status;
     root.dataset.final = state.final ? "true" : "false";
+    remember();
   }
 
   function poll() {

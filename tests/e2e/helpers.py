@@ -2,7 +2,10 @@
 
 import json
 import re
+import time
 from pathlib import Path
+
+from playwright.sync_api import Error
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 ARTIFACTS = BASE_DIR / "artifacts"
@@ -142,3 +145,29 @@ def fill_storehub_minimum(page, *, by_id: bool = False) -> None:
             field.select_option(value)
         else:
             field.fill(value)
+
+
+STATUS_PATH = re.compile(r"^/status/[0-9a-f-]{36}/$")
+
+
+def wait_until(predicate, *, bound: float = 120, what: str = "condition"):
+    """Poll from Python: the pages' CSP forbids the string waits Playwright would use."""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not reached after {bound:.0f} s")
+
+
+def location(page) -> str:
+    """Where the page is. (Playwright's page.url can miss a navigation that a script starts.)"""
+    try:
+        return page.evaluate("location.pathname")
+    except Error:  # between two documents
+        return ""
+
+
+def on_status_page(page) -> bool:
+    return bool(STATUS_PATH.match(location(page)))

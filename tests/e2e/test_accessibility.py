@@ -6,11 +6,19 @@ Each page is also kept as a screenshot in artifacts/screenshots/ for review.
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import onecloud_data, png_bytes, storehub_data
+from tests.factories import camera_photo_bytes, onecloud_data, png_bytes, storehub_data
 from tickets.models import Status, Submission
 from tickets.services.intake import submission_create
 
-from .helpers import DESKTOP, PHONE, assert_accessible, screenshot
+from .helpers import (
+    DESKTOP,
+    PHONE,
+    assert_accessible,
+    fill_storehub_minimum,
+    on_status_page,
+    screenshot,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -104,3 +112,40 @@ def test_status_page(browsing, viewport, provider, status, numbers):
 
     expect(page.locator("#reference")).to_have_text(submission.reference)
     audit(page, f"status-{status}")
+
+
+@VIEWPORTS
+def test_form_kept_on_the_phone_with_a_photo_waiting_for_the_signal(browsing, viewport, tmp_path):
+    photo = tmp_path / "counter.jpg"
+    photo.write_bytes(camera_photo_bytes(width=1200, height=900))
+    page = browsing.page(viewport=viewport, inject_axe=True)
+    earlier = submission_create(provider="onecloud", data=onecloud_data())
+    page.goto(f"{browsing.server_url}/status/{earlier.public_id}/")  # listed on this phone
+    page.goto(browsing.server_url + "/onecloud/")
+    page.get_by_label("Full name").fill("Agung Januar")
+    page.get_by_label("Picture").set_input_files(photo)
+    expect(page.locator("#id_attachment_preview img")).to_be_visible()
+    expect(page.locator("#phone-draft")).to_be_visible()
+    expect(page.locator("#my-requests")).to_contain_text(earlier.reference)
+
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Send request").click()
+    expect(page.locator("#send-message")).to_contain_text("No connection")
+
+    audit(page, "onecloud-form-kept-offline")
+
+
+@VIEWPORTS
+def test_form_showing_the_request_already_sent(browsing, viewport):
+    page = browsing.page(viewport=viewport, inject_axe=True)
+    for _time in range(2):
+        page.goto(browsing.server_url + "/storehub/")
+        fill_storehub_minimum(page)
+        page.get_by_role("button", name="Send request").click()
+        wait_until(
+            lambda: on_status_page(page) or page.locator("#already-sent").is_visible(),
+            what="the status page or the notice",
+        )
+    expect(page.locator("#already-sent")).to_be_visible()
+
+    audit(page, "storehub-form-already-sent")

@@ -45,6 +45,8 @@ class SubmissionForm(forms.Form):
 
     # Fields of the form itself, not of the customer's request.
     FORM_MACHINERY = ("form_token", "website")
+    # The button that sends a request the browser already sent, as a new one on purpose.
+    SEND_AGAIN = "send_again"
 
     # autocomplete=off: a browser must not restore an old token into a page fetched anew.
     form_token = forms.CharField(
@@ -113,6 +115,19 @@ class SubmissionForm(forms.Form):
     def looks_like_a_bot(self) -> bool:
         return bool(self.is_bound and self.data.get("website"))
 
+    def sent_again_on_purpose(self) -> bool:
+        return bool(self.is_bound and self.data.get(self.SEND_AGAIN))
+
+    def prepare_to_send_again(self) -> None:
+        """Offer this valid form back, to be sent as a new request if the customer wants one.
+
+        A fresh token, so that sending it again is not taken for the request already made;
+        its files kept, so that they need not be chosen again.
+        """
+        self.data = self.data.copy()
+        self.data["form_token"] = issue_form_token()
+        self._offer_kept_uploads()
+
     def submission_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.customer_field_names()}
 
@@ -168,10 +183,17 @@ class SubmissionForm(forms.Form):
     def _build_helper(self) -> FormHelper:
         helper = FormHelper(self)
         helper.form_method = "post"
+        helper.form_id = "request-form"
         # novalidate: every error comes from the server, in the page's language, through the
         # error summary; the browser's own bubbles would speak the browser's language.
         # maxlength and the input types stay, for the keyboard and the limits as one types.
-        helper.attrs = {"data-submit-once": "true", "novalidate": ""}
+        # data-bound: what the server sends back (errors, a request already sent) is newer than
+        # the draft kept on the phone, which then must not be put back over it.
+        helper.attrs = {
+            "data-submit-once": "true",
+            "novalidate": "",
+            "data-bound": "true" if self.is_bound else "false",
+        }
         helper.layout = Layout(
             "form_token",
             Div("website", css_class="hp-field", aria_hidden="true"),

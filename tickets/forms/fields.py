@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .image_metadata import strip_metadata
 from .uploads import KeptUpload, check_upload, read_kept_upload
 
 # A phone is stored in at most 16 digits once normalised (Submission.phone, and the strictest
@@ -132,7 +133,7 @@ class KeepableFileInput(forms.FileInput):
 
 
 class UploadField(forms.FileField):
-    """An optional file, checked by size, extension and content."""
+    """An optional file, checked by size, extension and content; a picture loses its metadata."""
 
     widget = KeepableFileInput
 
@@ -149,11 +150,16 @@ class UploadField(forms.FileField):
         return attrs
 
     def to_python(self, data):
+        # Pictures leave this field without their metadata however they came: checked first,
+        # then stripped. A kept one was stripped when it was kept, so stripping it again finds
+        # nothing to remove and hands back the same file.
         if isinstance(data, KeptToken):
             kept, upload = read_kept_upload(data)
+            upload = strip_metadata(upload, upload.content_type)
             upload.kept = kept
             return upload
         upload = super().to_python(data)
         if upload is not None:
             upload.content_type = check_upload(upload, self.allowed)
+            upload = strip_metadata(upload, upload.content_type)
         return upload

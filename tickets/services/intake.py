@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import get_supported_language_variant
 
 from tickets.clock import database_now
@@ -21,6 +23,21 @@ from .forwarding import queue_forward_with_transaction
 
 logger = logging.getLogger(__name__)
 
+# How long a request sent again from the same browser with the same content is taken for a
+# mistake (Back, then Send; the same form filled in twice) rather than a new problem.
+REPEAT_WINDOW = timedelta(days=1)
+
+
+class AlreadySent(Exception):
+    """The same browser sent the same content to the same provider within ``REPEAT_WINDOW``.
+
+    Not a failure: the customer is shown ``earlier`` and may send it again on purpose.
+    """
+
+    def __init__(self, earlier: Submission) -> None:
+        super().__init__(f"already sent as {earlier.reference}")
+        self.earlier = earlier
+
 
 def submission_create(
     *,
@@ -29,13 +46,20 @@ def submission_create(
     files: dict[str, UploadedFile] | None = None,
     form_token: uuid.UUID | None = None,
     language: str = "",
+    browser_key: str = "",
+    repeat_on_purpose: bool = False,
 ) -> Submission:
     """Store a customer's request and queue its forward with it (see ``queueing``).
 
     ``data`` holds the provider form's cleaned customer fields. With a ``form_token`` the call is
     idempotent by content: the same token with the same fields and files returns the submission
-    it created the first time (a double click, a refresh), while the same token with different
-    content (back, edit, send) is a new request and is stored and forwarded as one.
+    it created the first time (a double click, a refresh, a send retried after a dropped line),
+    while the same token with different content (back, edit, send) is a new request and is
+    stored and forwarded as one.
+
+    With a ``browser_key``, the same content sent from that browser to the same provider with
+    another form token within ``REPEAT_WINDOW`` raises ``AlreadySent`` unless
+    ``repeat_on_purpose``: a second ticket is made only when the customer asks for one.
     """
     files = {role: upload for role, upload in (files or {}).items() if upload}
     digest = content_digest(provider=provider, data=data, files=files)
@@ -47,6 +71,10 @@ def submission_create(
     unknown_roles = set(files) - set(ticket_provider.form_class.upload_field_names())
     if unknown_roles:
         raise ValidationError(f"{provider} takes no file named {', '.join(sorted(unknown_roles))}.")
+    if browser_key and not repeat_on_purpose:
+        _refuse_a_repeat(
+            provider=provider, browser_key=browser_key, digest=digest, form_token=form_token
+        )
 
     columns, details = split_customer_data(data)
     submission = Submission(
@@ -57,6 +85,7 @@ def submission_create(
         next_attempt_at=database_now(),
         form_token=form_token,
         content_digest=digest,
+        browser_key=browser_key,
         details=details,
         **columns,
     )
@@ -91,6 +120,26 @@ def submission_create(
         raise IntegrityError("Could not store the submission after three tries.")
     logger.info("submission %s created for %s", submission.reference, provider)
     return submission
+
+
+def _refuse_a_repeat(
+    *, provider: str, browser_key: str, digest: str, form_token: uuid.UUID | None
+) -> None:
+    earlier = (
+        Submission.objects.filter(
+            browser_key=browser_key,
+            content_digest=digest,
+            provider=provider,
+            created_at__gte=timezone.now() - REPEAT_WINDOW,
+        )
+        # The same form token is the same request sent twice (a double click, a retried
+        # upload): the unique constraint below answers it with the first submission.
+        .exclude(form_token=form_token)
+        .order_by("-created_at")
+        .first()
+    )
+    if earlier is not None:
+        raise AlreadySent(earlier)
 
 
 def _supported_language(language: str) -> str:

@@ -1,0 +1,360 @@
+// What the customer's phone keeps for them, and the sending that outlasts a dropped line.
+//
+// - Drafts and sends under way live in IndexedDB (files included), one of each per form, keyed
+//   by the form's path; both are forgotten after KEEP_DAYS. A send is kept until the portal has
+//   answered it, so closing the tab, losing the signal or a dropped upload never loses it: the
+//   next portal page opened finishes it.
+// - A send goes in the background (XMLHttpRequest, for upload progress) with its form token, so
+//   sending the same thing again is one request on the server however often the line drops.
+// - The requests sent from this browser are listed from localStorage: references and links only.
+// Nothing here is needed: without IndexedDB or JavaScript the forms work as plain forms.
+(function () {
+  "use strict";
+  var KEEP_DAYS = 3;
+  var KEEP_MS = KEEP_DAYS * 24 * 3600 * 1000;
+  // Waits between tries while the line is down; the browser's "online" event cuts them short.
+  var RETRY_SECONDS = [2, 4, 8, 15];
+  // No byte moved for this long: say the line is slow; for the longer one: start again.
+  var STALL_MS = 8000;
+  var GIVE_UP_MS = 60000;
+  var REQUESTS_KEY = "support-portal.requests";
+  var REQUESTS_KEPT = 20;
+
+  // --- IndexedDB ---------------------------------------------------------------------------
+  var database = null;
+
+  function openDatabase() {
+    if (database) return database;
+    database = new Promise(function (resolve, reject) {
+      if (!window.indexedDB) {
+        reject(new Error("no IndexedDB"));
+        return;
+      }
+      var request = window.indexedDB.open("support-portal", 1);
+      request.onupgradeneeded = function () {
+        request.result.createObjectStore("drafts", { keyPath: "key" });
+        request.result.createObjectStore("outbox", { keyPath: "key" });
+      };
+      request.onsuccess = function () {
+        resolve(request.result);
+      };
+      request.onerror = function () {
+        reject(request.error);
+      };
+    });
+    return database;
+  }
+
+  function transact(storeName, mode, action) {
+    return openDatabase().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var transaction = db.transaction(storeName, mode);
+        var request = action(transaction.objectStore(storeName));
+        transaction.oncomplete = function () {
+          resolve(request ? request.result : undefined);
+        };
+        transaction.onerror = transaction.onabort = function () {
+          reject(transaction.error);
+        };
+      });
+    });
+  }
+
+  function store(storeName) {
+    return {
+      get: function (key) {
+        return transact(storeName, "readonly", function (objects) {
+          return objects.get(key);
+        }).then(function (record) {
+          return record && Date.now() - record.savedAt < KEEP_MS ? record : null;
+        });
+      },
+      put: function (record) {
+        record.savedAt = Date.now();
+        return transact(storeName, "readwrite", function (objects) {
+          return objects.put(record);
+        });
+      },
+      remove: function (key) {
+        return transact(storeName, "readwrite", function (objects) {
+          return objects.delete(key);
+        });
+      },
+      all: function () {
+        return transact(storeName, "readonly", function (objects) {
+          return objects.getAll();
+        }).then(function (records) {
+          return (records || []).filter(function (record) {
+            return Date.now() - record.savedAt < KEEP_MS;
+          });
+        });
+      },
+      forgetOld: function () {
+        return transact(storeName, "readwrite", function (objects) {
+          var cursor = objects.openCursor();
+          cursor.onsuccess = function () {
+            var current = cursor.result;
+            if (!current) return;
+            if (!(Date.now() - current.value.savedAt < KEEP_MS)) current.delete();
+            current.continue();
+          };
+          return null;
+        });
+      },
+    };
+  }
+
+  var drafts = store("drafts");
+  var outbox = store("outbox");
+
+  // --- sending -----------------------------------------------------------------------------
+  // A send: { key, url, fields: [[name, text]], files: [[name, blob, fileName]] }.
+  function formDataOf(entry) {
+    var data = new FormData();
+    entry.fields.forEach(function (field) {
+      data.append(field[0], field[1]);
+    });
+    entry.files.forEach(function (file) {
+      data.append(file[0], file[1], file[2]);
+    });
+    return data;
+  }
+
+  // Calls on.progress(sent, total), on.stalled(), on.waiting() (the line is down; the send is
+  // kept and tried again by itself), on.stored(answer) and on.answered(html, status).
+  function send(entry, on) {
+    var tries = 0;
+    var timer = null;
+    var finished = false;
+
+    function tryAgainLater() {
+      on.waiting();
+      var seconds = RETRY_SECONDS[Math.min(tries - 1, RETRY_SECONDS.length - 1)];
+      window.clearTimeout(timer);
+      timer = window.setTimeout(attempt, seconds * 1000);
+    }
+
+    function whenOnline() {
+      if (finished) return;
+      window.clearTimeout(timer);
+      attempt();
+    }
+    window.addEventListener("online", whenOnline);
+
+    function finish() {
+      finished = true;
+      window.clearTimeout(timer);
+      window.removeEventListener("online", whenOnline);
+    }
+
+    function attempt() {
+      if (finished) return;
+      if (navigator.onLine === false) {
+        on.waiting();
+        return; // the "online" event starts the next try
+      }
+      tries += 1;
+      var xhr = new XMLHttpRequest();
+      var lastMove = Date.now();
+      var watch = window.setInterval(function () {
+        var still = Date.now() - lastMove;
+        if (still > GIVE_UP_MS) xhr.abort();
+        else if (still > STALL_MS) on.stalled();
+      }, 1000);
+      function moved() {
+        lastMove = Date.now();
+      }
+      function lineDown() {
+        window.clearInterval(watch);
+        if (!finished) tryAgainLater();
+      }
+      xhr.open("POST", entry.url);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = function (event) {
+        moved();
+        if (event.lengthComputable) on.progress(event.loaded, event.total);
+      };
+      xhr.onprogress = moved;
+      xhr.onerror = lineDown;
+      xhr.onabort = lineDown;
+      xhr.ontimeout = lineDown;
+      xhr.onload = function () {
+        window.clearInterval(watch);
+        var type = xhr.getResponseHeader("Content-Type") || "";
+        // A proxy in front of the portal answering for it while it restarts: the line, too.
+        if (xhr.status === 502 || xhr.status === 503 || xhr.status === 504) {
+          tryAgainLater();
+          return;
+        }
+        finish();
+        if (xhr.status === 201 && type.indexOf("application/json") === 0) {
+          var answer = JSON.parse(xhr.responseText);
+          Promise.all([outbox.remove(entry.key), drafts.remove(entry.key)])
+            .catch(function () {})
+            .then(function () {
+              on.stored(answer);
+            });
+        } else {
+          // The portal answered (the form with what to fix, a rate limit...): nothing is left to
+          // send. The draft stays, so the form comes back as it was typed.
+          outbox
+            .remove(entry.key)
+            .catch(function () {})
+            .then(function () {
+              on.answered(xhr.responseText, xhr.status);
+            });
+        }
+      };
+      xhr.send(formDataOf(entry));
+    }
+
+    attempt();
+  }
+
+  // A page the portal answered with instead of the next page: shown as the browser would.
+  function showAnswer(html) {
+    document.open();
+    document.write(html);
+    document.close();
+  }
+
+  // --- the requests sent from this browser ---------------------------------------------------
+  function readRequests() {
+    try {
+      var list = JSON.parse(window.localStorage.getItem(REQUESTS_KEY) || "[]");
+      return Array.isArray(list) ? list : [];
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function writeRequests(list) {
+    try {
+      if (list.length) {
+        window.localStorage.setItem(REQUESTS_KEY, JSON.stringify(list.slice(0, REQUESTS_KEPT)));
+      } else {
+        window.localStorage.removeItem(REQUESTS_KEY);
+      }
+    } catch (error) {
+      // Storage full or refused (private browsing): the list is a convenience.
+    }
+  }
+
+  // request: { reference, url, service, headline }
+  function rememberRequest(request) {
+    var list = readRequests().filter(function (known) {
+      return known.url !== request.url;
+    });
+    var earlier = readRequests().filter(function (known) {
+      return known.url === request.url;
+    })[0];
+    list.unshift({
+      reference: request.reference,
+      url: request.url,
+      service: request.service || (earlier && earlier.service) || "",
+      headline: request.headline || (earlier && earlier.headline) || "",
+      at: (earlier && earlier.at) || Date.now(),
+    });
+    writeRequests(list);
+  }
+
+  function showRequests() {
+    var section = document.getElementById("my-requests");
+    if (!section) return;
+    var list = section.querySelector("ul");
+    var requests = readRequests();
+    list.textContent = "";
+    requests.forEach(function (request) {
+      var item = document.createElement("li");
+      item.className = "my-request";
+      var link = document.createElement("a");
+      link.href = request.url;
+      link.className = "font-monospace";
+      link.textContent = request.reference;
+      item.appendChild(link);
+      [request.service, request.headline].forEach(function (text) {
+        if (!text) return;
+        var part = document.createElement("span");
+        part.className = "text-body-secondary";
+        part.textContent = " · " + text;
+        item.appendChild(part);
+      });
+      list.appendChild(item);
+    });
+    section.hidden = requests.length === 0;
+  }
+
+  // --- a send left pending on another page (or in a closed tab) -------------------------------
+  function finishPendingSends(except) {
+    var banner = document.getElementById("phone-pending");
+    outbox
+      .all()
+      .then(function (entries) {
+        entries
+          .filter(function (entry) {
+            return entry.key !== except;
+          })
+          .forEach(function (entry) {
+            if (banner) {
+              banner.textContent = banner.dataset.sendingText;
+              banner.hidden = false;
+            }
+            send(entry, {
+              progress: function () {},
+              stalled: function () {},
+              waiting: function () {
+                if (banner) banner.textContent = banner.dataset.waitingText;
+              },
+              stored: function (answer) {
+                rememberRequest({ reference: answer.reference, url: answer.status_url });
+                showRequests();
+                if (!banner) return;
+                banner.textContent = banner.dataset.sentText + " ";
+                var link = document.createElement("a");
+                link.href = answer.status_url;
+                link.className = "alert-link font-monospace";
+                link.textContent = answer.reference;
+                banner.appendChild(link);
+              },
+              answered: function () {
+                // What the portal said needs the customer: back to that form, as it was typed.
+                window.location.assign(entry.url);
+              },
+            });
+          });
+      })
+      .catch(function () {});
+  }
+
+  function formatBytes(bytes) {
+    var language = document.documentElement.lang || undefined;
+    var megabytes = bytes / (1024 * 1024);
+    if (megabytes >= 1) {
+      return megabytes.toLocaleString(language, { maximumFractionDigits: 1 }) + " MB";
+    }
+    return Math.max(1, Math.round(bytes / 1024)).toLocaleString(language) + " KB";
+  }
+
+  window.PortalPhone = {
+    drafts: drafts,
+    outbox: outbox,
+    send: send,
+    showAnswer: showAnswer,
+    rememberRequest: rememberRequest,
+    formatBytes: formatBytes,
+  };
+
+  drafts.forgetOld().catch(function () {});
+  outbox.forgetOld().catch(function () {});
+  showRequests();
+  var forget = document.getElementById("my-requests-forget");
+  if (forget) {
+    forget.addEventListener("click", function () {
+      writeRequests([]);
+      showRequests();
+    });
+  }
+  // The request form finishes its own pending send, with its progress on screen.
+  var form = document.querySelector("form[data-submit-once]");
+  finishPendingSends(form ? window.location.pathname : null);
+})();

@@ -1,0 +1,42 @@
+"""The customer's browser, known by a random cookie of its own and nothing else.
+
+The cookie holds no personal data; it is drawn when a browser first sends a request. The
+database keeps only a keyed hash of it (``Submission.browser_key``), so that a copy of the
+database cannot be used to pose as a customer's browser.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.crypto import salted_hmac
+
+COOKIE_NAME = "portal_browser"
+# Well beyond the day over which a request sent again by mistake is recognised.
+COOKIE_MAX_AGE_SECONDS = 30 * 24 * 3600
+KEY_SALT = "tickets.browser"
+
+
+def browser_cookie(request: HttpRequest) -> str:
+    """The cookie this browser sent, or a new one to give it."""
+    value = request.COOKIES.get(COOKIE_NAME, "")
+    if 16 <= len(value) <= 64:
+        return value
+    return secrets.token_urlsafe(24)
+
+
+def browser_key(cookie: str) -> str:
+    return salted_hmac(KEY_SALT, cookie, algorithm="sha256").hexdigest()
+
+
+def remember_browser(response: HttpResponse, cookie: str) -> HttpResponse:
+    """Send (or renew) the browser's cookie with ``response``."""
+    response.set_cookie(
+        COOKIE_NAME,
+        cookie,
+        max_age=COOKIE_MAX_AGE_SECONDS,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
