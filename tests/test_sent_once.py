@@ -36,6 +36,23 @@ def test_the_first_request_gives_the_browser_a_cookie_of_its_own(client, setting
     assert len(submission.browser_key) == 64 and cookie.value not in submission.browser_key
 
 
+def test_the_form_page_gives_the_cookie_so_a_send_whose_answer_was_lost_is_known(client):
+    page = client.get(URL)
+    cookie = page.cookies[COOKIE_NAME]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    token = issue_form_token()
+    # The first send reached the portal, but the line dropped before its answer: the browser
+    # never saw a Set-Cookie from it.
+    client.post(URL, {**FORM_POSTS["storehub"], "form_token": token})
+    client.cookies[COOKIE_NAME] = cookie.value
+
+    again = send(client)  # later: Back, or "Start again", then the same request
+
+    assert "You already sent this" in again.content.decode()
+    assert Submission.objects.count() == 1
+    assert COOKIE_NAME not in client.get(URL).cookies  # given once, not on every page
+
+
 def test_the_same_request_sent_again_from_the_same_browser_shows_the_first(client):
     send(client)
     first = Submission.objects.get()

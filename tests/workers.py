@@ -63,12 +63,16 @@ def start_worker(sandbox, worker_id: str, log_dir: Path, **environment: str) -> 
     )
 
 
-def wait_for(predicate, seconds: float = 30):
-    """Poll ``predicate`` until it is truthy (a bound, so a bug fails the test, not hangs it)."""
+def wait_for(predicate, seconds: float = 30, *, what: str = "condition"):
+    """Poll ``predicate`` until it is truthy (a bound, so a bug fails the test, not hangs it).
+
+    Polled from Python, so it also serves the browser tests: the pages' CSP forbids the string
+    waits Playwright would use.
+    """
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
+    raise AssertionError(f"{what} not reached after {seconds:.0f} s")

@@ -162,7 +162,9 @@ class IncompleteRequestBody(MultiPartParserError):
 class CompleteBodyStream(IOBase):
     """Django's stream over wsgi.input, counting bytes, raising when the body is incomplete.
 
-    Memory stays bounded: only the last few bytes are kept, for the closing-boundary check.
+    Memory stays bounded: only the last few bytes are kept, for the closing-boundary check. So a
+    multipart body must end with its closing boundary (and at most a line break): an epilogue
+    after it, which RFC 2046 allows and no browser sends, is refused too.
     """
 
     def __init__(self, stream: IOBase, *, length: int, closing_boundary: bytes | None) -> None:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from .browser import browser_cookie, browser_key, remember_browser
+from .browser import COOKIE_NAME, browser_cookie, browser_key, remember_browser
 from .models import WAITING_ON_STAFF_STATUSES, Submission
 from .page_cache import empty_form_page
 from .providers import enabled_providers, provider_or_none
@@ -94,11 +94,18 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
         # Rendered once per provider and language; each request gets its own tokens in it.
         page = empty_form_page(
             request, key=(provider, id(service), other_services), render=render_empty
-        )
-        if page is not None:
-            return page
-        form = service.form()
+        ) or render(request, "tickets/form.html", {"form": service.form(), **context})
+        # The browser gets its cookie with the form: a first send whose answer the line lost
+        # is then still known as this browser's when it is sent again.
+        return _with_browser_cookie(request, page)
     return render(request, "tickets/form.html", {"form": form, **context})
+
+
+def _with_browser_cookie(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    cookie = browser_cookie(request)
+    if request.COOKIES.get(COOKIE_NAME) != cookie:
+        remember_browser(response, cookie)
+    return response
 
 
 def _stored(request: HttpRequest, submission: Submission) -> HttpResponse:

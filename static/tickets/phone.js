@@ -121,21 +121,28 @@
   }
 
   // Calls on.progress(sent, total), on.stalled(), on.waiting() (the line is down; the send is
-  // kept and tried again by itself), on.stored(answer) and on.answered(html, status).
-  function send(entry, on) {
-    var tries = 0;
+  // kept and tried again by itself), on.stored(answer) and on.answered(html, status). One try
+  // at a time; a late answer from an abandoned try is ignored.
+  function sendNow(entry, on) {
+    var waits = 0;
     var timer = null;
+    var current = null;
     var finished = false;
+    var done;
+    var whenDone = new Promise(function (resolve) {
+      done = resolve;
+    });
 
     function tryAgainLater() {
       on.waiting();
-      var seconds = RETRY_SECONDS[Math.min(tries - 1, RETRY_SECONDS.length - 1)];
+      var seconds = RETRY_SECONDS[Math.min(waits, RETRY_SECONDS.length - 1)];
+      waits += 1;
       window.clearTimeout(timer);
       timer = window.setTimeout(attempt, seconds * 1000);
     }
 
     function whenOnline() {
-      if (finished) return;
+      if (finished || current) return;
       window.clearTimeout(timer);
       attempt();
     }
@@ -143,18 +150,22 @@
 
     function finish() {
       finished = true;
+      current = null;
       window.clearTimeout(timer);
       window.removeEventListener("online", whenOnline);
+      done();
     }
 
     function attempt() {
-      if (finished) return;
+      if (finished || current) return;
       if (navigator.onLine === false) {
-        on.waiting();
-        return; // the "online" event starts the next try
+        // The "online" event cuts the wait short; the timer covers an event that never comes
+        // (a tab frozen in the background while the signal returned).
+        tryAgainLater();
+        return;
       }
-      tries += 1;
       var xhr = new XMLHttpRequest();
+      current = xhr;
       var lastMove = Date.now();
       var watch = window.setInterval(function () {
         var still = Date.now() - lastMove;
@@ -164,9 +175,14 @@
       function moved() {
         lastMove = Date.now();
       }
-      function lineDown() {
+      function over() {
         window.clearInterval(watch);
-        if (!finished) tryAgainLater();
+        if (current !== xhr) return false;
+        current = null;
+        return !finished;
+      }
+      function lineDown() {
+        if (over()) tryAgainLater();
       }
       xhr.open("POST", entry.url);
       xhr.setRequestHeader("Accept", "application/json");
@@ -179,7 +195,7 @@
       xhr.onabort = lineDown;
       xhr.ontimeout = lineDown;
       xhr.onload = function () {
-        window.clearInterval(watch);
+        if (!over()) return;
         var type = xhr.getResponseHeader("Content-Type") || "";
         // A proxy in front of the portal answering for it while it restarts: the line, too.
         if (xhr.status === 502 || xhr.status === 503 || xhr.status === 504) {
@@ -209,6 +225,27 @@
     }
 
     attempt();
+    return whenDone;
+  }
+
+  // One tab sends a given form's request at a time (where the browser has Web Locks; elsewhere
+  // two tabs may both send it, and the form token makes that one request on the server).
+  function send(entry, on) {
+    if (!navigator.locks) {
+      sendNow(entry, on);
+      return;
+    }
+    navigator.locks
+      .request("support-portal-send:" + entry.key, { ifAvailable: true }, function (lock) {
+        if (!lock) {
+          on.waiting(); // another tab of this browser is sending it
+          return null;
+        }
+        return sendNow(entry, on);
+      })
+      .catch(function () {
+        sendNow(entry, on);
+      });
   }
 
   // A page the portal answered with instead of the next page: shown as the browser would.
@@ -242,12 +279,13 @@
 
   // request: { reference, url, service, headline }
   function rememberRequest(request) {
-    var list = readRequests().filter(function (known) {
-      return known.url !== request.url;
-    });
-    var earlier = readRequests().filter(function (known) {
-      return known.url === request.url;
+    var known = readRequests();
+    var earlier = known.filter(function (other) {
+      return other.url === request.url;
     })[0];
+    var list = known.filter(function (other) {
+      return other.url !== request.url;
+    });
     list.unshift({
       reference: request.reference,
       url: request.url,

@@ -12,6 +12,8 @@
   var phone = window.PortalPhone;
   if (!form || !status) return;
   var texts = status.dataset;
+  // The words every portal page shares for a send kept on the phone (base.html).
+  var pendingTexts = (document.getElementById("phone-pending") || status).dataset;
   var message = document.getElementById("send-message");
   var bar = document.getElementById("send-progress");
   var barText = document.getElementById("send-progress-text");
@@ -23,20 +25,31 @@
   var MACHINERY = /^(csrfmiddlewaretoken|form_token|website|send_again|.*_kept)$/;
 
   // --- photos made small ---------------------------------------------------------------------
-  var MAX_SIDE = Number(texts.photoMaxSide) || 2048;
-  var TARGET_BYTES = Number(texts.photoTargetBytes) || 512 * 1024;
+  var MAX_SIDE = Number(texts.photoMaxSide);
+  var TARGET_BYTES = Number(texts.photoTargetBytes);
   var THUMBNAIL_SIDE = 96;
   var preparing = {};
+  // The file to send for each file field, by name: the input's own where the browser lets a
+  // script put a file in it (DataTransfer), else kept here (Safari before 14.1).
+  var chosen = {};
 
   function isPicture(file) {
     return /^image\/(jpeg|png)$/.test(file.type) || /\.(jpe?g|png)$/i.test(file.name);
   }
 
-  // Decoded upright: the camera's orientation (EXIF) applied, as the photo is seen.
+  // Decoded upright: the camera's orientation (EXIF) applied, as the photo is seen. Browsers
+  // that know createImageBitmap but not this option (Firefox before 111) refuse it: then as an
+  // <img>, which every browser now shows upright.
   function decode(file) {
-    if (window.createImageBitmap) {
-      return window.createImageBitmap(file, { imageOrientation: "from-image" });
-    }
+    if (!window.createImageBitmap) return decodeAsImage(file);
+    return window
+      .createImageBitmap(file, { imageOrientation: "from-image" })
+      .catch(function () {
+        return decodeAsImage(file);
+      });
+  }
+
+  function decodeAsImage(file) {
     return new Promise(function (resolve, reject) {
       var reader = new FileReader();
       reader.onload = function () {
@@ -111,14 +124,31 @@
   }
 
   function putFile(input, file) {
+    chosen[input.name] = file;
     try {
       var transfer = new DataTransfer();
       transfer.items.add(file);
       input.files = transfer.files;
-      return true;
     } catch (error) {
-      return false; // an older browser: the file chosen is sent as it is
+      // An older browser: the input keeps what the customer chose; ``chosen`` is what goes.
     }
+  }
+
+  // The form's values with the files to send in place of what the inputs hold.
+  function formData() {
+    var data = new FormData(form);
+    fileInputs.forEach(function (input) {
+      var file = chosen[input.name];
+      if (file && !(input.files && input.files[0] === file)) data.set(input.name, file, file.name);
+    });
+    return data;
+  }
+
+  // "{name}" and the like in a translated text; a function, so that "$&" in a file name stays.
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (placeholder, name) {
+      return name in values ? values[name] : placeholder;
+    });
   }
 
   function preview(input) {
@@ -136,11 +166,12 @@
     }
     image.hidden = !prepared.thumbnail;
     if (prepared.thumbnail) image.src = prepared.thumbnail;
-    var text = texts.fileReadyText
-      .replace("{name}", prepared.file.name)
-      .replace("{size}", phone ? phone.formatBytes(prepared.file.size) : "");
+    var text = fill(texts.fileReadyText, {
+      name: prepared.file.name,
+      size: phone ? phone.formatBytes(prepared.file.size) : "",
+    });
     if (prepared.originalSize) {
-      text += " " + texts.photoSmallerText.replace("{size}", phone.formatBytes(prepared.originalSize));
+      text += " " + fill(texts.photoSmallerText, { size: phone.formatBytes(prepared.originalSize) });
     }
     caption.textContent = text;
     box.hidden = false;
@@ -159,7 +190,7 @@
         return { file: file }; // a picture this browser cannot decode goes as it is
       })
       .then(function (prepared) {
-        if (prepared.file !== file) putFile(input, prepared.file);
+        putFile(input, prepared.file);
         showFile(input, prepared);
         delete preparing[input.name];
         return prepared;
@@ -173,6 +204,7 @@
     input.addEventListener("change", function () {
       var file = input.files && input.files[0];
       if (!file) {
+        delete chosen[input.name];
         showFile(input, null);
         saveDraftSoon();
         return;
@@ -200,7 +232,7 @@
   function draftOf() {
     var fields = [];
     var files = [];
-    new FormData(form).forEach(function (value, name) {
+    formData().forEach(function (value, name) {
       if (MACHINERY.test(name)) return;
       if (typeof value === "string") fields.push([name, value]);
       else if (value.size) files.push([name, value, value.name]);
@@ -259,7 +291,8 @@
       var input = form.querySelector('input[type=file][name="' + saved[0] + '"]');
       if (!input) return;
       var file = new File([saved[1]], saved[2], { type: saved[1].type });
-      if (putFile(input, file)) prepare(input, file);
+      putFile(input, file);
+      prepare(input, file);
     });
   }
 
@@ -323,9 +356,7 @@
     barText.textContent =
       percent +
       "% · " +
-      texts.progressText
-        .replace("{sent}", phone.formatBytes(sent))
-        .replace("{total}", phone.formatBytes(total));
+      fill(texts.progressText, { sent: phone.formatBytes(sent), total: phone.formatBytes(total) });
   }
 
   var handlers = {
@@ -337,7 +368,7 @@
       say(texts.stalledText);
     },
     waiting: function () {
-      say(texts.waitingText);
+      say(pendingTexts.waitingText);
     },
     stored: function (answer) {
       say(texts.doneText);
@@ -363,12 +394,14 @@
       })
       .then(function () {
         var entry = { key: key, url: form.action || key, fields: [], files: [] };
-        var data = new FormData(form);
+        var data = formData();
         if (submitter && submitter.name) data.append(submitter.name, submitter.value);
         data.forEach(function (value, name) {
           if (typeof value === "string") entry.fields.push([name, value]);
           else if (value.size || value.name) entry.files.push([name, value, value.name]);
         });
+        // What is sent is fixed now: later edits would be lost without a word.
+        form.inert = true;
         // Kept before the first byte goes: a closed tab or a dead battery does not lose it.
         return phone.outbox
           .put(entry)
@@ -410,7 +443,8 @@
       .then(function (entry) {
         if (!entry) return;
         showSending();
-        say(texts.resumingText);
+        form.inert = true;
+        say(pendingTexts.sendingText);
         phone.send(entry, handlers);
       })
       .catch(function () {});

@@ -2,7 +2,6 @@
 
 import json
 import re
-import time
 from pathlib import Path
 
 from playwright.sync_api import Error
@@ -148,17 +147,6 @@ def fill_storehub_minimum(page, *, by_id: bool = False) -> None:
 
 
 STATUS_PATH = re.compile(r"^/status/[0-9a-f-]{36}/$")
-
-
-def wait_until(predicate, *, bound: float = 120, what: str = "condition"):
-    """Poll from Python: the pages' CSP forbids the string waits Playwright would use."""
-    deadline = time.monotonic() + bound
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached after {bound:.0f} s")
 
 
 def location(page) -> str:

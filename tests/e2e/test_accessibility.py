@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import camera_photo_bytes, onecloud_data, png_bytes, storehub_data
+from tests.workers import wait_for
 from tickets.models import Status, Submission
 from tickets.services.intake import submission_create
 
@@ -17,7 +18,6 @@ from .helpers import (
     fill_storehub_minimum,
     on_status_page,
     screenshot,
-    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -142,8 +142,9 @@ def test_form_showing_the_request_already_sent(browsing, viewport):
         page.goto(browsing.server_url + "/storehub/")
         fill_storehub_minimum(page)
         page.get_by_role("button", name="Send request").click()
-        wait_until(
+        wait_for(
             lambda: on_status_page(page) or page.locator("#already-sent").is_visible(),
+            120,
             what="the status page or the notice",
         )
     expect(page.locator("#already-sent")).to_be_visible()

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from tests.factories import camera_photo_bytes
 from tests.line import MOBILE_PROFILE, PhoneLine, emulate_mobile_network
+from tests.workers import wait_for
 from tickets.models import Attachment, Submission
 
 from .helpers import (
@@ -24,7 +25,6 @@ from .helpers import (
     fill_storehub_minimum,
     location,
     on_status_page,
-    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -50,10 +50,11 @@ def line(portal):
         yield phone_line
 
 
-def phone_page(browsing, *, locale: str = "en-MY"):
+def phone_page(browsing, *, locale: str = "en-MY", line: PhoneLine | None = None):
+    """A phone on the mobile profile: Chromium's emulation, or a PhoneLine the test can cut."""
     page = browsing.page(viewport=PHONE, block_external=False, locale=locale)
     # The emulation lasts as long as its session is referenced.
-    page.context.mobile_network = emulate_mobile_network(page)
+    page.context.mobile_network = emulate_mobile_network(page, behind_line=line is not None)
     return page
 
 
@@ -81,7 +82,7 @@ def stored_photo(submission: Submission) -> Image.Image:
 def test_a_camera_photo_is_sent_small_upright_and_without_its_position(
     browsing, line, camera_photo
 ):
-    page = phone_page(browsing)
+    page = phone_page(browsing, line=line)
     page.goto(line.url + "/onecloud/")
     fill_onecloud(page, photo=camera_photo)
 
@@ -93,9 +94,9 @@ def test_a_camera_photo_is_sent_small_upright_and_without_its_position(
     sent_at = time.monotonic()
 
     # The customer watches the bytes go.
-    wait_until(lambda: page.locator("#send-progress").is_visible(), what="the progress bar")
+    wait_for(lambda: page.locator("#send-progress").is_visible(), 120, what="the progress bar")
     expect(page.locator("#send-progress-text")).to_contain_text(re.compile(r"\d+% · .* of .* sent"))
-    wait_until(lambda: on_status_page(page), what="the status page")
+    wait_for(lambda: on_status_page(page), 120, what="the status page")
     seconds = time.monotonic() - sent_at
     print(f"\n12 MP photo, Send to status page on the mobile profile: {seconds:.1f} s")
 
@@ -134,7 +135,7 @@ def test_offline_at_send_the_request_goes_by_itself_when_the_signal_returns(
     assert Submission.objects.count() == 0
     page.context.set_offline(False)
 
-    wait_until(lambda: on_status_page(page), what="the status page")
+    wait_for(lambda: on_status_page(page), 120, what="the status page")
     submission = Submission.objects.get()
     expect(page.locator("#reference")).to_have_text(submission.reference)
     assert submission.language == language
@@ -143,21 +144,21 @@ def test_offline_at_send_the_request_goes_by_itself_when_the_signal_returns(
 def test_the_line_cut_while_the_photo_goes_up_sends_it_again_with_the_photo(
     browsing, line, camera_photo
 ):
-    page = phone_page(browsing)
+    page = phone_page(browsing, line=line)
     page.goto(line.url + "/onecloud/")
     fill_onecloud(page, photo=camera_photo)
     before = line.bytes_up
 
     page.get_by_role("button", name="Send request").click()
     # 3 s into the upload at 750 kbps: well inside the photo.
-    wait_until(lambda: line.bytes_up - before > 3 * MOBILE_PROFILE["up_bytes_per_second"])
+    wait_for(lambda: line.bytes_up - before > 3 * MOBILE_PROFILE["up_bytes_per_second"], 120)
     line.cut()
     expect(page.locator("#send-message")).to_contain_text(WAITING_TEXT, timeout=30_000)
     time.sleep(OUTAGE_SECONDS)
     assert Submission.objects.count() == 0  # half a request is never kept
     line.restore()
 
-    wait_until(lambda: on_status_page(page), what="the status page")
+    wait_for(lambda: on_status_page(page), 120, what="the status page")
     submission = Submission.objects.get()
     assert Attachment.objects.filter(submission=submission, role="attachment").count() == 1
     assert stored_photo(submission).size == (1536, 2048)
@@ -217,7 +218,7 @@ def test_what_was_typed_and_the_photo_survive_a_closed_tab_and_a_language_switch
     expect(page.locator("#id_attachment_preview img")).to_be_visible()
 
     page.locator("#request-form button[type=submit]").click()
-    wait_until(lambda: on_status_page(page), what="the status page")
+    wait_for(lambda: on_status_page(page), 120, what="the status page")
     submission = Submission.objects.get()
     assert submission.details["subject"] == "Printer offline"
     assert stored_photo(submission).size == (1536, 2048)
@@ -256,11 +257,11 @@ def test_back_then_send_unchanged_shows_the_request_already_made(browsing, porta
     page.goto(portal.url + "/storehub/")
     fill_storehub_minimum(page)
     page.get_by_role("button", name="Send request").click()
-    wait_until(lambda: on_status_page(page), what="the status page")
+    wait_for(lambda: on_status_page(page), 120, what="the status page")
     first = Submission.objects.get()
 
     page.go_back()
-    wait_until(lambda: location(page) == "/storehub/", what="the form again")
+    wait_for(lambda: location(page) == "/storehub/", 120, what="the form again")
     if not page.locator("#id_name").input_value():
         fill_storehub_minimum(page)  # the browser did not refill the fields: the customer does
     page.get_by_role("button", name="Send request").click()
@@ -273,7 +274,7 @@ def test_back_then_send_unchanged_shows_the_request_already_made(browsing, porta
     )
 
     notice.get_by_role("button", name="Send it again as a new request").click()
-    wait_until(lambda: on_status_page(page), what="the status page")
+    wait_for(lambda: on_status_page(page), 120, what="the status page")
     assert Submission.objects.count() == 2
     assert str(first.public_id) not in location(page)
 
@@ -290,6 +291,36 @@ def test_the_server_answers_a_background_send_with_the_form_and_its_errors(brows
     expect(page.locator("#error-summary")).to_contain_text("Phone number")
     page.get_by_label("Phone number").fill("019-876 5432")
     page.get_by_role("button", name="Send request").click()
-    wait_until(lambda: on_status_page(page), what="the status page")
+    wait_for(lambda: on_status_page(page), 120, what="the status page")
     assert Submission.objects.get().phone == "60198765432"
     assert csp_violations(page) == []
+
+
+OLDER_BROWSERS = {
+    # Safari before 14.1: a script cannot put a file in a file input.
+    "no DataTransfer": "delete window.DataTransfer;",
+    # Firefox before 111: createImageBitmap refuses the orientation option.
+    "no imageOrientation": """
+        const original = window.createImageBitmap;
+        window.createImageBitmap = (image, options) =>
+            options ? Promise.reject(new TypeError("imageOrientation")) : original(image);
+    """,
+}
+
+
+@pytest.mark.parametrize("browser_gap", sorted(OLDER_BROWSERS))
+def test_older_browsers_still_send_the_photo_small_and_upright(
+    browsing, portal, camera_photo, browser_gap
+):
+    page = browsing.page(viewport=PHONE)
+    page.context.add_init_script(OLDER_BROWSERS[browser_gap])
+    page.goto(portal.url + "/onecloud/")
+    fill_onecloud(page, photo=camera_photo)
+    expect(page.locator("#id_attachment_preview")).to_contain_text("Made smaller")
+
+    page.get_by_role("button", name="Send request").click()
+
+    wait_for(lambda: on_status_page(page), 120, what="the status page")
+    photo = stored_photo(Submission.objects.get())
+    assert photo.size == (1536, 2048)
+    assert photo.size_in_bytes <= 600 * 1024
