@@ -131,9 +131,7 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(
-                fields=["browser_key", "content_digest"],
-                name="submission_browser_content",
-                condition=~models.Q(browser_key=""),
+                fields=["browser_key", "content_digest"], name="submission_browser_content"
             ),
         ]
         constraints = [

@@ -62,6 +62,8 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
             return render(request, "tickets/received.html")
         if form.is_valid():
             cookie = browser_cookie(request)
+            # A browser seen for the first time has sent nothing before: no need to look.
+            first_time = request.COOKIES.get(COOKIE_NAME) != cookie
             try:
                 submission = submission_create(
                     provider=provider,
@@ -70,7 +72,7 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
                     form_token=form.token,
                     language=request.LANGUAGE_CODE,
                     browser_key=browser_key(cookie),
-                    repeat_on_purpose=form.sent_again_on_purpose(),
+                    allow_repeat=form.sent_again_on_purpose() or first_time,
                 )
             except AlreadySent as repeat:
                 form.prepare_to_send_again()

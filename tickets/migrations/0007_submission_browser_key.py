@@ -17,6 +17,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='submission',
-            index=models.Index(condition=models.Q(('browser_key', ''), _negated=True), fields=['browser_key', 'content_digest'], name='submission_browser_content'),
+            index=models.Index(fields=['browser_key', 'content_digest'], name='submission_browser_content'),
         ),
     ]
