@@ -1,6 +1,6 @@
 """The customer's browser, known by a random cookie of its own and nothing else.
 
-The cookie holds no personal data; it is drawn when a browser first sends a request. The
+The cookie holds no personal data; it is given with the first form page the browser opens. The
 database keeps only a keyed hash of it (``Submission.browser_key``), so that a copy of the
 database cannot be used to pose as a customer's browser.
 """
@@ -17,12 +17,12 @@ COOKIE_MAX_AGE_SECONDS = 30 * 24 * 3600
 KEY_SALT = "tickets.browser"
 
 
-def browser_cookie(request: HttpRequest) -> str:
-    """The cookie this browser sent, or a new one to give it."""
+def browser_cookie(request: HttpRequest) -> tuple[str, bool]:
+    """The cookie this browser sent, or a new one to give it; and whether it is new."""
     value = request.COOKIES.get(COOKIE_NAME, "")
     if 16 <= len(value) <= 64:
-        return value
-    return secrets.token_urlsafe(24)
+        return value, False
+    return secrets.token_urlsafe(24), True
 
 
 def browser_key(cookie: str) -> str:

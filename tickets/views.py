@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from .browser import COOKIE_NAME, browser_cookie, browser_key, remember_browser
+from .browser import browser_cookie, browser_key, remember_browser
 from .models import WAITING_ON_STAFF_STATUSES, Submission
 from .page_cache import empty_form_page
 from .providers import enabled_providers, provider_or_none
@@ -61,9 +61,8 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
             logger.info("%s form: honeypot filled, nothing stored", provider)
             return render(request, "tickets/received.html")
         if form.is_valid():
-            cookie = browser_cookie(request)
             # A browser seen for the first time has sent nothing before: no need to look.
-            first_time = request.COOKIES.get(COOKIE_NAME) != cookie
+            cookie, first_time = browser_cookie(request)
             try:
                 submission = submission_create(
                     provider=provider,
@@ -104,10 +103,8 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
 
 
 def _with_browser_cookie(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    cookie = browser_cookie(request)
-    if request.COOKIES.get(COOKIE_NAME) != cookie:
-        remember_browser(response, cookie)
-    return response
+    cookie, new = browser_cookie(request)
+    return remember_browser(response, cookie) if new else response
 
 
 def _stored(request: HttpRequest, submission: Submission) -> HttpResponse:
