@@ -275,60 +275,11 @@ if SANDBOX_ENABLED and not DEBUG:
     )
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8001")
 
-
-def _provider_url(name: str, sandbox_path: str) -> str:
-    configured = env_str(name)
-    if configured:
-        return configured
-    return f"{SANDBOX_URL}/{sandbox_path}" if SANDBOX_ENABLED else ""
-
-
-def _state_spellings(raw: str) -> dict[str, str]:
-    """``"Kuala Lumpur=W.P. Kuala Lumpur;Labuan=W.P. Labuan"`` into a mapping."""
-    spellings = {}
-    for pair in filter(None, (item.strip() for item in raw.split(";"))):
-        state, sep, spelling = pair.partition("=")
-        if not sep or not state.strip() or not spelling.strip():
-            raise ImproperlyConfigured(
-                f"STOREHUB_STATE_SPELLINGS entries look like 'Kuala Lumpur=W.P. Kuala Lumpur', "
-                f"not {pair!r}."
-            )
-        spellings[state.strip()] = spelling.strip()
-    return spellings
-
-
-def _onecloud_options() -> dict:
-    token, token_url = env_str("ONECLOUD_TOKEN"), env_str("ONECLOUD_TOKEN_URL")
-    username, password = env_str("ONECLOUD_USERNAME"), env_str("ONECLOUD_PASSWORD")
-    if SANDBOX_ENABLED and not (token or token_url):
-        # The sandbox issues JWTs from its token endpoint, so the full token path is exercised.
-        token_url = f"{SANDBOX_URL}/onecloud/api/token"
-        username, password = username or "sandbox", password or "sandbox"
-    return {
-        "url": _provider_url("ONECLOUD_URL", "onecloud"),
-        "token": token,
-        "token_url": token_url,
-        "username": username,
-        "password": password,
-        "categories": env_list("ONECLOUD_CATEGORIES", "Request,Question,Complaint,Problem"),
-        # The time zone of the quota window OneCloud's "time limit reached" message names.
-        "time_zone": env_str("ONECLOUD_TIME_ZONE", "Asia/Jakarta"),
-    }
-
-
-def _storehub_options() -> dict:
-    return {
-        "url": _provider_url("STOREHUB_URL", "storehub"),
-        "api_key": env_str("STOREHUB_API_KEY", "tk_sandbox" if SANDBOX_ENABLED else ""),
-        # How StoreHub spells each state, where it differs from the portal's list.
-        "state_spellings": _state_spellings(env_str("STOREHUB_STATE_SPELLINGS")),
-    }
-
-
-# Every provider the portal has a package for: alias -> (backend, how its options are read).
+# Every provider the portal has a package for: alias -> backend. A provider reads its own settings
+# when it is built (OPTIONS first, then its environment variables: tickets/providers/settings.py).
 _PROVIDER_BACKENDS = {
-    "onecloud": ("tickets.providers.onecloud.OneCloud", _onecloud_options),
-    "storehub": ("tickets.providers.storehub.StoreHub", _storehub_options),
+    "onecloud": "tickets.providers.onecloud.OneCloud",
+    "storehub": "tickets.providers.storehub.StoreHub",
 }
 
 
@@ -345,16 +296,7 @@ def _ticket_providers() -> dict:
             f"ENABLED_PROVIDERS names an unknown provider {unknown[0]!r}; "
             f"use any of: {', '.join(_PROVIDER_BACKENDS)}."
         )
-    # Explicit time-outs for every outbound call, in seconds.
-    timeouts = {
-        "connect_timeout": env_float("PROVIDER_CONNECT_TIMEOUT", 5.0),
-        "read_timeout": env_float("PROVIDER_READ_TIMEOUT", 30.0),
-    }
-    registry = {}
-    for alias in enabled:
-        backend, read_options = _PROVIDER_BACKENDS[alias]
-        registry[alias] = {"BACKEND": backend, "OPTIONS": {**read_options(), **timeouts}}
-    return registry
+    return {alias: {"BACKEND": _PROVIDER_BACKENDS[alias], "OPTIONS": {}} for alias in enabled}
 
 
 TICKET_PROVIDERS = _ticket_providers()

@@ -13,7 +13,13 @@ from django.conf import settings as django_settings
 
 from tests.factories import CUSTOMER_DATA, set_provider_options
 from tickets.providers import ConfigurationError, TicketRequest, get_provider
-from tickets.providers.errors import ProviderTransientError, ProviderUnknownOutcome
+from tickets.providers.errors import (
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderTransientError,
+    ProviderUnknownOutcome,
+)
+from tickets.providers.http import HttpReply
 
 ALIASES = list(django_settings.TICKET_PROVIDERS)
 SECRET_OPTION_WORDS = ("token", "password", "key", "secret")
@@ -65,6 +71,30 @@ def test_faults_are_classified_and_every_call_kept(sandbox, alias, outcome, erro
     assert sandbox.created(alias) == []
 
 
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        # A request time-out or "too early" says nothing against the request: try it again.
+        (408, ProviderTransientError),
+        (425, ProviderTransientError),
+        (429, ProviderRateLimited),
+        (401, ConfigurationError),
+        (403, ConfigurationError),
+        (400, ProviderRejected),
+        (503, ProviderTransientError),
+        (502, ProviderUnknownOutcome),
+        (201, ProviderUnknownOutcome),
+    ],
+)
+def test_an_answer_without_the_providers_own_codes_is_read_by_its_status(alias, status, error):
+    with pytest.raises(error) as caught:
+        get_provider(alias).parse_reply(HttpReply(status, "", None))
+
+    assert type(caught.value) is error
+    assert caught.value.http_status == status
+    assert caught.value.message.startswith(get_provider(alias).label)
+
+
 def test_a_refused_connection_is_transient(sandbox, settings, alias):
     set_provider_options(settings, alias, url=f"http://127.0.0.1:{closed_port()}/{alias}")
 
@@ -96,7 +126,7 @@ def test_missing_settings_are_reported_and_nothing_is_sent(sandbox, settings, al
     set_provider_options(settings, alias, url="")
     provider = get_provider(alias)
 
-    [message] = [m for m in provider.check() if provider.url_setting in m.msg]
+    [message] = [m for m in provider.check() if provider.setting_name("url") in m.msg]
     assert message.id == "tickets.E002"
     assert message.msg.startswith(f"{provider.label}: ")
     with pytest.raises(ConfigurationError):

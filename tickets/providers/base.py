@@ -10,8 +10,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.core import checks
 
-from .errors import ConfigurationError, ProviderError, ProviderUnknownOutcome
+from tickets.statuses import ErrorClass
+
+from .errors import (
+    ConfigurationError,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderTransientError,
+    ProviderUnknownOutcome,
+    server_error,
+)
 from .http import Exchange, Exchanges, HttpClient, HttpReply, outbound_url_problem
+from .settings import Parser, number, provider_setting, setting_variable
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
@@ -20,6 +31,11 @@ if TYPE_CHECKING:
     from tickets.sandbox.server import SandboxEndpoints
 
 logger = logging.getLogger(__name__)
+
+# The prefix of the settings every provider shares: PROVIDER_CONNECT_TIMEOUT, PROVIDER_READ_TIMEOUT.
+SHARED_SETTINGS_PREFIX = "PROVIDER"
+# Answers that say the request came too early or too slowly, not that its content is wrong.
+TRANSIENT_CLIENT_STATUSES = (408, 425)
 
 
 @dataclass(frozen=True)
@@ -57,7 +73,9 @@ class TicketProvider(ABC):
     """Everything the portal knows about one ticket provider, built from its settings entry.
 
     ``settings.TICKET_PROVIDERS`` maps an alias to ``{"BACKEND": <this class>, "OPTIONS": {...}}``;
-    the registry (``tickets.providers.registry``) builds one instance per alias on first use.
+    the registry (``tickets.providers.registry``) builds one instance per alias on first use. The
+    instance reads each of its settings with ``setting()``: OPTIONS first, then the environment
+    variable ``<settings_prefix>_<NAME>``, then a default (``tickets.providers.settings``).
 
     A subclass declares what the customer is told (``title``, ``summary``, ``sent_next_step``,
     ``ticket_number_label``), its form (``form_class``, the one definition of its fields),
@@ -79,27 +97,41 @@ class TicketProvider(ABC):
     # Fake endpoints that speak this provider's contract, for `make run` and the tests.
     sandbox_class: ClassVar["type[SandboxEndpoints]"]
     create_path: ClassVar[str] = "/api/ticket/create"
-    # The settings this provider's options come from, named in configuration messages.
-    url_setting: ClassVar[str]
+    # The prefix of this provider's environment variables: "STOREHUB" reads STOREHUB_URL.
+    settings_prefix: ClassVar[str]
 
-    def __init__(
-        self,
-        *,
-        alias: str,
-        url: str = "",
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
-        **options: Any,
-    ) -> None:
+    def __init__(self, *, alias: str, **options: Any) -> None:
         self.alias = alias
-        self.url = url
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
         self.options = options
-        self.http = HttpClient(connect_timeout=connect_timeout, read_timeout=read_timeout)
+        self.url = self.setting("url", default=self.sandbox_url)
+        # Explicit time-outs for every outbound call, in seconds.
+        self.connect_timeout = provider_setting(
+            options, "connect_timeout", prefix=SHARED_SETTINGS_PREFIX, default=5.0, parse=number
+        )
+        self.read_timeout = provider_setting(
+            options, "read_timeout", prefix=SHARED_SETTINGS_PREFIX, default=30.0, parse=number
+        )
+        self.http = HttpClient(connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.alias!r}>"
+
+    # --- settings ---------------------------------------------------------------------------
+    def setting(self, name: str, *, default: Any = "", parse: Parser | None = None) -> Any:
+        """This provider's setting ``name``: its OPTIONS, else ``<PREFIX>_<NAME>``, else default."""
+        return provider_setting(
+            self.options, name, prefix=self.settings_prefix, default=default, parse=parse
+        )
+
+    def setting_name(self, name: str) -> str:
+        """The environment variable of setting ``name``, as configuration messages name it."""
+        return setting_variable(self.settings_prefix, name)
+
+    @property
+    def sandbox_url(self) -> str:
+        """Where ``manage.py run_sandbox`` serves this provider, or "" when the sandbox is off:
+        the default of every URL this provider calls."""
+        return f"{settings.SANDBOX_URL}/{self.alias}" if settings.SANDBOX_ENABLED else ""
 
     # --- what the rest of the portal asks of a provider -----------------------------------
     def form(self, *args: Any, **kwargs: Any) -> "SubmissionForm":
@@ -112,12 +144,11 @@ class TicketProvider(ABC):
 
     def configuration_problems(self) -> list[str]:
         """Plain sentences naming each missing or malformed setting. No network call."""
-        problems = []
+        url_setting = self.setting_name("url")
         if not self.url:
-            problems.append(f"{self.url_setting} is not set.")
-        else:
-            problems.append(self.url_problem(self.url_setting, self.url))
-        return [problem for problem in problems if problem]
+            return [f"{url_setting} is not set."]
+        problem = self.url_problem(url_setting, self.url)
+        return [problem] if problem else []
 
     @staticmethod
     def url_problem(setting: str, url: str) -> str:
@@ -168,7 +199,7 @@ class TicketProvider(ABC):
             exchanges[-1].classify(unknown.error_class, unknown.message)
             raise unknown from exc
         ticket.exchanges = exchanges
-        exchanges[-1].classify("success", "")
+        exchanges[-1].classify(ErrorClass.SUCCESS, "")
         return ticket
 
     def send(self, request: TicketRequest, exchanges: list[Exchange]) -> ProviderTicket:
@@ -198,3 +229,31 @@ class TicketProvider(ABC):
     @abstractmethod
     def parse_reply(self, reply: HttpReply) -> ProviderTicket:
         """A ticket from a success, or the right ``ProviderError`` for anything else."""
+
+    def error_for_status(
+        self, reply: HttpReply, *, detail: str = ""
+    ) -> ProviderError | ConfigurationError:
+        """The failure an HTTP status means when nothing more specific was read from the reply.
+
+        ``parse_reply`` reads the provider's own codes first and ends with
+        ``raise self.error_for_status(reply)``; ``detail`` is the provider's words, if any.
+        """
+        status = reply.status
+        said = f": {detail}" if detail else "."
+        if status >= 500:
+            return server_error(self.label, status)
+        if status == 429:
+            return ProviderRateLimited.from_reply(f"{self.label}: too many requests.", reply)
+        if status in TRANSIENT_CLIENT_STATUSES:
+            return ProviderTransientError(f"{self.label}: HTTP {status}.", http_status=status)
+        if status in (401, 403):
+            return ConfigurationError(
+                f"{self.label} refused access (HTTP {status}){said}", http_status=status
+            )
+        if 400 <= status < 500:
+            return ProviderRejected(
+                f"{self.label} rejected the request (HTTP {status}){said}", http_status=status
+            )
+        return ProviderUnknownOutcome(
+            f"{self.label} answered HTTP {status} without a documented body.", http_status=status
+        )

@@ -8,14 +8,32 @@ catches send failures must never swallow a misconfiguration, which only staff ca
 from datetime import datetime
 from typing import ClassVar
 
+from tickets.statuses import ErrorClass
+
 
 class _Classified(Exception):
-    error_class: ClassVar[str]
+    """A failure and everything the delivery machine needs to decide what comes next.
 
-    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+    ``retry_after`` (seconds) and ``not_before`` are what the provider said about waiting (rate
+    limits only); ``may_have_created`` that the call may have created a ticket although it failed.
+    """
+
+    error_class: ClassVar[ErrorClass]
+    may_have_created: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.http_status = http_status
+        self.retry_after = retry_after
+        self.not_before = not_before
         # Filled by TicketProvider.create_ticket: every call made before the failure.
         self.exchanges: list = []
 
@@ -23,13 +41,13 @@ class _Classified(Exception):
 class ProviderError(_Classified):
     """The provider could not take the ticket this time."""
 
-    error_class = "transient"
+    error_class = ErrorClass.TRANSIENT
 
 
 class ProviderTransientError(ProviderError):
     """Down, 5xx, connection refused: nothing reached the provider, or it failed. Retry."""
 
-    error_class = "transient"
+    error_class = ErrorClass.TRANSIENT
 
 
 class ProviderRateLimited(ProviderError):
@@ -40,19 +58,7 @@ class ProviderRateLimited(ProviderError):
     either, and backs off on its own when the provider said neither.
     """
 
-    error_class = "rate_limited"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        http_status: int | None = None,
-        retry_after: float | None = None,
-        not_before: datetime | None = None,
-    ) -> None:
-        super().__init__(message, http_status=http_status)
-        self.retry_after = retry_after
-        self.not_before = not_before
+    error_class = ErrorClass.RATE_LIMITED
 
     @classmethod
     def from_reply(cls, message: str, reply) -> "ProviderRateLimited":
@@ -63,40 +69,40 @@ class ProviderRateLimited(ProviderError):
 class ProviderTokenExpired(ProviderError):
     """The bearer token has expired; a new one may succeed at once."""
 
-    error_class = "token_expired"
+    error_class = ErrorClass.TOKEN_EXPIRED
 
 
 class ProviderRejected(ProviderError):
     """The provider refused this request's content; retrying unchanged cannot help."""
 
-    error_class = "rejected"
+    error_class = ErrorClass.REJECTED
 
 
 class ProviderUnknownOutcome(ProviderError):
     """The request may have been processed: a time-out or a dropped connection after sending,
     a gateway's 502 or 504 (the provider behind it may have finished), an undocumented 200 body."""
 
-    error_class = "unknown_outcome"
+    error_class = ErrorClass.UNKNOWN_OUTCOME
 
 
 class ConfigurationError(_Classified):
     """Our settings are missing or wrong, or the provider refuses our credentials."""
 
-    error_class = "configuration"
+    error_class = ErrorClass.CONFIGURATION
 
 
 class ProviderRedirected(ConfigurationError):
     """The provider answered with a redirect, which is never followed: the URL is wrong. The
     request had been sent, so the provider may have created the ticket."""
 
-    error_class = "configuration"
+    error_class = ErrorClass.CONFIGURATION
     may_have_created = True
 
 
 class AccountError(ConfigurationError):
     """The provider account itself is banned, unlicensed or expired."""
 
-    error_class = "account"
+    error_class = ErrorClass.ACCOUNT
 
 
 # A gateway's "bad gateway" and "gateway time-out" say nothing of what the server behind it did.

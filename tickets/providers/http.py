@@ -17,11 +17,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+from tickets.statuses import ErrorClass
 
 from .errors import (
     ConfigurationError,
@@ -48,10 +50,10 @@ class Exchange:
     request: dict[str, Any]
     http_status: int | None = None
     response: str = ""
-    error_class: str = ""
+    error_class: ErrorClass | Literal[""] = ""  # "" until the call is classified
     message: str = ""
 
-    def classify(self, error_class: str, message: str) -> None:
+    def classify(self, error_class: ErrorClass, message: str) -> None:
         self.error_class = error_class
         self.message = message
 
@@ -176,7 +178,7 @@ class HttpClient:
     def _new_session() -> requests.Session:
         session = requests.Session()
         # Never replay a POST on our own: a replay is a possible duplicate ticket, and retries are
-        # scheduled by the forwarding task, which records each one.
+        # scheduled by the forward outbox, which records each one.
         session.mount("http://", requests.adapters.HTTPAdapter(max_retries=0))
         session.mount("https://", requests.adapters.HTTPAdapter(max_retries=0))
         return session

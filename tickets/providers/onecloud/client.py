@@ -1,7 +1,8 @@
 """OneCloud "Tiket - Create": bearer token, JSON or multipart body, ``ticketId`` back.
 
-Options (``TICKET_PROVIDERS["onecloud"]["OPTIONS"]``, filled from the environment): ``url``,
-``token`` (a fixed token), or ``token_url`` with ``username`` and ``password``; ``categories``.
+Settings (OPTIONS, else ``ONECLOUD_<NAME>``): ``url``, ``token`` (a fixed token), or ``token_url``
+with ``username`` and ``password``; ``categories``; ``time_zone``. With the sandbox on and no
+token settings, tokens come from the sandbox's token endpoint.
 """
 
 import base64
@@ -15,17 +16,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.translation import gettext_lazy as _
 
+from tickets.statuses import ErrorClass
+
 from ..base import ProviderTicket, TicketProvider, TicketRequest
 from ..errors import (
     ConfigurationError,
     ProviderRateLimited,
-    ProviderRejected,
     ProviderTokenExpired,
     ProviderTransientError,
     ProviderUnknownOutcome,
-    server_error,
 )
 from ..http import Exchange, HttpReply
+from ..settings import comma_list
 from .forms import OneCloudForm
 from .sandbox import OneCloudSandbox
 
@@ -35,6 +37,9 @@ TOKEN_REFRESH_MARGIN_SECONDS = 60
 TOKEN_KEYS = ("token", "access_token", "accessToken")
 # OneCloud's clock: the quota window its message names ("18:00 - 06:00") is in this time zone.
 DEFAULT_TIME_ZONE = "Asia/Jakarta"
+DEFAULT_CATEGORIES = ["Request", "Question", "Complaint", "Problem"]
+# What the sandbox's token endpoint is asked with when no credentials are set.
+SANDBOX_CREDENTIALS = "sandbox"
 # A quota answer this soon after the window opened (by our clock) means OneCloud's clock is late.
 QUOTA_CLOCK_SLACK = timedelta(minutes=15)
 QUOTA_WINDOW = re.compile(
@@ -53,47 +58,49 @@ class OneCloud(TicketProvider):
     ticket_number_label = _("Ticket number")
     form_class = OneCloudForm
     sandbox_class = OneCloudSandbox
-    url_setting = "ONECLOUD_URL"
+    settings_prefix = "ONECLOUD"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        self.fixed_token: str = self.setting("token")
+        self.token_url: str = self.setting("token_url")
+        self.username: str = self.setting("username")
+        self.password: str = self.setting("password")
+        if self.sandbox_url and not (self.fixed_token or self.token_url):
+            # The sandbox issues JWTs from its token endpoint, so the full token path is exercised.
+            self.token_url = f"{self.sandbox_url}/api/token"
+            self.username = self.username or SANDBOX_CREDENTIALS
+            self.password = self.password or SANDBOX_CREDENTIALS
+        # The categories customers choose from; the value sent is the configured word.
+        self.categories: list[str] = list(
+            self.setting("categories", default=DEFAULT_CATEGORIES, parse=comma_list)
+        )
+        self.time_zone: str = self.setting("time_zone", default=DEFAULT_TIME_ZONE)
         self._token: str | None = None
         self._token_lock = threading.Lock()
 
     # --- configuration --------------------------------------------------------------------
-    @property
-    def fixed_token(self) -> str:
-        return self.options.get("token", "")
-
-    @property
-    def token_url(self) -> str:
-        return self.options.get("token_url", "")
-
-    @property
-    def time_zone(self) -> str:
-        return self.options.get("time_zone") or DEFAULT_TIME_ZONE
-
-    @property
-    def categories(self) -> list[str]:
-        """The categories customers choose from; the value sent is the configured word."""
-        return list(self.options.get("categories") or [])
-
     def configuration_problems(self) -> list[str]:
         problems = super().configuration_problems()
-        options = self.options
+        token, token_url = self.setting_name("token"), self.setting_name("token_url")
         if not self.fixed_token and not self.token_url:
-            problems.append("Set ONECLOUD_TOKEN, or ONECLOUD_TOKEN_URL with its credentials.")
+            problems.append(f"Set {token}, or {token_url} with its credentials.")
         if self.token_url:
-            if problem := self.url_problem("ONECLOUD_TOKEN_URL", self.token_url):
+            if problem := self.url_problem(token_url, self.token_url):
                 problems.append(problem)
-            if not options.get("username") or not options.get("password"):
-                problems.append("ONECLOUD_TOKEN_URL needs ONECLOUD_USERNAME and ONECLOUD_PASSWORD.")
-        if not options.get("categories"):
-            problems.append("ONECLOUD_CATEGORIES is empty.")
+            if not self.username or not self.password:
+                problems.append(
+                    f"{token_url} needs {self.setting_name('username')} and "
+                    f"{self.setting_name('password')}."
+                )
+        if not self.categories:
+            problems.append(f"{self.setting_name('categories')} is empty.")
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f"ONECLOUD_TIME_ZONE {self.time_zone!r} is not a known time zone.")
+            problems.append(
+                f"{self.setting_name('time_zone')} {self.time_zone!r} is not a known time zone."
+            )
         return problems
 
     # --- token ----------------------------------------------------------------------------
@@ -104,8 +111,8 @@ class OneCloud(TicketProvider):
         if not self.token_url:
             if force_refresh:
                 raise ConfigurationError(
-                    "The fixed ONECLOUD_TOKEN has expired; replace it or configure "
-                    "ONECLOUD_TOKEN_URL so tokens are renewed automatically."
+                    f"The fixed {self.setting_name('token')} has expired; replace it or configure "
+                    f"{self.setting_name('token_url')} so tokens are renewed automatically."
                 )
             return self.fixed_token
         with self._token_lock:
@@ -114,13 +121,12 @@ class OneCloud(TicketProvider):
             return self._token
 
     def _fetch_token(self, exchanges: list[Exchange]) -> str:
-        options = self.options
         reply = self.http.post(
             url=self.token_url,
             kind="token",
             headers={"Accept": "application/json"},
             exchanges=exchanges,
-            json_body={"username": options["username"], "password": options["password"]},
+            json_body={"username": self.username, "password": self.password},
             redact_response=True,
         )
         if reply.status in (401, 403):
@@ -139,7 +145,7 @@ class OneCloud(TicketProvider):
                 f"The OneCloud token URL answered HTTP {reply.status} without a token.",
                 http_status=reply.status,
             )
-        exchanges[-1].classify("success", "Token obtained.")
+        exchanges[-1].classify(ErrorClass.SUCCESS, "Token obtained.")
         return token
 
     # --- the ticket -----------------------------------------------------------------------
@@ -223,27 +229,7 @@ class OneCloud(TicketProvider):
             raise ConfigurationError(
                 f"OneCloud refused the token: {message or 'HTTP 401'}", http_status=401
             )
-        if reply.status == 403:
-            raise ConfigurationError(
-                f"OneCloud refused access: {_user_message(body) or 'HTTP 403'}", http_status=403
-            )
-        if reply.status == 429:
-            raise ProviderRateLimited.from_reply("OneCloud: too many requests.", reply)
-        if reply.status in (408, 425):
-            raise ProviderTransientError(
-                f"OneCloud: HTTP {reply.status}.", http_status=reply.status
-            )
-        if 400 <= reply.status < 500:
-            detail = _user_message(body) or reply.text[:200]
-            raise ProviderRejected(
-                f"OneCloud rejected the request (HTTP {reply.status}): {detail}",
-                http_status=reply.status,
-            )
-        if reply.status >= 500:
-            raise server_error("OneCloud", reply.status)
-        raise ProviderUnknownOutcome(
-            f"OneCloud answered an undocumented HTTP {reply.status}.", http_status=reply.status
-        )
+        raise self.error_for_status(reply, detail=_user_message(body) or reply.text[:200])
 
 
 def quota_window_start(message: str, *, now: datetime, time_zone: ZoneInfo) -> datetime | None:

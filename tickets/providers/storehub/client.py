@@ -1,7 +1,8 @@
 """StoreHub field service "Create Ticket API": nested Ticket/Appointment JSON, ErrorCode back.
 
-Options (``TICKET_PROVIDERS["storehub"]["OPTIONS"]``, filled from the environment): ``url``,
-``api_key``, and ``state_spellings`` (how StoreHub spells a state where it differs from ours).
+Settings (OPTIONS, else ``STOREHUB_<NAME>``): ``url``, ``api_key``, and ``state_spellings`` (how
+StoreHub spells a state where it differs from ours). With the sandbox on, the key defaults to
+the sandbox's.
 """
 
 from typing import Any
@@ -16,11 +17,12 @@ from ..errors import (
     ProviderRejected,
     ProviderTransientError,
     ProviderUnknownOutcome,
-    server_error,
 )
 from ..http import Exchange, HttpReply
 from .forms import StoreHubForm
 from .sandbox import StoreHubSandbox
+
+SANDBOX_API_KEY = "tk_sandbox"
 
 ERROR_CODES: dict[str, tuple[type[Exception], str]] = {
     "-10000": (ProviderRejected, "Invalid parameter"),
@@ -56,19 +58,28 @@ class StoreHub(TicketProvider):
     ticket_number_label = _("Ticket ID")
     form_class = StoreHubForm
     sandbox_class = StoreHubSandbox
-    url_setting = "STOREHUB_URL"
+    settings_prefix = "STOREHUB"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.api_key: str = self.setting(
+            "api_key", default=SANDBOX_API_KEY if self.sandbox_url else ""
+        )
+        self.state_spellings: dict[str, str] = self.setting(
+            "state_spellings", default={}, parse=parse_state_spellings
+        )
 
     def configuration_problems(self) -> list[str]:
         problems = super().configuration_problems()
-        if not self.options.get("api_key"):
-            problems.append("STOREHUB_API_KEY is not set.")
+        if not self.api_key:
+            problems.append(f"{self.setting_name('api_key')} is not set.")
         return problems
 
     def auth_headers(self, exchanges: list[Exchange]) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.options['api_key']}"}
+        return {"Authorization": f"Bearer {self.api_key}"}
 
     def build_body(self, request: TicketRequest) -> dict[str, Any]:
-        spellings = self.options.get("state_spellings") or {}
+        spellings = self.state_spellings
         customer = request.fields
         priority = customer.get("priority")
         ticket = {
@@ -101,23 +112,7 @@ class StoreHub(TicketProvider):
         code = _error_code(body)
         if code is None:
             # No documented body: fall back on the HTTP status.
-            if reply.status >= 500:
-                raise server_error("StoreHub", reply.status)
-            if reply.status == 429:
-                raise ProviderRateLimited.from_reply("StoreHub: too many requests.", reply)
-            if reply.status in (401, 403):
-                raise ConfigurationError(
-                    f"StoreHub refused the API key (HTTP {reply.status}).", http_status=reply.status
-                )
-            if 400 <= reply.status < 500:
-                raise ProviderRejected(
-                    f"StoreHub rejected the request (HTTP {reply.status}).",
-                    http_status=reply.status,
-                )
-            raise ProviderUnknownOutcome(
-                f"StoreHub answered HTTP {reply.status} without the documented ErrorCode.",
-                http_status=reply.status,
-            )
+            raise self.error_for_status(reply)
         # StoreHub's failure status is undocumented: trust ErrorCode, not the HTTP status.
         if code == "0":
             ticket = body.get("Ticket") if body else None
@@ -150,3 +145,14 @@ def _error_code(body: dict | None) -> str | None:
 
 def _coordinate(value) -> float | None:
     return None if value is None else round(float(value), 6)
+
+
+def parse_state_spellings(raw: str) -> dict[str, str]:
+    """``"Kuala Lumpur=W.P. Kuala Lumpur;Labuan=W.P. Labuan"`` into a mapping."""
+    spellings = {}
+    for pair in filter(None, (item.strip() for item in raw.split(";"))):
+        state, sep, spelling = pair.partition("=")
+        if not sep or not state.strip() or not spelling.strip():
+            raise ValueError(f"entries look like 'Kuala Lumpur=W.P. Kuala Lumpur', not {pair!r}.")
+        spellings[state.strip()] = spelling.strip()
+    return spellings
