@@ -8,6 +8,23 @@ from django.utils.module_loading import import_string
 from tests.mail import start_smtp_server
 from tickets.sandbox.server import start_in_thread
 
+# The portal as deployed: DEBUG off, behind a TLS proxy, every provider and the mail server set.
+# `manage.py check --deploy --fail-level WARNING` passes with these alone; a test that needs one
+# of them missing or wrong changes just that one (an empty value means unset).
+PRODUCTION_ENVIRONMENT = {
+    "DEBUG": "0",
+    "SANDBOX": "0",
+    "SECRET_KEY": "production-like-key-" + "k" * 40,
+    "ALLOWED_HOSTS": "support.example.my",
+    "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+    "ONECLOUD_URL": "https://onecloud.example.net",
+    "ONECLOUD_TOKEN": "example-token",
+    "STOREHUB_URL": "https://storehub.example.net",
+    "STOREHUB_API_KEY": "tk_example",
+    "EMAIL_HOST": "smtp.example.my",
+    "PORTAL_URL": "https://support.example.my",
+}
+
 
 class Sandbox:
     """A loopback provider pair (tickets.sandbox) that tests can script and inspect."""

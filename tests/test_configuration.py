@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from tests.conftest import PRODUCTION_ENVIRONMENT
 from tests.factories import set_provider_options
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,21 +88,22 @@ def test_the_default_local_configuration_needs_no_credentials():
 
 
 def test_production_without_a_secret_key_refuses_to_start():
-    result = run_manage("check", DEBUG="0")
+    result = run_manage("check", **(PRODUCTION_ENVIRONMENT | {"SECRET_KEY": ""}))
 
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
 
 
 def test_the_sandbox_can_never_be_on_in_production():
-    result = run_manage("check", DEBUG="0", SECRET_KEY="x" * 50, SANDBOX="1")
+    result = run_manage("check", **(PRODUCTION_ENVIRONMENT | {"SANDBOX": "1"}))
 
     assert result.returncode != 0
     assert "SANDBOX=1 is refused when DEBUG is off" in result.stderr
 
 
 def test_production_without_provider_settings_refuses_to_start():
-    result = run_manage("check", DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="portal.example")
+    providers = ("ONECLOUD_URL", "ONECLOUD_TOKEN", "STOREHUB_URL", "STOREHUB_API_KEY")
+    result = run_manage("check", **(PRODUCTION_ENVIRONMENT | dict.fromkeys(providers, "")))
 
     assert result.returncode != 0
     assert "ONECLOUD_URL is not set" in result.stderr
@@ -137,15 +139,16 @@ def test_a_lease_shorter_than_the_slowest_forward_is_warned_about(settings):
 def test_production_refuses_plain_http_provider_urls():
     result = run_manage(
         "check",
-        DEBUG="0",
-        SECRET_KEY="x" * 50,
-        ALLOWED_HOSTS="portal.example",
-        STOREHUB_URL="http://storehub.example",
-        STOREHUB_API_KEY="tk_live",
-        ONECLOUD_URL="https://onecloud.example",
-        ONECLOUD_TOKEN_URL="http://127.0.0.1:9000/api/token",
-        ONECLOUD_USERNAME="portal",
-        ONECLOUD_PASSWORD="pw",
+        **(
+            PRODUCTION_ENVIRONMENT
+            | {
+                "STOREHUB_URL": "http://storehub.example",
+                "ONECLOUD_TOKEN": "",
+                "ONECLOUD_TOKEN_URL": "http://127.0.0.1:9000/api/token",
+                "ONECLOUD_USERNAME": "portal",
+                "ONECLOUD_PASSWORD": "pw",
+            }
+        ),
     )
 
     assert result.returncode != 0
@@ -170,16 +173,7 @@ def test_debug_allows_plain_http_only_to_this_machine():
 
 
 def test_production_without_a_mail_server_or_address_is_warned_about():
-    result = run_manage(
-        "check",
-        DEBUG="0",
-        SECRET_KEY="x" * 50,
-        ALLOWED_HOSTS="portal.example",
-        STOREHUB_URL="https://storehub.example",
-        STOREHUB_API_KEY="tk_live",
-        ONECLOUD_URL="https://onecloud.example",
-        ONECLOUD_TOKEN="fixed",
-    )
+    result = run_manage("check", **(PRODUCTION_ENVIRONMENT | {"EMAIL_HOST": "", "PORTAL_URL": ""}))
 
     assert "tickets.W002" in result.stderr and "No mail server is configured" in result.stderr
     assert "tickets.W003" in result.stderr and "PORTAL_URL is not set" in result.stderr

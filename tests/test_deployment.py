@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import PRODUCTION_ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,19 +26,10 @@ def production_env(tmp_path: Path) -> dict[str, str]:
     }
     return {
         **keep,
-        "DEBUG": "0",
-        "SECRET_KEY": "production-like-key-" + "k" * 40,
-        "ALLOWED_HOSTS": "support.example.my",
+        **PRODUCTION_ENVIRONMENT,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
         "STATIC_ROOT": str(tmp_path / "static"),
         "MEDIA_ROOT": str(tmp_path / "media"),
-        "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
-        "ONECLOUD_URL": "https://onecloud.example.net",
-        "ONECLOUD_TOKEN": "example-token",
-        "STOREHUB_URL": "https://storehub.example.net",
-        "STOREHUB_API_KEY": "tk_example",
-        "EMAIL_HOST": "smtp.example.my",
-        "PORTAL_URL": "https://support.example.my",
     }
 
 

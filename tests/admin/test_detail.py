@@ -1,0 +1,153 @@
+"""The staff console's detail page: one submission, its customer, its map and every call."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.admin.helpers import change_url, correct_url, make, refreshed
+from tests.factories import add_attempts, enable_only, onecloud_data, png_upload
+from tickets.models import Correction, ErrorClass, Status
+from tickets.services.intake import submission_create
+
+
+@pytest.mark.django_db
+def test_the_detail_shows_customer_fields_the_map_and_every_call(admin_client):
+    submission = make(
+        status=Status.RETRYING,
+        latitude=Decimal("3.157300"),
+        longitude=Decimal("101.712200"),
+        remark="The printer in the back office",
+    )
+    add_attempts(submission, 2)
+
+    response = admin_client.get(change_url(submission))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    for value in ("Ahmad Ibrahim", "60123456789", "ahmad_ibrahim@gmail.com", "KL Branch"):
+        assert value in page
+    assert "The printer in the back office" in page
+    # Labels and choices as the provider's form words them, not stored codes.
+    assert "Shop name" in page
+    assert "iOS hardware installation (on-site deployment) (1)" in page
+    # The map: data attributes for the static script, a link to a map site.
+    assert 'id="submission-map"' in page
+    assert 'data-lat="3.157300" data-lng="101.712200"' in page
+    assert 'data-icon-path="/static/vendor/leaflet/images/"' in page
+    assert "/static/vendor/leaflet/leaflet.js" in page
+    assert "/static/tickets/admin-submission-map.js" in page
+    assert (
+        "https://www.openstreetmap.org/?mlat=3.157300&amp;mlon=101.712200"
+        "#map=17/3.157300/101.712200"
+    ) in page
+    # Every call: request (secrets already removed), response, error class, next retry.
+    assert page.count('class="attempt"') == 2
+    assert "&quot;Authorization&quot;: &quot;***&quot;" in page
+    assert "Unexpected error" in page
+    assert "error-class-transient" in page
+    assert "Next retry" in page
+    # Nothing inline for the strict Content-Security-Policy to refuse.
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)
+    assert 'style="' not in page
+
+
+@pytest.mark.django_db
+def test_the_detail_is_read_only_for_everyone(admin_client):
+    submission = make(status=Status.FAILED)
+
+    page = admin_client.get(change_url(submission)).content.decode()
+    response = admin_client.post(change_url(submission), {"name": "Changed"})
+
+    assert 'name="name"' not in page
+    assert response.status_code == 403
+    assert refreshed(submission).name == "Ahmad Ibrahim"
+
+
+@pytest.mark.django_db
+def test_attachments_download_through_the_admin_only(admin_client, client, media):
+    submission = submission_create(
+        provider="onecloud", data=onecloud_data(), files={"attachment": png_upload()}
+    )
+    [attachment] = submission.attachments.all()
+    download = reverse("admin:tickets_submission_attachment", args=[submission.pk, attachment.pk])
+    other = make("onecloud")
+
+    page = admin_client.get(change_url(submission)).content.decode()
+    response = admin_client.get(download)
+
+    assert download in page
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="brochure.png"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content) == attachment.file.open("rb").read()
+    # Not through another submission's address, and never as a public media URL.
+    wrong = reverse("admin:tickets_submission_attachment", args=[other.pk, attachment.pk])
+    assert admin_client.get(wrong).status_code == 404
+    assert client.get(f"/media/{attachment.file.name}").status_code == 404
+    assert admin_client.get(f"/media/{attachment.file.name}").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [5, 60])
+def test_the_detail_costs_the_same_queries_for_5_or_60_attempts(
+    admin_client, django_assert_max_num_queries, rows, media
+):
+    submission = submission_create(
+        provider="onecloud", data=onecloud_data(), files={"attachment": png_upload()}
+    )
+    add_attempts(submission, rows)
+    Correction.objects.create(submission=submission, changes={"name": ["a", "b"]}, note="n")
+
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(change_url(submission))
+
+    assert response.text.count('class="attempt"') == rows
+
+
+@pytest.mark.django_db
+def test_a_provider_taken_out_of_the_settings_leaves_its_requests_readable(
+    admin_client, client, settings
+):
+    submission = make("onecloud", status=Status.SENT, ticket_id="515091")
+    enable_only(settings, "storehub")
+
+    detail = admin_client.get(change_url(submission))
+    status = client.get(reverse("tickets:status", args=[submission.public_id]))
+
+    assert detail.status_code == 200
+    assert "Subscribe to onebox" in detail.text
+    assert status.status_code == 200
+    assert "515091" in status.text
+    assert admin_client.get(correct_url(submission)).status_code == 302
+
+
+def test_the_detail_says_when_the_next_try_is_and_why(admin_client):
+    waiting = make(
+        status=Status.RETRYING,
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+        last_error_class=ErrorClass.RATE_LIMITED,
+        last_error="StoreHub error -10004: Too many request",
+    )
+
+    page = admin_client.get(change_url(waiting)).content.decode()
+
+    assert "next try" in page.lower()
+    assert "Rate-limited or over quota: StoreHub error -10004: Too many request" in page
+
+
+def test_the_detail_shows_a_duplicate_ticket_at_the_provider(admin_client):
+    sent = make(
+        status=Status.SENT,
+        ticket_id="1000",
+        possible_duplicate=True,
+        extra_tickets=[{"ticket_id": "1001", "case_number": "", "at": "2026-11-24T10:00:00"}],
+    )
+
+    page = admin_client.get(change_url(sent)).content.decode()
+
+    assert "duplicate ticket at the provider" in page.lower()
+    assert "1001 (besides 1000)" in page
