@@ -68,7 +68,7 @@ from tests.workers import wait_for  # noqa: E402
 from tickets.providers import get_provider  # noqa: E402
 from tickets.providers.storehub.sandbox import StoreHubSandbox  # noqa: E402
 from tickets.sandbox.server import start_in_thread  # noqa: E402
-from tickets.services.forwarding import submission_forward  # noqa: E402
+from tickets.services.forward import submission_forward  # noqa: E402
 from tickets.services.intake import submission_create  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))

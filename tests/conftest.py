@@ -119,9 +119,6 @@ def _fresh_cache():
     """Every test starts with an empty cache, so no test inherits another's rate-limit count."""
     from django.core.cache import cache
 
-    from tickets.services.forwarding import forget_sweep_check
-
     cache.clear()
-    forget_sweep_check()
     yield
     cache.clear()

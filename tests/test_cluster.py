@@ -168,7 +168,7 @@ def test_two_webs_and_two_workers_on_shared_services_forward_each_request_once(
     workers = {
         worker
         for ids in DBTaskResult.objects.filter(
-            task_path="tickets.tasks.forward_submission"
+            task_path="tickets.tasks.submission_forward"
         ).values_list("worker_ids", flat=True)
         for worker in ids
     }

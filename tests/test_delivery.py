@@ -25,18 +25,17 @@ from tests.workers import start_worker, wait_for
 from tickets.clock import database_now
 from tickets.forms.base import issue_form_token
 from tickets.models import ErrorClass, ProviderCall, Status, Submission
-from tickets.services import forwarding
-from tickets.services.forwarding import (
-    ensure_sweep_scheduled,
-    submission_forward,
-    submission_recover_stalled,
-)
+from tickets.services import recovery
+from tickets.services.forward import submission_forward
 from tickets.services.intake import submission_create
+from tickets.services.recovery import outbox_sweep
+from tickets.services.scheduling import sweep_ensure_scheduled
+from tickets.tasks import outbox_sweep as outbox_sweep_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DATA = {"storehub": storehub_data, "onecloud": onecloud_data}
-SWEEP_TASK = "tickets.tasks.sweep_stalled_forwards"
+SWEEP_TASK = "tickets.tasks.outbox_sweep"
 
 
 def refreshed(submission: Submission) -> Submission:
@@ -64,7 +63,7 @@ def a_worker_outliving_its_lease(sandbox, settings, *outcomes: str):
     try:
         wait_for(lambda: refreshed(submission).status == Status.SENDING)
         wait_for(lambda: database_now() > refreshed(submission).lease_expires_at)
-        assert submission_recover_stalled()["recovered"] == 1
+        assert outbox_sweep()["forwards_recovered"] == 1
         yield submission
     finally:
         slow_worker.join()
@@ -177,7 +176,7 @@ def test_a_queue_that_fails_after_the_commit_still_shows_the_status_page_and_del
     # The queue is back. The sweep finds the request whose task never made it.
     settings.TASKS = working_queue
     settings.FORWARD_SWEEP_GRACE_SECONDS = 0
-    call_command("sweep_forwards", verbosity=0)
+    call_command("outbox_sweep", verbosity=0)
     run_worker()
 
     assert refreshed(submission).status == Status.SENT
@@ -188,23 +187,24 @@ def test_a_queue_that_fails_after_the_commit_still_shows_the_status_page_and_del
 def test_the_sweep_keeps_exactly_one_schedule_however_often_it_is_asked(sandbox):
     for _ in range(3):
         submission_create(provider="storehub", data=storehub_data())
-    ensure_sweep_scheduled()
-    call_command("sweep_forwards", verbosity=0)
+    sweep_ensure_scheduled()
+    call_command("outbox_sweep", verbosity=0)
 
     assert waiting_sweeps().count() == 1
 
 
-def test_a_sweep_scheduled_in_a_transaction_that_rolls_back_is_scheduled_again(sandbox):
+def test_a_sweep_scheduled_in_a_transaction_that_rolls_back_is_scheduled_again(sandbox, run_worker):
     from django.db import transaction
 
+    submission = submission_create(provider="storehub", data=storehub_data())
     with pytest.raises(RuntimeError), transaction.atomic():
-        submission_create(provider="storehub", data=storehub_data())
+        submission_forward(submission_id=submission.pk)
         assert waiting_sweeps().count() == 1
-        raise RuntimeError("the transaction fails: the request, its forward and the sweep go")
+        raise RuntimeError("the transaction fails: the forward's claim and the sweep go")
     assert waiting_sweeps().count() == 0
 
-    # The process must not believe a sweep waits: the next request schedules one.
-    submission_create(provider="storehub", data=storehub_data())
+    # Nothing believes a sweep waits: the next piece of work schedules one.
+    run_worker()
     assert waiting_sweeps().count() == 1
 
 
@@ -212,12 +212,12 @@ def test_a_sweep_run_that_fails_leaves_its_successor_scheduled(
     sandbox, run_worker, monkeypatch, settings
 ):
     settings.FORWARD_SWEEP_INTERVAL_SECONDS = 0
-    ensure_sweep_scheduled()
+    sweep_ensure_scheduled()
 
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away mid-sweep")
 
-    monkeypatch.setattr(forwarding, "submission_recover_stalled", broken)
+    monkeypatch.setattr(recovery, "_recover_expired_leases", broken)
     run_worker(max_tasks=1)
 
     assert DBTaskResult.objects.filter(task_path=SWEEP_TASK, status="FAILED").count() == 1
@@ -226,17 +226,18 @@ def test_a_sweep_run_that_fails_leaves_its_successor_scheduled(
 
 def test_a_killed_sweep_is_replaced_and_extra_sweeps_are_removed(sandbox, run_worker, settings):
     settings.FORWARD_SWEEP_INTERVAL_SECONDS = 0
-    ensure_sweep_scheduled()
+    sweep_ensure_scheduled()
     # A worker killed while it ran the sweep leaves the task "running" for ever, and nothing
-    # waiting. The next thing that queues a forward (or cron's sweep_forwards) puts one back.
+    # waiting. The next piece of work a worker claims (or cron's outbox_sweep) puts one back.
     waiting_sweeps().update(status="RUNNING")
     assert waiting_sweeps().count() == 0
     submission_create(provider="storehub", data=storehub_data())
+    run_worker(max_tasks=1)
     assert waiting_sweeps().count() == 1
 
     # Older versions could leave several waiting; a sweep run brings them back to one.
     for _ in range(3):
-        forwarding.sweep_stalled_forwards_task.enqueue()
+        outbox_sweep_task.enqueue()
     assert waiting_sweeps().count() == 4
     run_worker(max_tasks=2)
 
@@ -252,7 +253,7 @@ def test_several_workers_asking_at_once_schedule_one_sweep():
     def ask():
         barrier.wait()
         try:
-            ensure_sweep_scheduled()
+            sweep_ensure_scheduled()
         finally:
             connection.close()
 
@@ -268,15 +269,15 @@ def test_several_workers_asking_at_once_schedule_one_sweep():
 def test_the_sweep_requeues_the_oldest_requests_first(sandbox, settings, monkeypatch):
     settings.FORWARD_SWEEP_GRACE_SECONDS = 0
     created = [submission_create(provider="storehub", data=storehub_data()) for _ in range(3)]
-    DBTaskResult.objects.filter(task_path="tickets.tasks.forward_submission").delete()
+    DBTaskResult.objects.filter(task_path="tickets.tasks.submission_forward").delete()
     Submission.objects.filter(pk=created[0].pk).update(
         created_at=timezone.now() - timedelta(days=1)
     )
-    monkeypatch.setattr(forwarding, "SWEEP_BATCH", 1)
+    monkeypatch.setattr(recovery, "SWEEP_BATCH", 1)
 
-    assert submission_recover_stalled()["requeued"] == 1
+    assert outbox_sweep()["forwards_requeued"] == 1
 
-    [queued] = DBTaskResult.objects.filter(task_path="tickets.tasks.forward_submission")
+    [queued] = DBTaskResult.objects.filter(task_path="tickets.tasks.submission_forward")
     assert queued.args_kwargs["args"] == [created[0].pk]
 
 

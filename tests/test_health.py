@@ -61,7 +61,7 @@ def test_a_stuck_queue_is_unhealthy(client, sandbox, run_worker, settings):
     settings.HEALTH_MAX_FORWARD_DELAY_SECONDS = 300
     run_worker()  # nothing to do, but the worker is seen
     DBTaskResult.objects.create(
-        task_path="tickets.tasks.sweep_stalled_forwards",
+        task_path="tickets.tasks.outbox_sweep",
         args_kwargs={"args": [], "kwargs": {}},
         queue_name="default",
         backend_name="default",

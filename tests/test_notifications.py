@@ -1,6 +1,7 @@
 """E-mails, against a real SMTP server on loopback: the customer told in their own language,
 staff told when a request needs a person, nothing lost when the mail server fails."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -90,7 +91,7 @@ def retries_due_now() -> None:
 
 
 def send_tasks():
-    return DBTaskResult.objects.filter(task_path="tickets.tasks.send_email", status="READY")
+    return DBTaskResult.objects.filter(task_path="tickets.tasks.email_send", status="READY")
 
 
 def test_an_email_the_mail_server_refused_is_sent_again(
@@ -123,7 +124,7 @@ def test_an_email_the_mail_server_refused_is_sent_again(
 
 
 def sweep_after(seconds: float) -> None:
-    """The forwarding sweep, run as if ``seconds`` had passed for every waiting e-mail."""
+    """The sweep, run as if ``seconds`` had passed for every waiting e-mail."""
     from django.core.management import call_command
 
     earlier = timedelta(seconds=seconds)
@@ -131,8 +132,9 @@ def sweep_after(seconds: float) -> None:
         OutgoingEmail.objects.filter(pk=email.pk).update(
             created_at=email.created_at - earlier,
             next_attempt_at=email.next_attempt_at and email.next_attempt_at - earlier,
+            lease_expires_at=email.lease_expires_at and email.lease_expires_at - earlier,
         )
-    call_command("sweep_forwards", verbosity=0)
+    call_command("outbox_sweep", verbosity=0)
 
 
 def test_an_email_whose_retry_task_was_lost_is_sent_by_the_sweep(sandbox, run_worker, smtp_server):
@@ -166,7 +168,8 @@ def test_an_email_whose_worker_died_while_sending_is_sent_by_the_sweep(
     send_tasks().delete()
     OutgoingEmail.objects.filter(pk=receipt.pk).update(
         attempts=1,
-        next_attempt_at=timezone.now() + timedelta(seconds=notifications.SEND_LEASE_SECONDS),
+        claim_token=uuid.uuid4(),
+        lease_expires_at=timezone.now() + timedelta(seconds=notifications.SEND_LEASE_SECONDS),
     )
 
     sweep_after(60)  # still within the time a send may take
@@ -198,9 +201,9 @@ def test_a_second_task_never_sends_a_retry_before_its_time(sandbox, run_worker, 
     assert receipt.attempts == 1  # refused; the retry is due in about ten seconds
 
     # A second task for it (one the sweep added, say) runs now.
-    from tickets.tasks import send_email
+    from tickets.tasks import email_send
 
-    send_email.enqueue(receipt.pk)
+    email_send.enqueue(receipt.pk)
     run_worker()
 
     receipt.refresh_from_db()
@@ -246,7 +249,7 @@ def test_a_retry_waiting_for_its_time_is_left_alone_by_the_sweep(sandbox, run_wo
     )
     send_tasks().delete()
 
-    call_command("sweep_forwards", verbosity=0)
+    call_command("outbox_sweep", verbosity=0)
 
     assert not send_tasks().exists()
 
@@ -355,18 +358,18 @@ def test_a_receipt_that_cannot_be_written_is_written_by_the_next_forward(
     not as a forward cut short with a possible duplicate at the provider."""
     from django.db import OperationalError
 
-    from tickets.services import forwarding, notifications
+    from tickets.services import forward, notifications
 
     submission = submission_create(provider="onecloud", data=onecloud_data())
-    write_receipt = notifications.submission_received
+    write_receipt = notifications._receipt
 
-    def locked(**kwargs):
+    def locked(*args, **kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(notifications, "submission_received", locked)
+    monkeypatch.setattr(notifications, "_receipt", locked)
     with pytest.raises(OperationalError):
-        forwarding.submission_forward(submission_id=submission.pk)
-    monkeypatch.setattr(notifications, "submission_received", write_receipt)
+        forward.submission_forward(submission_id=submission.pk)
+    monkeypatch.setattr(notifications, "_receipt", write_receipt)
 
     unchanged = refreshed(submission)
     assert unchanged.status == Status.QUEUED
@@ -374,7 +377,7 @@ def test_a_receipt_that_cannot_be_written_is_written_by_the_next_forward(
     assert sandbox.requests("onecloud") == []
     assert not submission.emails.exists()
 
-    forwarding.submission_forward(submission_id=submission.pk)
+    forward.submission_forward(submission_id=submission.pk)
     run_worker()
 
     sent = refreshed(submission)
@@ -438,7 +441,7 @@ def test_later_alerts_are_gathered_in_one_digest(sandbox, run_worker, smtp_serve
     # Within the 15 minutes after the first alert, nothing more is sent...
     assert len(smtp_server.messages) == 1
     waiting = DBTaskResult.objects.filter(
-        task_path="tickets.tasks.send_staff_alerts", status="READY"
+        task_path="tickets.tasks.staff_alerts_send", status="READY"
     )
     assert waiting.exists()
     assert min(w.run_after for w in waiting) >= timezone.now() + timedelta(minutes=14)
@@ -502,7 +505,7 @@ def test_a_held_request_tried_again_and_held_again_is_not_alerted_twice(
     # Its next try (an hour away) comes now, and it is held again.
     Submission.objects.filter(pk=submission.pk).update(next_attempt_at=timezone.now())
     DBTaskResult.objects.filter(
-        task_path="tickets.tasks.forward_submission", status="READY"
+        task_path="tickets.tasks.submission_forward", status="READY"
     ).update(run_after=timezone.now())
     run_worker()
 

@@ -20,7 +20,7 @@ from tests.factories import (
     time_zone_at_noon,
 )
 from tickets.models import ErrorClass, ProviderCall, Status, Submission
-from tickets.services.forwarding import queue_forward, submission_forward
+from tickets.services.forward import FORWARDS, submission_forward
 from tickets.services.intake import submission_create
 from tickets.services.staff import submission_cancel, submission_resend
 
@@ -50,7 +50,7 @@ def test_a_submission_is_stored_with_a_reference_before_anything_is_sent(sandbox
     assert submission.reference.startswith("REQ-")
     assert len(submission.reference) == 10
     assert sandbox.requests("storehub") == []
-    assert DBTaskResult.objects.filter(task_path="tickets.tasks.forward_submission").count() == 1
+    assert DBTaskResult.objects.filter(task_path="tickets.tasks.submission_forward").count() == 1
 
 
 def test_a_request_and_its_forward_are_written_in_one_transaction(sandbox):
@@ -58,7 +58,7 @@ def test_a_request_and_its_forward_are_written_in_one_transaction(sandbox):
     neither exists without the other, whatever happens around the commit."""
     from django.db import transaction
 
-    forwards = DBTaskResult.objects.filter(task_path="tickets.tasks.forward_submission")
+    forwards = DBTaskResult.objects.filter(task_path="tickets.tasks.submission_forward")
     with pytest.raises(RuntimeError), transaction.atomic():
         create("storehub")
         # Already written, inside the transaction that stores the request...
@@ -162,7 +162,7 @@ def test_a_retry_is_queued_with_run_after_its_back_off(sandbox, settings, run_wo
     submission = refreshed(submission)
     assert submission.status == Status.RETRYING
     waiting = DBTaskResult.objects.filter(
-        task_path="tickets.tasks.forward_submission", status="READY"
+        task_path="tickets.tasks.submission_forward", status="READY"
     ).get()
     # The task waits as long as the submission: the wait of the policy, spread by up to 20 %.
     assert abs((waiting.run_after - submission.next_attempt_at).total_seconds()) < 1
@@ -242,7 +242,7 @@ def test_it_gives_up_when_the_retry_period_is_over_and_stays_visible(
         delivery_started_at=F("delivery_started_at") - timedelta(days=3),
         next_attempt_at=timezone.now(),
     )
-    queue_forward(refreshed(submission))
+    FORWARDS.schedule(refreshed(submission))
 
     run_worker()
 
@@ -305,8 +305,8 @@ def test_a_missing_setting_holds_it_and_it_is_sent_once_fixed(sandbox, settings,
 
 def test_a_duplicate_task_does_not_send_twice(sandbox, run_worker):
     submission = create("storehub")
-    queue_forward(submission)
-    queue_forward(submission)
+    FORWARDS.schedule(submission)
+    FORWARDS.schedule(submission)
 
     run_worker()
 

@@ -49,13 +49,13 @@ def test_a_worker_killed_mid_forward_does_not_lose_the_submission(sandbox, setti
 def test_a_submission_whose_task_was_lost_is_requeued_by_the_sweep(sandbox, run_worker, settings):
     submission = submission_create(provider="storehub", data=storehub_data())
     # Simulate a crash between the commit and the enqueue: the task row never existed.
-    DBTaskResult.objects.filter(task_path="tickets.tasks.forward_submission").delete()
+    DBTaskResult.objects.filter(task_path="tickets.tasks.submission_forward").delete()
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Submission.objects.filter(pk=submission.pk).update(
         updated_at=an_hour_ago, next_attempt_at=an_hour_ago
     )
 
-    call_command("sweep_forwards")
+    call_command("outbox_sweep")
     run_worker()
 
     assert Submission.objects.get(pk=submission.pk).status == Status.SENT

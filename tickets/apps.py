@@ -7,3 +7,4 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .services import forward, notifications  # noqa: F401  (connect their receivers)

@@ -5,7 +5,7 @@ worker is judged expired by another), so every such timestamp is taken from the 
 clock. SQLite lives on this one machine, so its clock is this machine's.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -27,3 +27,8 @@ def local_time_of(moment: datetime, *, database_time: datetime) -> datetime:
     as "the same wait from now" rather than as the database's timestamp.
     """
     return timezone.now() + (moment - database_time)
+
+
+def queue_time_in(seconds: float) -> datetime:
+    """``seconds`` from now on this machine's clock, for the task queue's ``run_after``."""
+    return timezone.now() + timedelta(seconds=seconds)

@@ -130,6 +130,12 @@ class Submission(models.Model):
         verbose_name_plural = _("submissions")
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
+            # The sweep looks for the few leases that ran out.
+            models.Index(
+                fields=["lease_expires_at"],
+                name="submission_leased",
+                condition=models.Q(lease_expires_at__isnull=False),
+            ),
             models.Index(
                 fields=["browser_key", "content_digest"], name="submission_browser_content"
             ),
@@ -140,8 +146,21 @@ class Submission(models.Model):
             )
         ]
 
+    # (status, possible_duplicate) as last read from or written to the database: what
+    # ``tickets.services.status.submission_move`` tells listeners the change started from.
+    as_read: tuple[str | None, bool] = (None, False)
+    # The status a worker's claim found (in memory only): a forward moves it from there.
+    claimed_from: str | None = None
+
     def __str__(self) -> str:
         return self.reference
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        submission = super().from_db(db, field_names, values, **kwargs)
+        loaded = submission.__dict__
+        submission.as_read = (loaded.get("status"), loaded.get("possible_duplicate", False))
+        return submission
 
     @property
     def is_final(self) -> bool:
@@ -267,10 +286,11 @@ class OutgoingEmail(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
-    # When a waiting e-mail is next due: its retry after a failure, or the end of a send under
-    # way. Empty for one never tried (due since it was written) and once sent or given up. The
-    # sweep gives a new task to one overdue, whatever became of its own.
+    # When a waiting e-mail is next due (when written, or its retry's time); empty once sent or
+    # given up. The outbox's claim and lease: see tickets.services.outbox.
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
@@ -285,6 +305,12 @@ class OutgoingEmail(models.Model):
             ),
             # /healthz: when the mail server last took one.
             models.Index(fields=["sent_at"], name="email_sent_at"),
+            # The sweep looks for the few leases that ran out.
+            models.Index(
+                fields=["lease_expires_at"],
+                name="email_leased",
+                condition=models.Q(lease_expires_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

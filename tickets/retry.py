@@ -1,11 +1,12 @@
-"""The retry policy: after a forward, what status comes next and when to try again.
+"""The retry policies: after a forward, what status comes next and when to try again; after an
+e-mail the mail server did not take, when to try again and when to give up.
 
-Pure functions of the error class, what the provider said about waiting, the forwards made, when
-delivery started and the time now: no database, no HTTP, no settings read except by
-``RetryPolicy.from_settings``. The forwarding service, the sweep and the system checks ask it;
-tests read it as tables.
+Pure functions: no database, no HTTP, no settings read except by ``from_settings``. A forward's
+next step depends on the error class, what the provider said about waiting, the forwards made,
+when delivery started and the time now. The outboxes and the system checks ask them; tests read
+them as tables.
 
-The rules (README, "What happens when a provider fails"):
+A forward's rules (README, "What happens when a provider fails"):
 - transient errors and unknown outcomes: fast first (2 s, 10 s, 30 s), then doubling to a cap of
   an hour, each wait spread by up to 20 % either way;
 - rate limits: the provider's ``Retry-After`` when it gives one, the start of the quota window it
@@ -156,6 +157,31 @@ def _rate_limited_retry_at(
 def _spread(wait: float, cap: float, jitter: Callable[[], float]) -> float:
     """``wait`` moved by up to ``SPREAD`` either way, never above the cap."""
     return min(wait * (1 - SPREAD + 2 * SPREAD * jitter()), cap)
+
+
+@dataclass(frozen=True)
+class EmailRetryPolicy:
+    """E-mails: 10 s, 30 s, 90 s... an hour at most between tries, given up after
+    ``max_attempts`` (the mail server's trouble rarely outlasts a day of tries)."""
+
+    max_attempts: int
+    first_wait_seconds: float = 10
+    factor: float = 3
+    max_wait_seconds: float = 3600
+
+    @classmethod
+    def from_settings(cls) -> "EmailRetryPolicy":
+        from django.conf import settings
+
+        return cls(max_attempts=settings.EMAIL_MAX_ATTEMPTS)
+
+    def gives_up(self, *, attempts: int) -> bool:
+        return attempts >= self.max_attempts
+
+    def wait_seconds(self, *, attempts: int) -> float:
+        """The wait after the ``attempts``-th failed try."""
+        exponent = min(max(attempts, 1) - 1, 20)
+        return min(self.first_wait_seconds * self.factor**exponent, self.max_wait_seconds)
 
 
 def slowest_forward_seconds(*, deadline_seconds: float, read_timeout: float) -> float:

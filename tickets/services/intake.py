@@ -16,10 +16,10 @@ from django.utils import timezone
 from django.utils.translation import get_supported_language_variant
 
 from tickets.clock import database_now
-from tickets.models import Attachment, Status, Submission, new_reference, split_customer_data
+from tickets.models import Attachment, Submission, new_reference, split_customer_data
 from tickets.providers import ConfigurationError, TicketProvider, get_provider
 
-from .forwarding import queue_forward_with_transaction
+from .forward import FORWARDS
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def submission_create(
     browser_key: str = "",
     allow_repeat: bool = False,
 ) -> Submission:
-    """Store a customer's request and queue its forward with it (see ``queueing``).
+    """Store a customer's request and queue its forward with it (see ``scheduling``).
 
     ``data`` holds the provider form's cleaned customer fields. With a ``form_token`` the call is
     idempotent by content: the same token with the same fields and files returns the submission
@@ -77,12 +77,12 @@ def submission_create(
         )
 
     columns, details = split_customer_data(data)
+    now = database_now()
     submission = Submission(
         provider=provider,
         language=_supported_language(language),
-        status=Status.QUEUED,
         # Due now, on the database's clock: the sweep judges a lost task by this time.
-        next_attempt_at=database_now(),
+        next_attempt_at=now,
         form_token=form_token,
         content_digest=digest,
         browser_key=browser_key,
@@ -98,11 +98,9 @@ def submission_create(
             with transaction.atomic():
                 submission.save()
                 _store_files(submission, files)
-                # In this transaction when the queue is a table of this database, else robustly
-                # after the commit: a queue that fails must not turn a stored request into an
-                # error page. The request is pending in the database; the sweep queues it.
-                # (The receipt e-mail is written by the worker's first forward, off this path.)
-                queue_forward_with_transaction(submission, due_now=True)
+                # A queue that fails must not turn a stored request into an error page: the
+                # request is pending in the database, and the sweep queues it.
+                FORWARDS.schedule(submission, now=now)
             break
         except IntegrityError:
             # Either this form was sent before with the same content (a double click, a

@@ -1,33 +1,39 @@
 """E-mails: the customer told in their own language, staff told when a request needs a person.
 
-Every e-mail is an ``OutgoingEmail`` row written in the same transaction as the change it tells
-of (the receipt: the first forward's, so the web request writes no e-mail), and sent by a task
-once that transaction commits: never inside a web request, retried when
-the mail server fails, and each one kept for staff to see. Staff alerts carry references,
-statuses and console links only, never a customer's name, phone or e-mail; the first goes out
-at once, later ones are gathered into at most one digest per ``STAFF_ALERT_DIGEST_SECONDS``.
+E-mails are an outbox (``outbox``): every e-mail is an ``OutgoingEmail`` row written in the
+transaction of the change it tells of (``submission_moved``; the receipt with the first claim of
+the request's forward, so the web request writes no e-mail), and sent by a task: never inside a
+web request, retried when the mail server fails (``tickets.retry.EmailRetryPolicy``), and each
+one kept for staff to see. Staff alerts carry references, statuses and console links only,
+never a customer's name, phone or e-mail; the first goes out at once, later ones are gathered
+into at most one digest per ``STAFF_ALERT_DIGEST_SECONDS``.
 """
 
 import logging
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
+from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from tickets import locks
 from tickets.alert_text import STAFF_ALERT_REASONS
+from tickets.clock import database_now
 from tickets.models import OutgoingEmail, StaffAlert, Status, Submission
 from tickets.providers import provider_label, provider_or_none
-from tickets.tasks import send_email as send_email_task
-from tickets.tasks import send_staff_alerts as send_staff_alerts_task
+from tickets.retry import EmailRetryPolicy
+from tickets.tasks import email_send as email_send_task
+from tickets.tasks import staff_alerts_send as staff_alerts_send_task
 
-from .queueing import queue_with_transaction, rows_with_a_task_waiting
+from .outbox import Outbox
+from .scheduling import schedule
+from .status import submission_moved
 
 logger = logging.getLogger(__name__)
 
@@ -43,29 +49,64 @@ STAFF_ALERT_FOR_STATUS = {
     Status.REJECTED: StaffAlert.Reason.REJECTED,
     Status.FAILED: StaffAlert.Reason.FAILED,
 }
-# The wait before the n-th try of an e-mail whose server failed: 10 s, 30 s, 90 s... 1 h at most.
-RETRY_FIRST_SECONDS, RETRY_FACTOR, RETRY_MAX_SECONDS = 10, 3, 3600
 # The least time one send may take before the sweep counts its worker as gone (see
-# send_lease_seconds: more with a long EMAIL_TIMEOUT).
+# Emails.lease_seconds: more with a long EMAIL_TIMEOUT).
 SEND_LEASE_SECONDS = 300
 
 
+class Emails(Outbox):
+    name = "emails"
+    model = OutgoingEmail
+    task = email_send_task
+
+    def owed(self) -> Q:
+        # Both conditions: the first is the partial index's, among the many e-mails sent.
+        return ~Q(state=OutgoingEmail.State.SENT) & Q(state=OutgoingEmail.State.QUEUED)
+
+    def lease_seconds(self) -> float:
+        """Every step of an SMTP conversation (connect, TLS, log-in, sender, each recipient,
+        data, quit) may take the mail server's time-out, and a staff alert has several
+        recipients."""
+        timeout = settings.MAILERS.get("default", {}).get("OPTIONS", {}).get("timeout") or 20
+        return max(SEND_LEASE_SECONDS, (8 + len(settings.STAFF_ALERT_EMAILS)) * timeout)
+
+    def retry_policy(self) -> EmailRetryPolicy:
+        return EmailRetryPolicy.from_settings()
+
+    def claimed(self, row: OutgoingEmail, *, now: datetime) -> None:
+        # Counted when claimed: a send whose worker died counts as a try too.
+        row.attempts += 1
+        row.save(update_fields=["attempts", "claim_token", "lease_expires_at"])
+
+    def recover_expired(self, row: OutgoingEmail, *, now: datetime) -> None:
+        # The send may or may not have reached the mail server: sent again, at once.
+        self.release(row)
+        row.next_attempt_at = now
+        row.save(update_fields=["claim_token", "lease_expires_at", "next_attempt_at"])
+        self.schedule(row, now=now)
+        logger.warning("e-mail %s (%s): worker lost mid-send, queued again", row.pk, row.kind)
+
+
+EMAILS = Emails()
+
+
 # --- what happened, and who must hear of it ----------------------------------------------
-def submission_received(*, submission: Submission) -> None:
-    """A new request is on its way: the customer gets a receipt with the reference and the link,
-    once (its first forward may be cut short and run again)."""
-    if submission.email and not submission.emails.filter(kind=OutgoingEmail.Kind.RECEIPT).exists():
-        _queue_customer_email(submission, OutgoingEmail.Kind.RECEIPT)
-
-
-def submission_changed(
-    *, submission: Submission, status_before: str, possible_duplicate_before: bool
+@receiver(submission_moved, dispatch_uid="notifications_submission_moved")
+def submission_moved_notify(
+    *,
+    submission: Submission,
+    status_before: str | None,
+    possible_duplicate_before: bool,
+    now: datetime,
+    **kwargs,
 ) -> None:
-    """Tell whoever must hear of a change: call inside the transaction that saved it."""
+    """Tell whoever must hear of a change (inside the transaction that saved it)."""
     if submission.status != status_before:
+        if submission.status == Status.SENDING and submission.forward_count == 0:
+            _receipt(submission, now=now)
         kind = CUSTOMER_EMAIL_FOR_STATUS.get(submission.status)
         if kind is not None:
-            _queue_customer_email(submission, kind)
+            _queue_customer_email(submission, kind, now=now)
         reason = STAFF_ALERT_FOR_STATUS.get(submission.status)
         if reason is not None:
             _raise_staff_alert(submission, reason)
@@ -73,13 +114,24 @@ def submission_changed(
         _raise_staff_alert(submission, StaffAlert.Reason.POSSIBLE_DUPLICATE)
 
 
-def _queue_customer_email(submission: Submission, kind: str) -> None:
+def _receipt(submission: Submission, *, now: datetime) -> None:
+    """A new request is on its way (its first forward is claimed): the customer gets a receipt
+    with the reference and the link, once (that forward may be cut short and claimed again)."""
+    if submission.email and not submission.emails.filter(kind=OutgoingEmail.Kind.RECEIPT).exists():
+        _queue_customer_email(submission, OutgoingEmail.Kind.RECEIPT, now=now)
+
+
+def _queue_customer_email(submission: Submission, kind: str, *, now: datetime) -> None:
     if not submission.email:
         return  # StoreHub's e-mail is optional: nobody to write to.
     email = OutgoingEmail.objects.create(
-        submission=submission, kind=kind, to=submission.email, language=submission.language
+        submission=submission,
+        kind=kind,
+        to=submission.email,
+        language=submission.language,
+        next_attempt_at=now,
     )
-    queue_with_transaction(lambda: send_email_task.enqueue(email.pk), what=f"e-mail {email.pk}")
+    EMAILS.schedule(email, now=now)
 
 
 def _raise_staff_alert(submission: Submission, reason: str) -> None:
@@ -88,69 +140,54 @@ def _raise_staff_alert(submission: Submission, reason: str) -> None:
     waiting = StaffAlert.objects.filter(submission=submission, reason=reason, email__isnull=True)
     if not waiting.exists():
         StaffAlert.objects.create(submission=submission, reason=reason)
-    transaction.on_commit(_enqueue_staff_alerts, robust=True)
-
-
-def _enqueue_staff_alerts(*, run_after=None) -> None:
-    try:
-        task = send_staff_alerts_task
-        if run_after is not None:
-            task = task.using(run_after=run_after)
-        task.enqueue()
-    except Exception:
-        logger.exception("staff alerts: could not queue them; the sweep will")
+    schedule(staff_alerts_send_task)
 
 
 # --- sending ---------------------------------------------------------------------------------
 def email_send(*, email_id: int) -> OutgoingEmail | None:
-    """Render and send one e-mail that is due; on a failure, queue the next try."""
-    email = OutgoingEmail.objects.filter(pk=email_id, state=OutgoingEmail.State.QUEUED).first()
+    """Render and send one e-mail that is due; on a failure, queue the next try.
+
+    Returns ``None`` when there is nothing to do: sent, given up, not yet due, or being sent by
+    another worker.
+    """
+    email = EMAILS.claim(email_id)
     if email is None:
-        return None  # sent already, or given up
-    # The claim: of two tasks for one e-mail (one the sweep added), only one sends it, and only
-    # when it is due: never before its retry's time, never during another worker's send. A
-    # send under way is due again once it has had time to finish: should its worker die, the
-    # sweep finds it overdue then.
-    now = timezone.now()
-    claimed = (
-        OutgoingEmail.objects.filter(
-            pk=email.pk, state=OutgoingEmail.State.QUEUED, attempts=email.attempts
-        )
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(
-            attempts=F("attempts") + 1,
-            next_attempt_at=now + timedelta(seconds=send_lease_seconds()),
-        )
-    )
-    if not claimed:
+        EMAILS.schedule_if_early(email_id)
         return None
-    email.attempts += 1
+    claim_token = email.claim_token
     try:
         message = _message_for(email)
-        email.subject = message.subject[:300]
+        subject = message.subject[:300]
         message.send()
     except Exception as exc:
-        _record_failed_attempt(email, exc)
-        return email
-    email.state = OutgoingEmail.State.SENT
-    email.sent_at = timezone.now()
-    email.next_attempt_at = None
-    email.last_error = ""
-    email.save(update_fields=OUTCOME_FIELDS)
+        return _record_failure(email_id, claim_token, exc)
+    with transaction.atomic():
+        email, held = EMAILS.held_by(email_id, claim_token)
+        if not held and email.state != OutgoingEmail.State.QUEUED:
+            return email
+        # Sent is a fact, whoever holds the e-mail now: a worker sending it again after a lost
+        # lease finds its claim gone and writes nothing.
+        EMAILS.release(email)
+        email.subject = subject
+        email.state = OutgoingEmail.State.SENT
+        email.sent_at = database_now()
+        email.next_attempt_at = None
+        email.last_error = ""
+        email.save(update_fields=OUTCOME_FIELDS)
     logger.info("e-mail %s (%s) sent", email.pk, email.kind)
     return email
 
 
 # What a send writes back: never ``attempts``, which only claims count.
-OUTCOME_FIELDS = ["subject", "state", "sent_at", "next_attempt_at", "last_error"]
-
-
-def send_lease_seconds() -> float:
-    """How long one send may take before the sweep counts its worker as gone: every step of an
-    SMTP conversation (connect, TLS, log-in, sender, each recipient, data, quit) may take the
-    mail server's time-out, and a staff alert has several recipients."""
-    timeout = settings.MAILERS.get("default", {}).get("OPTIONS", {}).get("timeout") or 20
-    return max(SEND_LEASE_SECONDS, (8 + len(settings.STAFF_ALERT_EMAILS)) * timeout)
+OUTCOME_FIELDS = [
+    "subject",
+    "state",
+    "sent_at",
+    "next_attempt_at",
+    "last_error",
+    "claim_token",
+    "lease_expires_at",
+]
 
 
 def address_refused_for_good(exc: Exception) -> bool:
@@ -163,31 +200,36 @@ def address_refused_for_good(exc: Exception) -> bool:
     )
 
 
-def _record_failed_attempt(email: OutgoingEmail, exc: Exception) -> None:
-    """Count the failure; retry later, or give up after ``EMAIL_MAX_ATTEMPTS``."""
-    if not isinstance(exc, smtplib.SMTPException | OSError):
-        # Not the mail server: a bug of ours (a template, the data). Retried all the same, since
-        # a fix deployed meanwhile sends it; given up like any other after the last attempt.
-        logger.exception("e-mail %s (%s) could not be built or sent", email.pk, email.kind)
-    # Begins with the error's class name: /healthz tells refused addresses by it.
-    email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    if email.attempts >= settings.EMAIL_MAX_ATTEMPTS or address_refused_for_good(exc):
-        email.state = OutgoingEmail.State.FAILED
-        email.next_attempt_at = None
-        logger.error("e-mail %s (%s) given up: %s", email.pk, email.kind, email.last_error)
-        email.save(update_fields=OUTCOME_FIELDS)
-        return
-    wait = min(RETRY_FIRST_SECONDS * RETRY_FACTOR ** min(email.attempts - 1, 20), RETRY_MAX_SECONDS)
-    email.next_attempt_at = timezone.now() + timedelta(seconds=wait)
+def _record_failure(email_id: int, claim_token, exc: Exception) -> OutgoingEmail:
+    """Count the failure; retry later, or give up when the policy says so."""
     with transaction.atomic():
+        email, held = EMAILS.held_by(email_id, claim_token)
+        if not isinstance(exc, smtplib.SMTPException | OSError):
+            # Not the mail server: a bug of ours (a template, the data). Retried all the same,
+            # since a fix deployed meanwhile sends it; given up like any other after the last.
+            logger.exception("e-mail %s (%s) could not be built or sent", email.pk, email.kind)
+        if not held:
+            logger.warning("e-mail %s (%s): a late failure only logged", email.pk, email.kind)
+            return email
+        EMAILS.release(email)
+        # Begins with the error's class name: /healthz tells refused addresses by it.
+        email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        policy = EMAILS.retry_policy()
+        if policy.gives_up(attempts=email.attempts) or address_refused_for_good(exc):
+            email.state = OutgoingEmail.State.FAILED
+            email.next_attempt_at = None
+            email.save(update_fields=OUTCOME_FIELDS)
+            logger.error("e-mail %s (%s) given up: %s", email.pk, email.kind, email.last_error)
+            return email
+        now = database_now()
+        wait = policy.wait_seconds(attempts=email.attempts)
         # The retry is written with its due time and its task: a retry whose task is lost is
         # overdue, and the sweep gives it another.
+        email.next_attempt_at = now + timedelta(seconds=wait)
         email.save(update_fields=OUTCOME_FIELDS)
-        queue_with_transaction(
-            lambda: send_email_task.using(run_after=email.next_attempt_at).enqueue(email.pk),
-            what=f"the retry of e-mail {email.pk}",
-        )
+        EMAILS.schedule(email, now=now)
     logger.warning("e-mail %s (%s) failed, retry in %ss", email.pk, email.kind, wait)
+    return email
 
 
 def _message_for(email: OutgoingEmail) -> EmailMultiAlternatives:
@@ -259,48 +301,23 @@ def staff_alerts_send() -> OutgoingEmail | None:
             .order_by("-created_at")
             .first()
         )
-        now = timezone.now()
+        now = database_now()
         if last is not None and last.created_at + interval > now:
             # Too soon after the last one: these go in the digest when the interval is up.
-            transaction.on_commit(
-                lambda: _enqueue_staff_alerts(run_after=last.created_at + interval), robust=True
-            )
+            schedule(staff_alerts_send_task, due=last.created_at + interval, now=now)
             return None
         email = OutgoingEmail.objects.create(
             kind=OutgoingEmail.Kind.STAFF_ALERT,
             to=",".join(settings.STAFF_ALERT_EMAILS),
             language=settings.LANGUAGE_CODE,
+            next_attempt_at=now,
         )
         waiting.update(email=email)
-        queue_with_transaction(
-            lambda: send_email_task.enqueue(email.pk), what=f"staff alert e-mail {email.pk}"
-        )
+        EMAILS.schedule(email, now=now)
     return email
 
 
-def emails_requeue_lost(*, older_than: timedelta) -> int:
-    """Queue again e-mails and alerts whose task was lost (called by the forwarding sweep).
-
-    An e-mail is lost when it is overdue by ``older_than`` and no task waits for it: never tried
-    and written that long ago, a retry due that long ago, or a send whose worker died.
-    """
-    before = timezone.now() - older_than
-    requeued = 0
-    overdue = (
-        OutgoingEmail.objects.exclude(state=OutgoingEmail.State.SENT)  # the partial index's rows
-        .filter(state=OutgoingEmail.State.QUEUED)
-        .filter(
-            Q(next_attempt_at__lt=before) | Q(next_attempt_at__isnull=True, created_at__lt=before)
-        )
-    )
-    waiting = rows_with_a_task_waiting(send_email_task)
-    for email_id in overdue.order_by("created_at").values_list("pk", flat=True)[:500]:
-        if email_id not in waiting:
-            queue_with_transaction(
-                lambda email_id=email_id: send_email_task.enqueue(email_id),
-                what=f"e-mail {email_id}",
-            )
-            requeued += 1
-    if StaffAlert.objects.filter(email__isnull=True, created_at__lt=before).exists():
-        _enqueue_staff_alerts()
-    return requeued
+def staff_alerts_lost(*, now: datetime, grace_seconds: float) -> bool:
+    """Alerts waiting longer than the grace period: their task may be lost (the sweep asks)."""
+    before = now - timedelta(seconds=grace_seconds)
+    return StaffAlert.objects.filter(email__isnull=True, created_at__lt=before).exists()

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tickets.clock import database_now
@@ -19,9 +18,8 @@ from tickets.models import (
 )
 from tickets.providers import ConfigurationError, get_provider
 
-from . import notifications
-from .forwarding import queue_forward_with_transaction
 from .intake import customer_data_validate
+from .status import submission_move
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -31,40 +29,43 @@ logger = logging.getLogger(__name__)
 
 def submission_resend(*, submission: Submission) -> bool:
     """Queue a submission that is not sent for a forward now, with a fresh retry budget."""
-    now = database_now()
-    updated = Submission.objects.filter(pk=submission.pk, status__in=RESENDABLE_STATUSES).update(
-        status=Status.QUEUED,
-        next_attempt_at=now,
-        forward_count=0,
-        delivery_started_at=None,
-        rate_limits_in_a_row=0,
-        failures_in_a_row=0,
-        updated_at=now,
-    )
-    if updated:
-        submission.refresh_from_db()
-        queue_forward_with_transaction(submission, due_now=True)
-        logger.info("submission %s queued again by staff", submission.reference)
-    return bool(updated)
+    with transaction.atomic():
+        current = _locked(submission, RESENDABLE_STATUSES)
+        if current is not None:
+            now = database_now()
+            current.next_attempt_at = now
+            current.forward_count = 0
+            current.delivery_started_at = None
+            current.rate_limits_in_a_row = 0
+            current.failures_in_a_row = 0
+            submission_move(current, to=Status.QUEUED, now=now)
+    if current is None:
+        return False
+    submission.refresh_from_db()
+    logger.info("submission %s queued again by staff", submission.reference)
+    return True
 
 
 def submission_cancel(*, submission: Submission) -> bool:
     """Stop trying to deliver a submission that is not sent."""
     with transaction.atomic():
-        status_before = submission.status
-        updated = Submission.objects.filter(
-            pk=submission.pk, status__in=RESENDABLE_STATUSES
-        ).update(status=Status.CANCELLED, next_attempt_at=None, updated_at=timezone.now())
-        if updated:
-            submission.refresh_from_db()
-            notifications.submission_changed(
-                submission=submission,
-                status_before=status_before,
-                possible_duplicate_before=submission.possible_duplicate,
-            )
-    if updated:
-        logger.info("submission %s cancelled by staff", submission.reference)
-    return bool(updated)
+        current = _locked(submission, RESENDABLE_STATUSES)
+        if current is not None:
+            current.next_attempt_at = None
+            submission_move(current, to=Status.CANCELLED, now=database_now())
+    if current is None:
+        return False
+    submission.refresh_from_db()
+    logger.info("submission %s cancelled by staff", submission.reference)
+    return True
+
+
+def _locked(submission: Submission, statuses) -> Submission | None:
+    """The submission, locked until the transaction ends, if its status is one of ``statuses``:
+    a worker cannot claim it between this check and the change."""
+    return (
+        Submission.objects.select_for_update().filter(pk=submission.pk, status__in=statuses).first()
+    )
 
 
 def submission_correct(
@@ -140,20 +141,25 @@ def submission_mark_duplicate_checked(
     The clearing is recorded as a correction, so the flag's history stays on the submission.
     """
     with transaction.atomic():
-        cleared = Submission.objects.filter(pk=submission.pk, possible_duplicate=True).update(
-            possible_duplicate=False, updated_at=timezone.now()
+        current = (
+            Submission.objects.select_for_update()
+            .filter(pk=submission.pk, possible_duplicate=True)
+            .first()
         )
-        if cleared:
+        if current is not None:
+            current.possible_duplicate = False
+            submission_move(current, to=None, now=database_now())
             Correction.objects.create(
                 submission_id=submission.pk,
                 changed_by=user if user is not None and user.is_authenticated else None,
                 changes={"possible_duplicate": [True, False]},
                 note=note or "Checked the provider for a duplicate ticket.",
             )
-    if cleared:
-        submission.refresh_from_db()
-        logger.info("submission %s: duplicate check done by staff", submission.reference)
-    return bool(cleared)
+    if current is None:
+        return False
+    submission.refresh_from_db()
+    logger.info("submission %s: duplicate check done by staff", submission.reference)
+    return True
 
 
 def _as_json(value: Any) -> Any:

@@ -1,0 +1,103 @@
+"""Every way into the task queue: ``schedule``, and the one sweep that always waits there.
+
+The task queue is a table in the portal's own database (django-tasks-db), so a task queued
+inside the transaction becomes visible together with the row it is about, and one commit serves
+both: no task can be lost between the commit and the enqueue, and a customer's request costs one
+write transaction instead of three. A failing enqueue is caught in a savepoint and logged: the
+row is still stored and the sweep queues its task later. With a queue outside the database the
+task is queued once the transaction has committed, so a worker never looks for a row that is not
+there yet.
+"""
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, Task, TaskResultStatus, task_backends
+
+from tickets import locks
+from tickets.clock import database_now, local_time_of, queue_time_in
+from tickets.tasks import outbox_sweep as outbox_sweep_task
+
+logger = logging.getLogger(__name__)
+
+
+def schedule(
+    task: Task, *args: int, due: datetime | None = None, now: datetime | None = None
+) -> None:
+    """Queue ``task(*args)`` for ``due`` (the database's time; None: at once), with the current
+    transaction (see above). Never raises. ``now``: the database's time, when the caller has it.
+    """
+    if due is not None:
+        now = now or database_now()
+        if due > now:
+            task = task.using(run_after=local_time_of(due, database_time=now))
+    what = f"{task.name}{args or ''}"
+
+    def enqueue() -> None:
+        try:
+            with transaction.atomic():  # a savepoint: a failed enqueue leaves the rest intact
+                task.enqueue(*args)
+        except Exception:
+            logger.exception("could not queue %s; the sweep will", what)
+
+    if connection.in_atomic_block and _queue_is_in_this_database():
+        enqueue()
+    else:
+        transaction.on_commit(enqueue, robust=True)
+
+
+def _queue_is_in_this_database() -> bool:
+    from django_tasks_db import DatabaseBackend
+
+    # The backend itself: ``django.tasks.default_task_backend`` is a proxy, and isinstance()
+    # sees the proxy's class, never the backend's.
+    return isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
+
+
+def rows_with_a_task_waiting(task: Task, *, row: int | None = None) -> set[int]:
+    """The rows (a task's first argument) for which ``task`` waits in the queue: a backlog, not
+    a loss. One query, for a sweep's whole batch, or for the one ``row`` asked about.
+
+    Only the database queue can be asked; with another queue the answer is "none", and the sweep
+    may add a second task, which finds nothing due to claim.
+    """
+    if not _queue_is_in_this_database():
+        return set()
+    from django_tasks_db.models import DBTaskResult
+
+    waiting = DBTaskResult.objects.filter(task_path=task.module_path, status=TaskResultStatus.READY)
+    if row is not None:
+        waiting = waiting.filter(args_kwargs__args__0=row)
+    waiting = waiting.values_list("args_kwargs", flat=True)
+    return {arguments["args"][0] for arguments in waiting if arguments.get("args")}
+
+
+def _waiting_sweeps():
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path=outbox_sweep_task.module_path, status=TaskResultStatus.READY
+    )
+
+
+def sweep_ensure_scheduled() -> None:
+    """Keep exactly one sweep waiting in the queue.
+
+    Called at the start of every sweep (so a sweep that fails or is killed has already put its
+    successor in place), by every claim in an outbox (so a lost sweep comes back with the next
+    piece of work), and by ``manage.py outbox_sweep``. Changes to the schedule are serialised by
+    a lock, so several workers never add two.
+    """
+    if _waiting_sweeps().count() == 1:
+        return
+    with transaction.atomic():
+        locks.serialise(locks.SWEEP_SCHEDULE)
+        waiting = list(_waiting_sweeps().order_by("run_after", "enqueued_at").values_list("pk"))
+        if not waiting:
+            outbox_sweep_task.using(
+                run_after=queue_time_in(settings.FORWARD_SWEEP_INTERVAL_SECONDS)
+            ).enqueue()
+        elif len(waiting) > 1:
+            _waiting_sweeps().filter(pk__in=[pk for (pk,) in waiting[1:]]).delete()
