@@ -439,11 +439,8 @@ FORM_RATE_LIMIT = env_int("FORM_RATE_LIMIT", 10)
 FORM_RATE_LIMIT_WINDOW_SECONDS = env_int("FORM_RATE_LIMIT_WINDOW_SECONDS", 600)
 # How many proxies in front of the portal append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-# /healthz answers 503 when a due forward has waited this long for a worker, or when no worker
-# has started a task (the sweep runs every FORWARD_SWEEP_INTERVAL_SECONDS) for this long.
+# The ages past which /healthz answers 503 (tickets/health.py says when).
 HEALTH_MAX_FORWARD_DELAY_SECONDS = env_float("HEALTH_MAX_FORWARD_DELAY_SECONDS", 300)
-# ...and when an e-mail has waited this long to be sent: the mail server has refused it (or been
-# unreachable) through several retries (10 s, 30 s, 90 s, 270 s...).
 HEALTH_MAX_EMAIL_DELAY_SECONDS = env_float("HEALTH_MAX_EMAIL_DELAY_SECONDS", 900)
 HEALTH_MAX_WORKER_SILENCE_SECONDS = env_float(
     "HEALTH_MAX_WORKER_SILENCE_SECONDS", max(300, 3 * FORWARD_SWEEP_INTERVAL_SECONDS)

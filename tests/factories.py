@@ -1,4 +1,9 @@
-"""Plain builders for what the tests send: a customer's request, as each form would give it."""
+"""Plain builders for what the tests send: a customer's request, as each form would give it.
+
+Each provider's valid request is written out once, as its form's cleaned data
+(``CUSTOMER_DATA``); what the browser posts for it (``form_post``) and what its client is
+handed (``*_request``) are built from that.
+"""
 
 import copy
 import functools
@@ -10,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from tickets.forms.base import issue_form_token
 from tickets.models import (
     CUSTOMER_COLUMNS,
     ErrorClass,
@@ -58,6 +64,26 @@ def storehub_data(**overrides) -> dict:
 # A valid request of each provider, as its form's cleaned data: every provider in the registry
 # has one here, so the contract tests (tests/providers/test_contract.py) can run it.
 CUSTOMER_DATA = {"onecloud": onecloud_data, "storehub": storehub_data}
+
+
+def form_post(alias: str, **overrides) -> dict:
+    """What the browser sends for the provider's valid request (``CUSTOMER_DATA``), with a
+    fresh form token; ``overrides`` replace fields, and None leaves one out."""
+    data = {"form_token": issue_form_token(), **CUSTOMER_DATA[alias](), **overrides}
+    # An unticked checkbox is not sent at all; a ticked one sends "on".
+    return {
+        key: "on" if value is True else value
+        for key, value in data.items()
+        if value is not None and value is not False
+    }
+
+
+def onecloud_post(**overrides) -> dict:
+    return form_post("onecloud", **overrides)
+
+
+def storehub_post(**overrides) -> dict:
+    return form_post("storehub", **overrides)
 
 
 def onecloud_request(*, files=(), **overrides) -> TicketRequest:
@@ -150,36 +176,6 @@ def add_attempts(submission: "Submission", count: int) -> None:
         )
         for i in range(count)
     )
-
-
-# What a person would type into each form: valid, in the form's own field names.
-FORM_POSTS = {
-    "onecloud": {
-        "name": "Agung Januar",
-        "email": "agung@email.com",
-        "subject": "Subscribe to onebox",
-        "category": "Request",
-        "content": "Hello, I want to subscribe to onebox.",
-        "latitude": "-6.2",
-        "longitude": "106.816666",
-    },
-    "storehub": {
-        "name": "Ahmad Ibrahim",
-        "phone": "+60 12-345 6789",
-        "issue": "*Onsite Support",
-        "priority": "0",
-        "receive_sms": "on",
-        "email": "ahmad@example.my",
-        "remark": "Printer offline",
-        "store_name": "KL Branch",
-        "dealer_reseller": "Alex",
-        "address": "23, Jalan Ampang, 55000 KL",
-        "state": "Kuala Lumpur",
-        "service_id": "1",
-        "latitude": "3.1573",
-        "longitude": "101.7122",
-    },
-}
 
 
 def enable_only(settings, *aliases: str) -> None:

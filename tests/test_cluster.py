@@ -20,7 +20,7 @@ import requests
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
-from tests.factories import FORM_POSTS, png_bytes
+from tests.factories import form_post, png_bytes
 from tests.mail import free_port
 from tests.workers import database_url_of_the_test_database, wait_for
 from tickets.models import Status, Submission
@@ -185,12 +185,12 @@ def _answers(url: str) -> bool:
 def _send(base: str, n: int, picture: bytes) -> int:
     session = requests.Session()
     page = session.get(base + "/onecloud/", timeout=30).text
-    fields = {
-        **FORM_POSTS["onecloud"],
-        "name": f"Customer {n}",
-        "csrfmiddlewaretoken": re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1],
-        "form_token": re.search(r'name="form_token" value="([^"]+)"', page)[1],
-    }
+    fields = form_post(
+        "onecloud",
+        name=f"Customer {n}",
+        csrfmiddlewaretoken=re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1],
+        form_token=re.search(r'name="form_token" value="([^"]+)"', page)[1],
+    )
     answer = session.post(
         base + "/onecloud/",
         data=fields,

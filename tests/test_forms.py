@@ -3,7 +3,8 @@ what the customer typed surviving an error, and never a server error.
 
 Each provider's documented fields, limits and choices are held to its contract by
 tests/providers/test_form_contract.py; its quirks are in tests/providers/<alias>/test_form.py.
-The helpers here (``form_post``, ``errors_of``...) serve those modules too.
+The helpers here (``form_url``, ``errors_of``...) serve those modules too; the valid post
+itself is ``tests.factories.form_post``.
 """
 
 import io
@@ -21,8 +22,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from tests.factories import CUSTOMER_DATA, enable_only, png_bytes, png_upload
-from tickets.forms.base import issue_form_token
+from tests.factories import enable_only, onecloud_post, png_bytes, png_upload, storehub_post
 from tickets.models import Attachment, Submission
 
 pytestmark = pytest.mark.django_db
@@ -44,26 +44,6 @@ def isolated(settings, tmp_path):
 # --- builders -----------------------------------------------------------------------------
 def form_url(alias: str) -> str:
     return reverse("tickets:form", args=[alias])
-
-
-def form_post(alias: str, **overrides) -> dict:
-    """What the browser sends for the provider's valid request (``CUSTOMER_DATA``), with a
-    fresh form token; ``overrides`` replace fields, and None leaves one out."""
-    data = {"form_token": issue_form_token(), **CUSTOMER_DATA[alias](), **overrides}
-    # An unticked checkbox is not sent at all; a ticked one sends "on".
-    return {
-        key: "on" if value is True else value
-        for key, value in data.items()
-        if value is not None and value is not False
-    }
-
-
-def onecloud_post(**overrides) -> dict:
-    return form_post("onecloud", **overrides)
-
-
-def storehub_post(**overrides) -> dict:
-    return form_post("storehub", **overrides)
 
 
 def upload(name: str, content: bytes, content_type: str = "application/octet-stream"):

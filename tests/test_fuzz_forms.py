@@ -15,7 +15,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import FORM_POSTS as VALID
+from tests.factories import form_post
 from tickets.forms.base import issue_form_token
 from tickets.models import Submission
 from tickets.providers import get_provider
@@ -64,7 +64,7 @@ def form_fields(client: Client, provider: str) -> list[str]:
 
 @st.composite
 def posted_forms(draw, provider: str, field_names: list[str]):
-    data: dict = dict(VALID[provider])
+    data: dict = form_post(provider)
     for name in draw(st.lists(st.sampled_from(field_names), max_size=4, unique=True)):
         action = draw(st.sampled_from(["replace", "replace", "drop", "repeat"]))
         if action == "drop":
@@ -134,7 +134,7 @@ def test_a_valid_form_is_stored_and_its_text_is_kept_exactly_as_typed(provider, 
     typed = '<b>Toko "Maju"</b> & Co. \u2014 张伟'
     response = client.post(
         reverse("tickets:form", args=[provider]),
-        {**VALID[provider], "name": typed, "form_token": issue_form_token()},
+        form_post(provider, name=typed),
     )
 
     assert response.status_code == 302
@@ -150,7 +150,7 @@ def test_a_post_without_csrf_is_refused_with_a_clear_page(provider):
 
     response = client.post(
         reverse("tickets:form", args=[provider]),
-        {**VALID[provider], "form_token": issue_form_token()},
+        form_post(provider),
     )
 
     assert response.status_code == 403

@@ -12,8 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageOps
 from PIL.PngImagePlugin import PngInfo
 
-from tests.factories import CAMERA_MAKE, CAMERA_MODEL, camera_photo_bytes, png_bytes
-from tickets.forms.base import issue_form_token
+from tests.factories import CAMERA_MAKE, CAMERA_MODEL, camera_photo_bytes, onecloud_post, png_bytes
 from tickets.forms.image_metadata import strip_metadata
 from tickets.models import Attachment
 
@@ -243,18 +242,6 @@ def test_a_picture_without_metadata_and_a_document_are_handed_back_untouched():
 @pytest.fixture
 def isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def onecloud_post(**overrides) -> dict:
-    return {
-        "form_token": issue_form_token(),
-        "name": "Agung Januar",
-        "email": "agung@email.com",
-        "subject": "Receipt printer",
-        "category": "Question",
-        "content": "The receipt printer stopped printing this morning.",
-        **overrides,
-    }
 
 
 def camera_upload(name: str = "IMG_20261130_091500.jpg") -> SimpleUploadedFile:

@@ -20,10 +20,10 @@ import requests
 from django.test import Client
 from PIL import Image
 
-from tests.factories import camera_photo_bytes
+from tests.conftest import PRODUCTION_ENVIRONMENT
+from tests.factories import camera_photo_bytes, form_post
 from tests.mail import free_port
 from tests.workers import database_url_of_the_test_database
-from tickets.forms.base import issue_form_token
 from tickets.middleware import CompleteBodyStream, IncompleteRequestBody
 from tickets.models import Attachment, Submission
 
@@ -36,22 +36,11 @@ URLENCODED = "application/x-www-form-urlencoded"
 GPS_IFD = 0x8825
 
 
-def onecloud_fields(**tokens: str) -> dict[str, str]:
-    return {
-        "name": "Agung Januar",
-        "email": "agung@email.com",
-        "subject": "Receipt printer",
-        "category": "Question",
-        "content": "The receipt printer stopped printing this morning.",
-        **tokens,
-    }
-
-
 def photo() -> bytes:
     return camera_photo_bytes(width=800, height=600)
 
 
-def multipart_body(fields: dict[str, str], photo_bytes: bytes, *, closed: bool = True) -> bytes:
+def multipart_body(fields: dict, photo_bytes: bytes, *, closed: bool = True) -> bytes:
     """The OneCloud form as a browser encodes it, the photo last; ``closed=False`` leaves out
     the closing boundary."""
     parts = [
@@ -91,18 +80,14 @@ def gunicorn(django_db_setup, tmp_path_factory):
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE"))},
-        "DEBUG": "0",
-        "SANDBOX": "0",
-        "SECRET_KEY": "incomplete-body-" + "k" * 40,
+        **PRODUCTION_ENVIRONMENT,
+        # Plain http from the test, straight to gunicorn.
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": database_url_of_the_test_database(),
         "STATIC_ROOT": str(tmp_path / "static"),
         "MEDIA_ROOT": str(tmp_path / "media"),
         "ENABLED_PROVIDERS": "onecloud",
-        "ONECLOUD_URL": "https://onecloud.invalid",
-        "ONECLOUD_TOKEN": "incomplete-body-token",
-        "PORTAL_URL": "https://support.example.my",
         "FORM_RATE_LIMIT": "1000000",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "1",
@@ -200,7 +185,7 @@ def test_the_complete_multipart_body_is_stored_with_its_photo(gunicorn):
     # The control case: the body the other tests cut short is a valid request.
     port, media = gunicorn
     cookie, tokens = form_page(port)
-    body = multipart_body(onecloud_fields(**tokens), photo())
+    body = multipart_body(form_post("onecloud", **tokens), photo())
 
     answer = post_raw(port, body, content_type=MULTIPART, cookie=cookie)
 
@@ -217,7 +202,7 @@ def test_the_complete_multipart_body_is_stored_with_its_photo(gunicorn):
 def test_a_multipart_body_cut_in_the_middle_of_the_photo_is_refused_and_not_stored(gunicorn):
     port, _media = gunicorn
     cookie, tokens = form_page(port)
-    body = multipart_body(onecloud_fields(**tokens), photo())
+    body = multipart_body(form_post("onecloud", **tokens), photo())
 
     answer = post_raw(
         port,
@@ -236,7 +221,7 @@ def test_a_multipart_body_cut_in_the_middle_of_the_photo_is_refused_and_not_stor
 def test_a_connection_closed_in_the_middle_of_the_photo_stores_nothing(gunicorn):
     port, _media = gunicorn
     cookie, tokens = form_page(port)
-    body = multipart_body(onecloud_fields(**tokens), photo())
+    body = multipart_body(form_post("onecloud", **tokens), photo())
 
     post_raw(
         port,
@@ -255,7 +240,7 @@ def test_a_connection_closed_in_the_middle_of_the_photo_stores_nothing(gunicorn)
 def test_a_full_length_multipart_body_without_its_closing_boundary_is_refused(gunicorn):
     port, _media = gunicorn
     cookie, tokens = form_page(port)
-    body = multipart_body(onecloud_fields(**tokens), photo(), closed=False)
+    body = multipart_body(form_post("onecloud", **tokens), photo(), closed=False)
 
     answer = post_raw(port, body, content_type=MULTIPART, cookie=cookie)
 
@@ -267,7 +252,7 @@ def test_a_full_length_multipart_body_without_its_closing_boundary_is_refused(gu
 def test_an_urlencoded_body_cut_short_is_refused_and_not_stored(gunicorn):
     port, _media = gunicorn
     cookie, tokens = form_page(port)
-    body = urlencode(onecloud_fields(**tokens)).encode()
+    body = urlencode(form_post("onecloud", **tokens)).encode()
 
     answer = post_raw(
         port, body, content_type=URLENCODED, cookie=cookie, send=len(body) - len(body) // 4
@@ -293,8 +278,8 @@ def post_part(client: Client, path: str, body: bytes, content_type: str, *, send
 
 
 @pytest.fixture
-def client_fields() -> dict[str, str]:
-    return onecloud_fields(form_token=issue_form_token(), latitude="-6.2", longitude="106.8")
+def client_fields() -> dict:
+    return form_post("onecloud")
 
 
 def test_the_body_sent_whole_is_accepted_through_the_test_client(client, client_fields):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.factories import FORM_POSTS, png_bytes
+from tests.factories import form_post, png_bytes
 from tests.mail import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,11 +84,11 @@ def test_one_container_takes_a_request_with_a_picture_and_its_worker_forwards_it
     base, data, process = one_machine
     browser = requests.Session()
     page = browser.get(base + "/onecloud/").text
-    fields = {
-        **FORM_POSTS["onecloud"],
-        "csrfmiddlewaretoken": re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1],
-        "form_token": re.search(r'name="form_token" value="([^"]+)"', page)[1],
-    }
+    fields = form_post(
+        "onecloud",
+        csrfmiddlewaretoken=re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1],
+        form_token=re.search(r'name="form_token" value="([^"]+)"', page)[1],
+    )
     sent = browser.post(
         base + "/onecloud/",
         data=fields,

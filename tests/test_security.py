@@ -6,8 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from tests.factories import FORM_POSTS, storehub_data
-from tickets.forms.base import issue_form_token
+from tests.factories import form_post, storehub_data
 from tickets.models import Submission
 from tickets.services.intake import submission_create
 
@@ -122,11 +121,7 @@ def test_the_honeypot_refuses_bots_silently(client, provider):
 
     response = client.post(
         reverse("tickets:form", args=[provider]),
-        {
-            **FORM_POSTS[provider],
-            "website": "http://cheap-pills.example",
-            "form_token": issue_form_token(),
-        },
+        form_post(provider, website="http://cheap-pills.example"),
     )
 
     assert response.status_code == 200
@@ -139,7 +134,7 @@ def test_the_honeypot_refuses_bots_silently(client, provider):
 def test_people_who_leave_the_honeypot_empty_are_served(client, provider):
     response = client.post(
         reverse("tickets:form", args=[provider]),
-        {**FORM_POSTS[provider], "website": "", "form_token": issue_form_token()},
+        form_post(provider, website=""),
     )
 
     submission = Submission.objects.get()

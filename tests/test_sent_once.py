@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from tests.factories import FORM_POSTS
+from tests.factories import form_post
 from tickets.browser import COOKIE_NAME
 from tickets.forms.base import issue_form_token
 from tickets.models import Submission
@@ -21,7 +21,7 @@ URL = reverse("tickets:form", args=["storehub"])
 
 def send(client, **extra):
     """The StoreHub form as a fresh page gives it: a new form token each time."""
-    return client.post(URL, {**FORM_POSTS["storehub"], "form_token": issue_form_token(), **extra})
+    return client.post(URL, form_post("storehub", **extra))
 
 
 def test_the_first_request_gives_the_browser_a_cookie_of_its_own(client, settings):
@@ -43,7 +43,7 @@ def test_the_form_page_gives_the_cookie_so_a_send_whose_answer_was_lost_is_known
     token = issue_form_token()
     # The first send reached the portal, but the line dropped before its answer: the browser
     # never saw a Set-Cookie from it.
-    client.post(URL, {**FORM_POSTS["storehub"], "form_token": token})
+    client.post(URL, form_post("storehub", form_token=token))
     client.cookies[COOKIE_NAME] = cookie.value
 
     again = send(client)  # later: Back, or "Start again", then the same request
@@ -69,9 +69,7 @@ def test_the_same_request_sent_again_from_the_same_browser_shows_the_first(clien
     token = re.search(r'name="form_token" value="([^"]+)"', html)[1]
     assert 'name="send_again" value="1"' in html
 
-    on_purpose = client.post(
-        URL, {**FORM_POSTS["storehub"], "form_token": token, "send_again": "1"}
-    )
+    on_purpose = client.post(URL, form_post("storehub", form_token=token, send_again="1"))
 
     assert on_purpose.status_code == 302
     assert Submission.objects.count() == 2
@@ -98,7 +96,7 @@ def test_a_changed_request_or_one_sent_a_day_later_is_a_new_request(client):
 
 def test_the_same_form_sent_twice_is_still_one_request_and_no_notice(client):
     token = issue_form_token()
-    post = {**FORM_POSTS["storehub"], "form_token": token}
+    post = form_post("storehub", form_token=token)
 
     first = client.post(URL, post)
     second = client.post(URL, post)  # a double tap, or a send retried after a dropped line
@@ -110,7 +108,7 @@ def test_the_same_form_sent_twice_is_still_one_request_and_no_notice(client):
 def test_a_background_send_is_answered_with_its_status_page(client):
     response = client.post(
         URL,
-        {**FORM_POSTS["storehub"], "form_token": issue_form_token()},
+        form_post("storehub"),
         headers={"Accept": "application/json"},
     )
 
@@ -126,7 +124,7 @@ def test_a_background_send_is_answered_with_its_status_page(client):
 def test_a_background_send_with_errors_is_answered_with_the_form_to_fix(client):
     response = client.post(
         URL,
-        {**FORM_POSTS["storehub"], "phone": "12", "form_token": issue_form_token()},
+        form_post("storehub", phone="12"),
         headers={"Accept": "application/json"},
     )
 

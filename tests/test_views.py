@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from tests.factories import enable_only, onecloud_data, storehub_data
+from tests.factories import CUSTOMER_DATA, enable_only, form_post
 from tickets.models import Status, Submission
 from tickets.services.intake import submission_create
 from tickets.status_text import CUSTOMER_STATUS_TEXT
@@ -23,8 +23,7 @@ def no_rate_limit():
 
 
 def stored(provider: str, **fields) -> Submission:
-    data = onecloud_data() if provider == "onecloud" else storehub_data()
-    submission = submission_create(provider=provider, data=data)
+    submission = submission_create(provider=provider, data=CUSTOMER_DATA[provider]())
     if fields:
         Submission.objects.filter(pk=submission.pk).update(**fields)
         submission.refresh_from_db()
@@ -274,13 +273,8 @@ def test_the_form_page_rendered_once_still_gives_each_visitor_their_own_tokens(c
     settings.FORM_RATE_LIMIT = 1000
     posted = client.post(
         "/onecloud/",
-        {
-            "form_token": re.search(r'name="form_token" value="([^"]+)"', pages[0])[1],
-            "name": "Agung Januar",
-            "email": "agung@email.com",
-            "subject": "Subscribe",
-            "category": "Request",
-            "content": "Hello",
-        },
+        form_post(
+            "onecloud", form_token=re.search(r'name="form_token" value="([^"]+)"', pages[0])[1]
+        ),
     )
     assert posted.status_code == 302

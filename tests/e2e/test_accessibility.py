@@ -6,7 +6,7 @@ Each page is also kept as a screenshot in artifacts/screenshots/ for review.
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import camera_photo_bytes, onecloud_data, png_bytes, storehub_data
+from tests.factories import CUSTOMER_DATA, camera_photo_bytes, onecloud_data, png_bytes
 from tests.workers import wait_for
 from tickets.models import Status, Submission
 from tickets.services.intake import submission_create
@@ -103,8 +103,7 @@ def test_storehub_form_with_errors(browsing, viewport):
     ids=["queued", "retrying", "sent"],
 )
 def test_status_page(browsing, viewport, provider, status, numbers):
-    data = onecloud_data() if provider == "onecloud" else storehub_data()
-    submission = submission_create(provider=provider, data=data)
+    submission = submission_create(provider=provider, data=CUSTOMER_DATA[provider]())
     Submission.objects.filter(pk=submission.pk).update(status=status, **numbers)
     page = browsing.page(viewport=viewport, inject_axe=True)
 

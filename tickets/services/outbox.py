@@ -18,6 +18,7 @@ to try again, and what to do with a row whose worker vanished. The rules:
 """
 
 import uuid
+from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -30,7 +31,7 @@ from tickets.clock import database_now
 from . import scheduling
 
 
-class Outbox:
+class Outbox(ABC):
     """One kind of owed work. Subclasses fill in the class attributes and the hooks."""
 
     name: ClassVar[str]
@@ -38,25 +39,25 @@ class Outbox:
     # Does one row's work; takes the row's primary key.
     task: ClassVar[Task]
 
+    @abstractmethod
     def owed(self) -> Q:
         """The rows still owed work (due or not, leased or not)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def lease_seconds(self) -> float:
         """How long one row's work may take before its worker is counted as gone."""
-        raise NotImplementedError
 
+    @abstractmethod
     def retry_policy(self) -> Any:
         """The policy object that says when a failed row is tried again."""
-        raise NotImplementedError
 
     def claimed(self, row: Any, *, now: datetime) -> None:
         """Save a row just claimed, with what a claim adds for this outbox."""
         row.save()
 
+    @abstractmethod
     def recover_expired(self, row: Any, *, now: datetime) -> None:
         """Decide for a locked row whose lease ran out (its worker died mid-work)."""
-        raise NotImplementedError
 
     # --- the mechanism -------------------------------------------------------------------
     def claimable(self, now: datetime) -> Q:

@@ -3,8 +3,8 @@ coordinate that is one value, so both halves or neither."""
 
 import pytest
 
-from tests.factories import set_provider_options
-from tests.test_forms import errors_of, form_post, form_url
+from tests.factories import form_post, set_provider_options
+from tests.test_forms import errors_of, form_url
 from tickets.models import Submission
 from tickets.providers import get_provider
 

@@ -3,16 +3,13 @@ the shop's location required, near misses of the documented choices, and the sto
 
 import pytest
 
-from tests.test_forms import errors_of, form_post
+from tests.factories import storehub_post
+from tests.test_forms import errors_of
 from tickets.models import Submission
 
 pytestmark = pytest.mark.django_db
 
 URL = "/storehub/"
-
-
-def storehub_post(**overrides) -> dict:
-    return form_post("storehub", **overrides)
 
 
 # --- phone numbers ------------------------------------------------------------------------

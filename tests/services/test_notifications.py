@@ -1,7 +1,7 @@
-"""E-mails, against a real SMTP server on loopback: the customer told in their own language,
-staff told when a request needs a person, nothing lost when the mail server fails."""
+"""E-mails (``tickets.services.notifications``), against a real SMTP server on loopback: the
+customer told in their own language, staff told when a request needs a person, nothing lost
+when the mail server fails."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from tests.factories import onecloud_data, storehub_data
+from tests.factories import form_post, onecloud_data, storehub_data
+from tests.services.helpers import refreshed, send_tasks
 from tickets.models import OutgoingEmail, StaffAlert, Status, Submission
 from tickets.services.intake import submission_create
 from tickets.services.staff import submission_cancel
@@ -24,10 +25,7 @@ def translated(language: str, text: str) -> str:
         return translation.gettext(text)
 
 
-def refreshed(submission: Submission) -> Submission:
-    return Submission.objects.get(pk=submission.pk)
-
-
+# --- the customer's e-mails ---------------------------------------------------------------
 @pytest.mark.parametrize("language", ["en", "ms", "id"])
 def test_the_customer_gets_a_receipt_and_the_ticket_number_in_their_language(
     sandbox, run_worker, smtp_server, language
@@ -81,233 +79,6 @@ def test_a_storehub_request_without_an_email_gets_none(sandbox, run_worker, smtp
     assert not OutgoingEmail.objects.exists()
 
 
-def retries_due_now() -> None:
-    """The e-mails' retries, due now instead of in a few seconds or minutes."""
-    now = timezone.now()
-    send_tasks().update(run_after=now)
-    OutgoingEmail.objects.filter(
-        state=OutgoingEmail.State.QUEUED, next_attempt_at__isnull=False
-    ).update(next_attempt_at=now)
-
-
-def send_tasks():
-    return DBTaskResult.objects.filter(task_path="tickets.tasks.email_send", status="READY")
-
-
-def test_an_email_the_mail_server_refused_is_sent_again(
-    sandbox, run_worker, smtp_server, admin_client
-):
-    smtp_server.refuse_next = 1
-    submission = submission_create(provider="storehub", data=storehub_data())
-
-    run_worker()
-
-    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
-    assert receipt.state == OutgoingEmail.State.QUEUED
-    assert receipt.attempts == 1
-    assert "451" in receipt.last_error
-    # Staff see why it waits and when it is tried again.
-    page = admin_client.get(
-        reverse("admin:tickets_submission_change", args=[submission.pk])
-    ).content.decode()
-    assert "451" in page
-    next_try = timezone.localtime(receipt.next_attempt_at).isoformat()
-    assert f'next try <time datetime="{next_try}">' in page
-    # The retry waits ten seconds; let it be due now.
-    retries_due_now()
-    run_worker()
-
-    receipt.refresh_from_db()
-    assert receipt.state == OutgoingEmail.State.SENT
-    assert receipt.attempts == 2
-    assert [m.subject for m in smtp_server.messages].count(receipt.subject) == 1
-
-
-def sweep_after(seconds: float) -> None:
-    """The sweep, run as if ``seconds`` had passed for every waiting e-mail."""
-    from django.core.management import call_command
-
-    earlier = timedelta(seconds=seconds)
-    for email in OutgoingEmail.objects.filter(state=OutgoingEmail.State.QUEUED):
-        OutgoingEmail.objects.filter(pk=email.pk).update(
-            created_at=email.created_at - earlier,
-            next_attempt_at=email.next_attempt_at and email.next_attempt_at - earlier,
-            lease_expires_at=email.lease_expires_at and email.lease_expires_at - earlier,
-        )
-    call_command("outbox_sweep", verbosity=0)
-
-
-def test_an_email_whose_retry_task_was_lost_is_sent_by_the_sweep(sandbox, run_worker, smtp_server):
-    smtp_server.refuse_next = 1  # the receipt, the first e-mail sent
-    submission = submission_create(provider="onecloud", data=onecloud_data())
-    run_worker()
-    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
-    assert receipt.attempts == 1 and receipt.state == OutgoingEmail.State.QUEUED
-    # The retry's task is lost (a queue wiped, a restore from a backup).
-    send_tasks().delete()
-
-    sweep_after(5)  # not yet overdue: its retry is due in about 10 s, then the grace period
-    assert not send_tasks().exists()
-    sweep_after(10 + 121)
-    run_worker()
-
-    receipt.refresh_from_db()
-    assert receipt.state == OutgoingEmail.State.SENT
-    assert receipt.attempts == 2
-
-
-def test_an_email_whose_worker_died_while_sending_is_sent_by_the_sweep(
-    sandbox, run_worker, smtp_server
-):
-    from tickets.services import notifications
-
-    submission = submission_create(provider="onecloud", data=onecloud_data())
-    run_worker(max_tasks=1)  # the forward writes the receipt and the number; neither is sent
-    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
-    # A worker takes it, counts the attempt, and is killed before the mail server answers.
-    send_tasks().delete()
-    OutgoingEmail.objects.filter(pk=receipt.pk).update(
-        attempts=1,
-        claim_token=uuid.uuid4(),
-        lease_expires_at=timezone.now() + timedelta(seconds=notifications.SEND_LEASE_SECONDS),
-    )
-
-    sweep_after(60)  # still within the time a send may take
-    assert not send_tasks().exists()
-    sweep_after(notifications.SEND_LEASE_SECONDS + 121)
-    run_worker()
-
-    receipt.refresh_from_db()
-    assert receipt.state == OutgoingEmail.State.SENT
-    assert [m.subject for m in smtp_server.messages].count(receipt.subject) == 1
-
-
-def test_an_overdue_email_whose_task_still_waits_gets_no_second_one(sandbox, run_worker):
-    submission = submission_create(provider="onecloud", data=onecloud_data())
-    run_worker(max_tasks=1)  # receipt and number written; their tasks wait behind a backlog
-    assert submission.emails.count() == 2
-    assert send_tasks().count() == 2
-
-    sweep_after(3600)
-
-    assert send_tasks().count() == 2
-
-
-def test_a_second_task_never_sends_a_retry_before_its_time(sandbox, run_worker, smtp_server):
-    smtp_server.refuse_next = 1
-    submission = submission_create(provider="onecloud", data=onecloud_data())
-    run_worker()
-    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
-    assert receipt.attempts == 1  # refused; the retry is due in about ten seconds
-
-    # A second task for it (one the sweep added, say) runs now.
-    from tickets.tasks import email_send
-
-    email_send.enqueue(receipt.pk)
-    run_worker()
-
-    receipt.refresh_from_db()
-    assert receipt.attempts == 1
-    assert receipt.state == OutgoingEmail.State.QUEUED
-    assert receipt.subject not in [m.subject for m in smtp_server.messages]
-
-
-def test_a_second_task_during_a_send_sends_nothing(sandbox, run_worker, smtp_server, monkeypatch):
-    from tickets.services import notifications
-
-    submission = submission_create(provider="onecloud", data=onecloud_data())
-    run_worker(max_tasks=1)  # the forward writes the receipt; nothing is sent yet
-    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
-    build = notifications._message_for
-    second_task = []
-
-    def build_while_a_second_task_runs(email):
-        # The first worker has claimed the e-mail and is sending it; a second task runs.
-        second_task.append(notifications.email_send(email_id=email.pk))
-        return build(email)
-
-    monkeypatch.setattr(notifications, "_message_for", build_while_a_second_task_runs)
-    notifications.email_send(email_id=receipt.pk)
-
-    assert second_task == [None]
-    receipt.refresh_from_db()
-    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.SENT, 1)
-    assert [m.subject for m in smtp_server.messages].count(receipt.subject) == 1
-
-
-def test_a_retry_waiting_for_its_time_is_left_alone_by_the_sweep(sandbox, run_worker, smtp_server):
-    from django.core.management import call_command
-
-    smtp_server.refuse_next = 1
-    submission = submission_create(provider="onecloud", data=onecloud_data())
-    run_worker()
-    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
-    # Written days ago, refused many times, its next try in an hour: waiting, not lost.
-    OutgoingEmail.objects.filter(pk=receipt.pk).update(
-        created_at=timezone.now() - timedelta(days=2),
-        next_attempt_at=timezone.now() + timedelta(hours=1),
-    )
-    send_tasks().delete()
-
-    call_command("outbox_sweep", verbosity=0)
-
-    assert not send_tasks().exists()
-
-
-def test_an_email_that_cannot_be_built_is_retried_then_given_up_and_kept_for_staff(
-    sandbox, run_worker, smtp_server, settings, monkeypatch
-):
-    from tickets.services import notifications
-
-    settings.EMAIL_MAX_ATTEMPTS = 2
-
-    def broken(email):
-        raise KeyError("a template of ours refers to a missing value")
-
-    monkeypatch.setattr(notifications, "_message_for", broken)
-    submission = submission_create(provider="storehub", data=storehub_data())
-    run_worker()
-    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
-    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.QUEUED, 1)
-    assert "KeyError" in receipt.last_error
-
-    retries_due_now()
-    run_worker()
-
-    receipt.refresh_from_db()
-    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.FAILED, 2)
-    assert receipt.next_attempt_at is None
-
-
-def test_an_address_refused_for_good_is_given_up_at_once(sandbox, run_worker, smtp_server):
-    smtp_server.unknown_addresses = {"no-such-shop@example.my"}
-    submission = submission_create(
-        provider="storehub", data=storehub_data(email="no-such-shop@example.my")
-    )
-
-    run_worker()
-
-    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
-    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.FAILED, 1)
-    assert "550" in receipt.last_error
-    assert not send_tasks().exists()  # no retry: none would change the answer
-
-
-def test_an_email_that_keeps_failing_is_given_up_and_kept_for_staff(
-    sandbox, run_worker, smtp_server, settings
-):
-    settings.EMAIL_MAX_ATTEMPTS = 2
-    smtp_server.refuse_next = 10
-    submission = submission_create(provider="storehub", data=storehub_data())
-    for _ in range(3):
-        retries_due_now()
-        run_worker()
-
-    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
-    assert receipt.state == OutgoingEmail.State.FAILED
-    assert receipt.attempts == 2
-
-
 def test_cancelling_and_rejecting_tell_the_customer(sandbox, run_worker, smtp_server):
     sandbox.script("storehub", "-10000")
     rejected = submission_create(provider="storehub", data=storehub_data(), language="ms")
@@ -327,13 +98,10 @@ def test_cancelling_and_rejecting_tell_the_customer(sandbox, run_worker, smtp_se
 def test_no_email_is_sent_inside_the_web_request(
     client, sandbox, run_worker, smtp_server, settings
 ):
-    from tests.factories import FORM_POSTS
-    from tickets.forms.base import issue_form_token
-
     settings.FORM_RATE_LIMIT = 1000
     client.post(
         reverse("tickets:form", args=["onecloud"]),
-        {**FORM_POSTS["onecloud"], "form_token": issue_form_token()},
+        form_post("onecloud"),
         HTTP_ACCEPT_LANGUAGE="id",
     )
 
@@ -401,7 +169,142 @@ def test_a_forward_run_again_writes_no_second_receipt(sandbox, run_worker, smtp_
     assert kinds == ["receipt", "ticket_number"]
 
 
-# --- staff alerts ---------------------------------------------------------------------------
+# --- a mail server that fails -------------------------------------------------------------
+def retries_due_now() -> None:
+    """The e-mails' retries, due now instead of in a few seconds or minutes."""
+    now = timezone.now()
+    send_tasks().update(run_after=now)
+    OutgoingEmail.objects.filter(
+        state=OutgoingEmail.State.QUEUED, next_attempt_at__isnull=False
+    ).update(next_attempt_at=now)
+
+
+def test_an_email_the_mail_server_refused_is_sent_again(
+    sandbox, run_worker, smtp_server, admin_client
+):
+    smtp_server.refuse_next = 1
+    submission = submission_create(provider="storehub", data=storehub_data())
+
+    run_worker()
+
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    assert receipt.state == OutgoingEmail.State.QUEUED
+    assert receipt.attempts == 1
+    assert "451" in receipt.last_error
+    # Staff see why it waits and when it is tried again.
+    page = admin_client.get(
+        reverse("admin:tickets_submission_change", args=[submission.pk])
+    ).content.decode()
+    assert "451" in page
+    next_try = timezone.localtime(receipt.next_attempt_at).isoformat()
+    assert f'next try <time datetime="{next_try}">' in page
+    # The retry waits ten seconds; let it be due now.
+    retries_due_now()
+    run_worker()
+
+    receipt.refresh_from_db()
+    assert receipt.state == OutgoingEmail.State.SENT
+    assert receipt.attempts == 2
+    assert [m.subject for m in smtp_server.messages].count(receipt.subject) == 1
+
+
+def test_a_second_task_never_sends_a_retry_before_its_time(sandbox, run_worker, smtp_server):
+    smtp_server.refuse_next = 1
+    submission = submission_create(provider="onecloud", data=onecloud_data())
+    run_worker()
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    assert receipt.attempts == 1  # refused; the retry is due in about ten seconds
+
+    # A second task for it (one the sweep added, say) runs now.
+    from tickets.tasks import email_send
+
+    email_send.enqueue(receipt.pk)
+    run_worker()
+
+    receipt.refresh_from_db()
+    assert receipt.attempts == 1
+    assert receipt.state == OutgoingEmail.State.QUEUED
+    assert receipt.subject not in [m.subject for m in smtp_server.messages]
+
+
+def test_a_second_task_during_a_send_sends_nothing(sandbox, run_worker, smtp_server, monkeypatch):
+    from tickets.services import notifications
+
+    submission = submission_create(provider="onecloud", data=onecloud_data())
+    run_worker(max_tasks=1)  # the forward writes the receipt; nothing is sent yet
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    build = notifications._message_for
+    second_task = []
+
+    def build_while_a_second_task_runs(email):
+        # The first worker has claimed the e-mail and is sending it; a second task runs.
+        second_task.append(notifications.email_send(email_id=email.pk))
+        return build(email)
+
+    monkeypatch.setattr(notifications, "_message_for", build_while_a_second_task_runs)
+    notifications.email_send(email_id=receipt.pk)
+
+    assert second_task == [None]
+    receipt.refresh_from_db()
+    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.SENT, 1)
+    assert [m.subject for m in smtp_server.messages].count(receipt.subject) == 1
+
+
+def test_an_email_that_cannot_be_built_is_retried_then_given_up_and_kept_for_staff(
+    sandbox, run_worker, smtp_server, settings, monkeypatch
+):
+    from tickets.services import notifications
+
+    settings.EMAIL_MAX_ATTEMPTS = 2
+
+    def broken(email):
+        raise KeyError("a template of ours refers to a missing value")
+
+    monkeypatch.setattr(notifications, "_message_for", broken)
+    submission = submission_create(provider="storehub", data=storehub_data())
+    run_worker()
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.QUEUED, 1)
+    assert "KeyError" in receipt.last_error
+
+    retries_due_now()
+    run_worker()
+
+    receipt.refresh_from_db()
+    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.FAILED, 2)
+    assert receipt.next_attempt_at is None
+
+
+def test_an_address_refused_for_good_is_given_up_at_once(sandbox, run_worker, smtp_server):
+    smtp_server.unknown_addresses = {"no-such-shop@example.my"}
+    submission = submission_create(
+        provider="storehub", data=storehub_data(email="no-such-shop@example.my")
+    )
+
+    run_worker()
+
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    assert (receipt.state, receipt.attempts) == (OutgoingEmail.State.FAILED, 1)
+    assert "550" in receipt.last_error
+    assert not send_tasks().exists()  # no retry: none would change the answer
+
+
+def test_an_email_that_keeps_failing_is_given_up_and_kept_for_staff(
+    sandbox, run_worker, smtp_server, settings
+):
+    settings.EMAIL_MAX_ATTEMPTS = 2
+    smtp_server.refuse_next = 10
+    submission = submission_create(provider="storehub", data=storehub_data())
+    for _ in range(3):
+        retries_due_now()
+        run_worker()
+
+    receipt = submission.emails.get(kind=OutgoingEmail.Kind.RECEIPT)
+    assert receipt.state == OutgoingEmail.State.FAILED
+    assert receipt.attempts == 2
+
+
+# --- staff alerts -------------------------------------------------------------------------
 @pytest.fixture
 def staff(settings):
     settings.STAFF_ALERT_EMAILS = ["support-lead@example.my", "ops@example.my"]

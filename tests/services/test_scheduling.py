@@ -1,0 +1,159 @@
+"""Every way into the task queue (``tickets.services.scheduling``): a task is queued with the
+transaction that wrote its row, to run when the row is due; a queue that fails loses nothing;
+exactly one sweep always waits."""
+
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from tests.factories import form_post, storehub_data
+from tests.services.helpers import create, refreshed
+from tickets.models import Status, Submission
+from tickets.services import recovery
+from tickets.services.forward import submission_forward
+from tickets.services.intake import submission_create
+from tickets.services.scheduling import sweep_ensure_scheduled
+from tickets.tasks import outbox_sweep as outbox_sweep_task
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SWEEP_TASK = "tickets.tasks.outbox_sweep"
+
+
+def waiting_sweeps():
+    return DBTaskResult.objects.filter(task_path=SWEEP_TASK, status="READY")
+
+
+# --- into the queue -----------------------------------------------------------------------
+def test_a_retry_is_queued_with_run_after_its_back_off(sandbox, settings, run_worker):
+    settings.FORWARD_RETRY_FIRST_WAITS = [600]
+    sandbox.script("storehub", "-10008")
+    submission = create("storehub")
+
+    run_worker()
+
+    submission = refreshed(submission)
+    assert submission.status == Status.RETRYING
+    waiting = DBTaskResult.objects.filter(
+        task_path="tickets.tasks.submission_forward", status="READY"
+    ).get()
+    # The task waits as long as the submission: the wait of the policy, spread by up to 20 %.
+    assert abs((waiting.run_after - submission.next_attempt_at).total_seconds()) < 1
+    assert 480 - 5 <= (submission.next_attempt_at - timezone.now()).total_seconds() <= 720
+
+
+def test_a_queue_that_fails_after_the_commit_still_shows_the_status_page_and_delivers(
+    sandbox, run_worker, client, settings
+):
+    settings.FORM_RATE_LIMIT = 1000
+    working_queue = settings.TASKS
+    settings.TASKS = {"default": {"BACKEND": "tests.task_backends.UnreachableQueue"}}
+
+    response = client.post(
+        reverse("tickets:form", args=["storehub"]),
+        form_post("storehub"),
+    )
+
+    submission = Submission.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("tickets:status", args=[submission.public_id])
+    assert client.get(response["Location"]).status_code == 200
+    assert submission.status == Status.QUEUED
+
+    # The queue is back. The sweep finds the request whose task never made it.
+    settings.TASKS = working_queue
+    settings.FORWARD_SWEEP_GRACE_SECONDS = 0
+    call_command("outbox_sweep", verbosity=0)
+    run_worker()
+
+    assert refreshed(submission).status == Status.SENT
+    assert len(sandbox.created("storehub")) == 1
+
+
+# --- exactly one sweep waits --------------------------------------------------------------
+def test_the_sweep_keeps_exactly_one_schedule_however_often_it_is_asked(sandbox):
+    for _ in range(3):
+        submission_create(provider="storehub", data=storehub_data())
+    sweep_ensure_scheduled()
+    call_command("outbox_sweep", verbosity=0)
+
+    assert waiting_sweeps().count() == 1
+
+
+def test_a_sweep_scheduled_in_a_transaction_that_rolls_back_is_scheduled_again(sandbox, run_worker):
+    from django.db import transaction
+
+    submission = submission_create(provider="storehub", data=storehub_data())
+    with pytest.raises(RuntimeError), transaction.atomic():
+        submission_forward(submission_id=submission.pk)
+        assert waiting_sweeps().count() == 1
+        raise RuntimeError("the transaction fails: the forward's claim and the sweep go")
+    assert waiting_sweeps().count() == 0
+
+    # Nothing believes a sweep waits: the next piece of work schedules one.
+    run_worker()
+    assert waiting_sweeps().count() == 1
+
+
+def test_a_sweep_run_that_fails_leaves_its_successor_scheduled(
+    sandbox, run_worker, monkeypatch, settings
+):
+    settings.FORWARD_SWEEP_INTERVAL_SECONDS = 0
+    sweep_ensure_scheduled()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away mid-sweep")
+
+    monkeypatch.setattr(recovery, "_recover_expired_leases", broken)
+    run_worker(max_tasks=1)
+
+    assert DBTaskResult.objects.filter(task_path=SWEEP_TASK, status="FAILED").count() == 1
+    assert waiting_sweeps().count() == 1
+
+
+def test_a_killed_sweep_is_replaced_and_extra_sweeps_are_removed(sandbox, run_worker, settings):
+    settings.FORWARD_SWEEP_INTERVAL_SECONDS = 0
+    sweep_ensure_scheduled()
+    # A worker killed while it ran the sweep leaves the task "running" for ever, and nothing
+    # waiting. The next piece of work a worker claims (or cron's outbox_sweep) puts one back.
+    waiting_sweeps().update(status="RUNNING")
+    assert waiting_sweeps().count() == 0
+    submission_create(provider="storehub", data=storehub_data())
+    run_worker(max_tasks=1)
+    assert waiting_sweeps().count() == 1
+
+    # Several sweeps waiting (added by hand, or by a queue restored from a backup): a sweep run
+    # brings them back to one.
+    for _ in range(3):
+        outbox_sweep_task.enqueue()
+    assert waiting_sweeps().count() == 4
+    run_worker(max_tasks=2)
+
+    assert waiting_sweeps().count() == 1
+
+
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="SQLite serialises every writing transaction"
+)
+def test_several_workers_asking_at_once_schedule_one_sweep():
+    barrier = threading.Barrier(4)
+
+    def ask():
+        barrier.wait()
+        try:
+            sweep_ensure_scheduled()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert waiting_sweeps().count() == 1
