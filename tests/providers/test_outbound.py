@@ -1,6 +1,6 @@
 """A forward's outbound path, through each provider's client and the shared HTTP layer, against
-the loopback sandbox: a redirect is never followed, credentials in a provider's address are
-never stored, and OneCloud's token is dropped only when it is refused."""
+the loopback sandbox: a redirect is never followed, and credentials in a provider's address are
+never stored."""
 
 import http.server
 import threading
@@ -9,10 +9,8 @@ import pytest
 
 from tests.factories import (
     CUSTOMER_DATA,
-    onecloud_data,
     set_provider_options,
     storehub_data,
-    time_zone_at_noon,
 )
 from tests.services.helpers import refreshed
 from tickets.models import ErrorClass, ProviderCall, Status
@@ -82,33 +80,3 @@ def test_credentials_in_a_provider_url_are_never_stored(sandbox, settings, run_w
     for stored in calls:
         assert "hunter2" not in str(stored)
     assert calls[0][0] == url + "/api/ticket/create"
-
-
-def test_a_onecloud_token_refused_with_a_401_is_dropped_and_a_new_one_fetched(
-    sandbox, run_worker, settings
-):
-    settings.FORWARD_CONFIG_RETRY_SECONDS = 0
-    sandbox.script("onecloud", "401")
-    submission = submission_create(provider="onecloud", data=onecloud_data())
-
-    run_worker()
-
-    submission = refreshed(submission)
-    assert submission.status == Status.SENT
-    # The first forward's token was refused; the next forward fetched another.
-    assert sandbox.endpoints("onecloud").tokens_issued == 2
-    assert submission.calls.filter(kind=ProviderCall.Kind.TOKEN).count() == 2
-
-
-def test_an_over_quota_401_keeps_the_token(sandbox, run_worker, settings):
-    set_provider_options(settings, "onecloud", time_zone=time_zone_at_noon())
-    sandbox.script("onecloud", "quota")
-    first = submission_create(provider="onecloud", data=onecloud_data())
-    run_worker()
-    assert refreshed(first).status == Status.RETRYING
-
-    second = submission_create(provider="onecloud", data=onecloud_data())
-    run_worker()
-
-    assert refreshed(second).status == Status.SENT
-    assert sandbox.endpoints("onecloud").tokens_issued == 1

@@ -9,14 +9,13 @@ import socket
 import threading
 from contextlib import contextmanager
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import CUSTOMER_DATA, set_provider_options, storehub_data, time_zone_at_noon
+from tests.factories import CUSTOMER_DATA, set_provider_options, storehub_data
 from tests.services.helpers import create, refreshed
 from tests.workers import start_worker, wait_for
 from tickets.clock import database_now
@@ -129,33 +128,6 @@ def test_a_rate_limit_honours_the_providers_retry_after(
     wait = (submission.next_attempt_at - timezone.now()).total_seconds()
     assert 115 <= wait <= 145
     assert submission.rate_limits_in_a_row == 1
-
-
-def test_over_quota_waits_for_the_window_onecloud_names_in_its_time_zone(
-    sandbox, run_worker, settings
-):
-    # Asia/Jakarta by default; here a zone where it is noon now, so the test never runs inside
-    # the minutes after the window opens (then the portal backs off instead: tested elsewhere).
-    zone = time_zone_at_noon()
-    set_provider_options(settings, "onecloud", time_zone=zone)
-    sandbox.script("onecloud", "quota")
-    submission = create("onecloud")
-
-    run_worker()
-
-    submission = refreshed(submission)
-    assert submission.status == Status.RETRYING
-    assert submission.last_error_class == ErrorClass.RATE_LIMITED
-    opens = submission.next_attempt_at.astimezone(ZoneInfo(zone))
-    # "try again tomorrow at 18:00 - 06:00": the next 18:00 there, give or take two minutes.
-    assert (opens.hour, opens.minute) in ((18, 0), (18, 1))
-    assert (
-        timedelta(0) < submission.next_attempt_at - timezone.now() <= timedelta(hours=24, minutes=2)
-    )
-
-    Submission.objects.filter(pk=submission.pk).update(next_attempt_at=timezone.now())
-    submission_forward(submission_id=submission.pk)
-    assert refreshed(submission).status == Status.SENT
 
 
 def test_it_gives_up_when_the_retry_period_is_over_and_stays_visible(
