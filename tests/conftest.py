@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.utils.module_loading import import_string
 
 from tests.mail import start_smtp_server
+from tests.providers import declared, provider_test_packages
 from tickets.sandbox.server import start_in_thread
 
 # The portal as deployed: DEBUG off, behind a TLS proxy, every provider and the mail server set.
@@ -17,12 +18,14 @@ PRODUCTION_ENVIRONMENT = {
     "SECRET_KEY": "production-like-key-" + "k" * 40,
     "ALLOWED_HOSTS": "support.example.my",
     "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
-    "ONECLOUD_URL": "https://onecloud.example.net",
-    "ONECLOUD_TOKEN": "example-token",
-    "STOREHUB_URL": "https://storehub.example.net",
-    "STOREHUB_API_KEY": "tk_example",
     "EMAIL_HOST": "smtp.example.my",
     "PORTAL_URL": "https://support.example.my",
+    # Every provider's own, as its test package declares them.
+    **{
+        name: value
+        for alias in provider_test_packages()
+        for name, value in declared(alias).PRODUCTION_SETTINGS.items()
+    },
 }
 
 

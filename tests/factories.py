@@ -9,12 +9,12 @@ import copy
 import functools
 import io
 from datetime import timedelta
-from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from tests.providers import declared
 from tickets.forms.base import issue_form_token
 from tickets.models import (
     CUSTOMER_COLUMNS,
@@ -26,44 +26,19 @@ from tickets.models import (
 from tickets.providers.base import FileUpload, TicketRequest
 
 
-def onecloud_data(**overrides) -> dict:
-    data = {
-        "name": "Agung Januar",
-        "email": "agung@email.com",
-        "subject": "Subscribe to onebox",
-        "category": "Request",
-        "content": "Hello, I want to subscribe to onebox, how to do it? thank you",
-        "latitude": Decimal("-6.200000"),
-        "longitude": Decimal("106.816666"),
-    }
-    data.update(overrides)
-    return data
+class _ValidData(dict):
+    """Each provider's valid request builder, found in its test package on first use."""
+
+    def __missing__(self, alias: str):
+        builder = self[alias] = declared(alias).valid_data
+        return builder
 
 
-def storehub_data(**overrides) -> dict:
-    data = {
-        "name": "Ahmad Ibrahim",
-        "phone": "60123456789",
-        "issue": "*Onsite Support",
-        "priority": 0,
-        "receive_sms": True,
-        "email": "ahmad_ibrahim@gmail.com",
-        "remark": "Describe your issue",
-        "store_name": "KL Branch",
-        "dealer_reseller": "Alex",
-        "address": "23, Jalan Ampang, Taman KLCC, 55000 KL",
-        "state": "Kuala Lumpur",
-        "service_id": 1,
-        "latitude": Decimal("3.157300"),
-        "longitude": Decimal("101.712200"),
-    }
-    data.update(overrides)
-    return data
-
-
-# A valid request of each provider, as its form's cleaned data: every provider in the registry
-# has one here, so the contract tests (tests/providers/test_contract.py) can run it.
-CUSTOMER_DATA = {"onecloud": onecloud_data, "storehub": storehub_data}
+# A valid request of each provider, as its form's cleaned data (``valid_data`` in
+# tests/providers/<alias>/__init__.py): the shared suites send it for every provider.
+CUSTOMER_DATA = _ValidData()
+onecloud_data = CUSTOMER_DATA["onecloud"]
+storehub_data = CUSTOMER_DATA["storehub"]
 
 
 def form_post(alias: str, **overrides) -> dict:

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils.functional import Promise
 
@@ -180,7 +181,7 @@ def test_the_template_check_finds_plain_text_and_attributes():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("provider", list(django_settings.TICKET_PROVIDERS))
 def test_every_form_text_is_marked_for_translation(provider):
     form = next(p for p in enabled_providers() if p.alias == provider).form()
     for name, field in form.fields.items():
@@ -245,7 +246,7 @@ def customer_pages(client, settings, language):
     settings.FORM_RATE_LIMIT = 10_000
     headers = {"HTTP_ACCEPT_LANGUAGE": language}
     pages = {"landing": client.get("/", **headers)}
-    for provider in ("onecloud", "storehub"):
+    for provider in django_settings.TICKET_PROVIDERS:
         url = reverse("tickets:form", args=[provider])
         pages[f"{provider} form"] = client.get(url, **headers)
         # StoreHub's example remark is the form's own English label ("Describe your issue"):
@@ -300,7 +301,7 @@ def test_the_language_switcher_names_each_language_in_itself_and_remembers(clien
 
 @pytest.mark.django_db
 def test_the_forms_leave_validation_to_the_server(client):
-    for provider in ("onecloud", "storehub"):
+    for provider in django_settings.TICKET_PROVIDERS:
         html = client.get(reverse("tickets:form", args=[provider])).content.decode()
         [form_tag] = re.findall(r"<form[^>]*data-submit-once[^>]*>", html)
         assert "novalidate" in form_tag

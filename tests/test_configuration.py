@@ -11,6 +11,7 @@ from django.core.management.base import SystemCheckError
 
 from tests.conftest import PRODUCTION_ENVIRONMENT
 from tests.factories import set_provider_options
+from tests.providers import declared, provider_test_packages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,7 +103,9 @@ def test_the_sandbox_can_never_be_on_in_production():
 
 
 def test_production_without_provider_settings_refuses_to_start():
-    providers = ("ONECLOUD_URL", "ONECLOUD_TOKEN", "STOREHUB_URL", "STOREHUB_API_KEY")
+    providers = [
+        name for alias in provider_test_packages() for name in declared(alias).PRODUCTION_SETTINGS
+    ]
     result = run_manage("check", **(PRODUCTION_ENVIRONMENT | dict.fromkeys(providers, "")))
 
     assert result.returncode != 0

@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -202,7 +203,7 @@ def test_empty_variables_mean_their_defaults():
     assert values["db"] == "django.db.backends.sqlite3"
     assert values["media"].endswith("/media") and values["static"].endswith("/staticfiles")
     assert values["hosts"] == ["127.0.0.1", "localhost"]
-    assert values["providers"] == ["onecloud", "storehub"]
+    assert values["providers"] == list(django_settings.TICKET_PROVIDERS)
     assert values["zone"] == "Asia/Kuala_Lumpur"
     assert values["first_waits"] == [2.0, 10.0, 30.0]
     assert values["from"].startswith("Support portal")

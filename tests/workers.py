@@ -7,7 +7,11 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection
+from django.utils.module_loading import import_string
+
+from tickets.providers.settings import setting_variable
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +28,7 @@ def database_url_of_the_test_database() -> str:
 
 
 def start_worker(sandbox, worker_id: str, log_dir: Path, **environment: str) -> subprocess.Popen:
-    """A ``db_worker`` forwarding to the sandbox's StoreHub and OneCloud, as deployed.
+    """A ``db_worker`` forwarding to the sandbox's providers, as deployed.
 
     ``environment`` overrides settings (e.g. ``FORWARD_LEASE_SECONDS="2"``); by default the
     retries wait nothing, so a test does not sit through the real back-off.
@@ -34,12 +38,7 @@ def start_worker(sandbox, worker_id: str, log_dir: Path, **environment: str) -> 
         "DEBUG": "1",
         "SANDBOX": "0",
         "DATABASE_URL": database_url_of_the_test_database(),
-        "STOREHUB_URL": f"{sandbox.url}/storehub",
-        "STOREHUB_API_KEY": "tk_worker_test",
-        "ONECLOUD_URL": f"{sandbox.url}/onecloud",
-        "ONECLOUD_TOKEN_URL": f"{sandbox.url}/onecloud/api/token",
-        "ONECLOUD_USERNAME": "portal",
-        "ONECLOUD_PASSWORD": "worker-test",
+        **sandbox_environment(sandbox.url),
         "PROVIDER_READ_TIMEOUT": "60",
         "FORWARD_SWEEP_INTERVAL_SECONDS": "0.5",
         "FORWARD_RETRY_FIRST_WAITS": "0",
@@ -61,6 +60,18 @@ def start_worker(sandbox, worker_id: str, log_dir: Path, **environment: str) -> 
         stdout=(log_dir / f"worker-{worker_id}.log").open("w"),
         stderr=subprocess.STDOUT,
     )
+
+
+def sandbox_environment(sandbox_url: str) -> dict[str, str]:
+    """Every provider's environment variables pointing it at its endpoints of the sandbox
+    mounted at ``sandbox_url``, as its ``portal_options`` say."""
+    environment = {}
+    for alias, entry in settings.TICKET_PROVIDERS.items():
+        provider_class = import_string(entry["BACKEND"])
+        options = provider_class.sandbox_class.portal_options(f"{sandbox_url}/{alias}")
+        for name, value in options.items():
+            environment[setting_variable(provider_class.settings_prefix, name)] = str(value)
+    return environment
 
 
 def wait_for(predicate, seconds: float = 30, *, what: str = "condition"):

@@ -2,7 +2,7 @@
 
 Each provider runs these against its own sandbox endpoints on loopback; its own tests
 (``tests/providers/<name>/``) add only its documented codes and quirks. A provider added to the
-registry runs here too once ``tests/factories.CUSTOMER_DATA`` has a valid request for it.
+registry runs here too, with the valid request its test package declares.
 """
 
 import json

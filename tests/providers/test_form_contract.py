@@ -5,7 +5,8 @@ Each provider's test package declares ``FORM_CONTRACT`` in its ``form_contract.p
 fields, text limits, choices and upload types.
 This suite runs for every provider in ``settings.TICKET_PROVIDERS``, as test_contract.py does for
 the clients; a provider without a contract fails here, it is never skipped. Its valid request is
-``tests.factories.CUSTOMER_DATA``'s. The provider's own quirks stay in its ``test_form.py``.
+the one its test package declares (``tests/providers/__init__.py``). The provider's own quirks
+stay in its ``test_form.py``.
 """
 
 import importlib
