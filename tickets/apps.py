@@ -7,4 +7,3 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
-        from .services import forward, notifications  # noqa: F401  (connect their receivers)

@@ -147,7 +147,7 @@ class Submission(models.Model):
         ]
 
     # (status, possible_duplicate) as last read from or written to the database: what
-    # ``tickets.services.status.submission_move`` tells listeners the change started from.
+    # ``tickets.services.status.submission_move`` tells notifications the change started from.
     as_read: tuple[str | None, bool] = (None, False)
     # The status a worker's claim found (in memory only): a forward moves it from there.
     claimed_from: str | None = None

@@ -1,7 +1,7 @@
 """Every change to a submission and to what the portal owes happens in one of these modules.
 
 ``intake``: a customer's request enters. ``status``: the one place a submission's status is
-written, and the signal others react to. ``outbox``: the delivery mechanism forwards and e-mails
+written, and what follows a change. ``outbox``: the delivery mechanism forwards and e-mails
 share (claim, lease, due time, recovery), drawn in ``docs/delivery.md``. ``forward``: one
 forward (claim, call, record, next step). ``notifications``: e-mails to customers and staff.
 ``scheduling``: every way into the task queue. ``recovery``: the sweep of both outboxes.

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import OperationalError, transaction
 from django.db.models import Q
-from django.dispatch import receiver
 
 from tickets.clock import database_now
 from tickets.models import PENDING_STATUSES, ErrorClass, ProviderCall, Status, Submission
@@ -33,8 +32,8 @@ from tickets.providers.errors import ProviderTransientError, ProviderUnknownOutc
 from tickets.retry import RetryPolicy, next_step
 from tickets.tasks import submission_forward as submission_forward_task
 
+from . import status
 from .outbox import Outbox
-from .status import submission_move, submission_moved
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ class Forwards(Outbox):
         # The retry budget counts from the first forward since the last resend.
         row.delivery_started_at = row.delivery_started_at or now
         row.claimed_from = row.status
-        submission_move(row, to=Status.SENDING, now=now)
+        status.submission_move(row, to=Status.SENDING, now=now)
 
     def recover_expired(self, row: Submission, *, now: datetime) -> None:
         lost = ProviderUnknownOutcome(
@@ -198,7 +197,7 @@ def _record_outcome(
         if due_at_once and to == Status.RETRYING:
             submission.next_attempt_at = now
     _record_calls(submission, outcome, retry_at=submission.next_attempt_at, now=now)
-    submission_move(submission, to=to, now=now)
+    status.submission_move(submission, to=to, now=now)
 
 
 def _after_a_failure(
@@ -297,7 +296,7 @@ def _settle_late_result(submission: Submission, outcome: Outcome, *, now: dateti
         to = _store_ticket(submission, ticket, now=now)
         logger.info("submission %s: sent (late answer of an expired claim)", submission.reference)
     _record_calls(submission, outcome, retry_at=None, now=now)
-    submission_move(submission, to=to, now=now)
+    status.submission_move(submission, to=to, now=now)
 
 
 def _record_calls(
@@ -335,8 +334,7 @@ def _record_calls(
     ProviderCall.objects.bulk_create(calls)
 
 
-@receiver(submission_moved, dispatch_uid="forward_when_due")
-def _forward_when_due(*, submission: Submission, now: datetime, **kwargs) -> None:
+def forward_when_due(*, submission: Submission, now: datetime) -> None:
     """A submission that is owed a forward and has a due time gets its task for that time."""
     if submission.status in PENDING_STATUSES and submission.next_attempt_at is not None:
         FORWARDS.schedule(submission, now=now)

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
-from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -33,7 +32,6 @@ from tickets.tasks import staff_alerts_send as staff_alerts_send_task
 
 from .outbox import Outbox
 from .scheduling import schedule
-from .status import submission_moved
 
 logger = logging.getLogger(__name__)
 
@@ -91,16 +89,15 @@ EMAILS = Emails()
 
 
 # --- what happened, and who must hear of it ----------------------------------------------
-@receiver(submission_moved, dispatch_uid="notifications_submission_moved")
-def submission_moved_notify(
+def submission_moved(
     *,
     submission: Submission,
     status_before: str | None,
     possible_duplicate_before: bool,
     now: datetime,
-    **kwargs,
 ) -> None:
-    """Tell whoever must hear of a change (inside the transaction that saved it)."""
+    """Tell whoever must hear of a change (``status.submission_move`` calls it, inside the
+    transaction that saved the change)."""
     if submission.status != status_before:
         if submission.status == Status.SENDING and submission.forward_count == 0:
             _receipt(submission, now=now)

@@ -18,8 +18,8 @@ from tickets.models import (
 )
 from tickets.providers import ConfigurationError, get_provider
 
+from . import status
 from .intake import customer_data_validate
-from .status import submission_move
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -38,7 +38,7 @@ def submission_resend(*, submission: Submission) -> bool:
             current.delivery_started_at = None
             current.rate_limits_in_a_row = 0
             current.failures_in_a_row = 0
-            submission_move(current, to=Status.QUEUED, now=now)
+            status.submission_move(current, to=Status.QUEUED, now=now)
     if current is None:
         return False
     submission.refresh_from_db()
@@ -52,7 +52,7 @@ def submission_cancel(*, submission: Submission) -> bool:
         current = _locked(submission, RESENDABLE_STATUSES)
         if current is not None:
             current.next_attempt_at = None
-            submission_move(current, to=Status.CANCELLED, now=database_now())
+            status.submission_move(current, to=Status.CANCELLED, now=database_now())
     if current is None:
         return False
     submission.refresh_from_db()
@@ -148,7 +148,7 @@ def submission_mark_duplicate_checked(
         )
         if current is not None:
             current.possible_duplicate = False
-            submission_move(current, to=None, now=database_now())
+            status.submission_move(current, to=None, now=database_now())
             Correction.objects.create(
                 submission_id=submission.pk,
                 changed_by=user if user is not None and user.is_authenticated else None,
