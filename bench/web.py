@@ -152,7 +152,7 @@ def form_tokens(env: dict, count: int, path: Path) -> None:
 
 def measure(workdir: Path, rounds: int) -> dict:
     """Interleaved rounds of the four loads; medians of requests per second."""
-    from tests.factories import FORM_POSTS
+    from tests.factories import form_post
 
     if subprocess.run(["which", "wrk"], capture_output=True).returncode:
         raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
@@ -174,7 +174,7 @@ def measure(workdir: Path, rounds: int) -> dict:
         ),
     ]
     script = ROOT / "bench" / "bare" / "post.lua"
-    portal_body = urlencode(FORM_POSTS["storehub"])
+    portal_body = urlencode(form_post("storehub", form_token=None))
     bare_body = urlencode({"name": "Siti", "email": "siti@example.my", "text": "POS swap"})
     figures: dict[str, list[float]] = {
         k: [] for k in ("bare_get", "portal_get", "bare_post", "bare_as_portal_post", "portal_post")
@@ -216,7 +216,7 @@ def submit_latency(workdir: Path, sandbox, sends: int) -> dict:
     """(c) Submit latency with the provider answering at once, then in 2 s: it must not depend
     on the provider, whose call is made later by the worker. p50 of ``sends`` sequential sends
     each way, the worker running; DEBUG on for both (plain http to the loopback sandbox)."""
-    from tests.factories import FORM_POSTS
+    from tests.factories import form_post
 
     env = {
         **portal_env(workdir),
@@ -245,7 +245,7 @@ def submit_latency(workdir: Path, sandbox, sends: int) -> dict:
                 session = requests.Session()
                 page = session.get(base, timeout=30).text
                 fields = {
-                    **FORM_POSTS["storehub"],
+                    **form_post("storehub", form_token=None),
                     "csrfmiddlewaretoken": re.search(
                         r'name="csrfmiddlewaretoken" value="([^"]+)"', page
                     )[1],
