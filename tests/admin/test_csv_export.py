@@ -59,6 +59,24 @@ def test_the_export_defuses_spreadsheet_formulas(admin_client, formula):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("separator", [",", ";", "\t"])
+def test_no_cell_becomes_a_formula_whatever_the_spreadsheets_list_separator(
+    admin_client, separator
+):
+    make(name="Kedai;=cmd|' /C calc'!A0", remark="ok, =1+1\t@SUM(A1);+2")
+
+    response = admin_client.get(reverse(EXPORT))
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+
+    # Cut as a spreadsheet with that list separator may cut it, quotes or not.
+    for line in text.splitlines()[1:]:
+        for cell in line.split(separator):
+            assert not cell.strip().strip('"').startswith(("=", "+", "-", "@")), cell
+    header, row = csv_rows(admin_client.get(reverse(EXPORT)))
+    assert dict(zip(header, row, strict=True))["name"] == "Kedai;'=cmd|' /C calc'!A0"
+
+
+@pytest.mark.django_db
 def test_the_export_action_exports_the_selected_rows(admin_client):
     chosen, _other = make(), make()
 

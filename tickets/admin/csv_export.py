@@ -1,6 +1,7 @@
 """Stream submissions as CSV, safe to open in a spreadsheet."""
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -13,6 +14,9 @@ from tickets.providers import enabled_providers, provider_label
 # A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"); a
 # leading apostrophe makes it plain text. Tab and carriage return are on OWASP's list too.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet that splits on another list separator (";" with Indonesian and many European
+# regional settings) starts a new cell after it: "shop;=cmd|..." would hold a formula too.
+FORMULA_AFTER_A_SEPARATOR = re.compile(r"([,;\t]\s*)(?=[=+\-@])")
 
 DELIVERY_COLUMNS: list[tuple[str, Any]] = [
     ("reference", lambda s: s.reference),
@@ -58,9 +62,10 @@ def _local_iso(moment) -> str:
 
 
 def csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    value = FORMULA_AFTER_A_SEPARATOR.sub(r"\1'", value)
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 class _Echo:
