@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 
@@ -17,6 +18,7 @@ def public_pages(client) -> list[str]:
     submission = submission_create(provider="storehub", data=storehub_data())
     return [
         reverse("tickets:landing"),
+        *(reverse("tickets:form", args=[alias]) for alias in settings.TICKET_PROVIDERS),
         reverse("tickets:status", args=[submission.public_id]),
         "/no-such-page/",
     ]
@@ -38,6 +40,21 @@ def test_every_public_page_carries_the_security_headers_and_the_csp(client, sett
         assert response["X-Content-Type-Options"] == "nosniff"
         assert response["Referrer-Policy"] == "same-origin"
         assert response["X-Frame-Options"] == "DENY"
+        # The map may ask for the phone's position; nothing else may be asked for.
+        policy = dict(
+            rule.strip().split("=", 1) for rule in response["Permissions-Policy"].split(",")
+        )
+        assert policy["geolocation"] == "(self)"
+        assert policy["camera"] == policy["microphone"] == "()"
+
+
+def test_the_language_choice_is_kept_in_a_cookie_no_other_site_or_script_gets(client, settings):
+    response = client.post(reverse("set_language"), {"language": "ms", "next": "/"})
+
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "ms"
+    assert cookie["samesite"] == "Lax"
+    assert cookie["httponly"]
 
 
 def test_no_public_page_has_an_inline_script_without_a_nonce(client):

@@ -121,6 +121,19 @@ class HealthCheckMiddleware:
         return self.get_response(request)
 
 
+class PermissionsPolicyMiddleware:
+    """``Permissions-Policy: settings.PERMISSIONS_POLICY`` on every response (Django has no
+    setting for it)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
 class UntrustedForwardedForMiddleware:
     """Say once, loudly, when requests come through a proxy the settings do not trust.
 
