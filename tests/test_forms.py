@@ -105,6 +105,24 @@ def error_html_next_to(response, field: str) -> str:
     return match.group(1)
 
 
+# --- e-mail addresses ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "address", ['"shop,owner"@example.my', '"a b"@example.my', "a;b@example.my"]
+)
+@pytest.mark.parametrize(
+    ("url", "builder"), [(ONECLOUD_URL, onecloud_post), (STOREHUB_URL, storehub_post)]
+)
+def test_an_address_no_mail_server_would_take_is_refused_with_the_usual_message(
+    client, url, builder, address
+):
+    """RFC 5322's quoted local parts pass Django's check, then fail every send (the portal's and
+    the provider's): refused here, while the customer can still correct it."""
+    response = client.post(url, builder(email=address))
+
+    assert errors_of(response, "email") == ["Enter a valid email address."]
+    assert Submission.objects.count() == 0
+
+
 # --- coordinates --------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("field", "value", "message"),

@@ -1,4 +1,5 @@
-"""Form fields shared by both forms: phone numbers, coordinates, long text and uploads."""
+"""Form fields shared by both forms: e-mail addresses, phone numbers, coordinates, long text and
+uploads."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -6,6 +7,7 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from .image_metadata import strip_metadata
@@ -29,6 +31,19 @@ class LongTextField(forms.CharField):
         # the browser let through could otherwise fail the server's limit.
         value = super().to_python(value)
         return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+
+
+class CustomerEmailField(forms.EmailField):
+    """An everyday address (name@example.com): the quoted local parts RFC 5322 allows
+    (``"a,b"@example.com``) pass Django's check, but mail servers and providers refuse them."""
+
+    widget = forms.EmailInput(attrs={"autocomplete": "email"})
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value and any(character in value for character in '",;<>\\ '):
+            raise ValidationError(validate_email.message, code="invalid")
+        return value
 
 
 class PhoneNumberField(forms.CharField):

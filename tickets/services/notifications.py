@@ -10,6 +10,7 @@ into at most one digest per ``STAFF_ALERT_DIGEST_SECONDS``.
 """
 
 import logging
+import re
 import smtplib
 from datetime import datetime, timedelta
 
@@ -209,8 +210,7 @@ def _record_failure(email_id: int, claim_token, exc: Exception) -> OutgoingEmail
             logger.warning("e-mail %s (%s): a late failure only logged", email.pk, email.kind)
             return email
         EMAILS.release(email)
-        # Begins with the error's class name: /healthz tells refused addresses by it.
-        email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        email.last_error = failure_text(exc)
         policy = EMAILS.retry_policy()
         if policy.gives_up(attempts=email.attempts) or address_refused_for_good(exc):
             email.state = OutgoingEmail.State.FAILED
@@ -244,11 +244,36 @@ def _message_for(email: OutgoingEmail) -> EmailMultiAlternatives:
         subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[address.strip() for address in email.to.split(",") if address.strip()],
+        to=_recipients(email),
         headers={"Auto-Submitted": "auto-generated"},
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+def _recipients(email: OutgoingEmail) -> list[str]:
+    if email.kind == OutgoingEmail.Kind.STAFF_ALERT:
+        return [address.strip() for address in email.to.split(",") if address.strip()]
+    # One customer, one address, whatever characters it holds.
+    return [email.to]
+
+
+# Anything shaped like an e-mail address, in what a mail server answered.
+ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+
+
+def failure_text(exc: Exception) -> str:
+    """What went wrong, for staff and the log: the error's class name first (/healthz tells
+    refused addresses by it), then what the server said, with every address taken out (the
+    customer's is personal data, and the server echoes it)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        said = "; ".join(
+            f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+            for code, reply in exc.recipients.values()
+        )
+    else:
+        said = str(exc)
+    return ADDRESS.sub("<address>", f"{type(exc).__name__}: {said}")[:2000]
 
 
 def _customer_context(submission: Submission) -> dict:

@@ -5,7 +5,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tickets.forms.base import SubmissionForm
-from tickets.forms.fields import LongTextField, UploadField, latitude_field, longitude_field
+from tickets.forms.fields import (
+    CustomerEmailField,
+    LongTextField,
+    UploadField,
+    latitude_field,
+    longitude_field,
+)
 from tickets.forms.layout import LocationFieldset
 from tickets.forms.uploads import DOCUMENT_EXTENSIONS, IMAGE_EXTENSIONS
 
@@ -31,11 +37,10 @@ class OneCloudForm(SubmissionForm):
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    email = forms.EmailField(
+    email = CustomerEmailField(
         label=_("E-mail"),
         max_length=254,
         help_text=_("The support team replies to this address."),
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     subject = forms.CharField(label=_("Subject"), max_length=200)
     category = forms.ChoiceField(label=_("Category"))

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tickets.forms.base import SubmissionForm
 from tickets.forms.fields import (
+    CustomerEmailField,
     LongTextField,
     PhoneNumberField,
     latitude_field,
@@ -28,11 +29,10 @@ class StoreHubForm(SubmissionForm):
         label=_("Phone number"),
         help_text=_("Mobile or landline, for example 012-345 6789 or +60 12-345 6789."),
     )
-    email = forms.EmailField(
+    email = CustomerEmailField(
         label=_("E-mail"),
         max_length=100,
         required=False,
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     receive_sms = forms.BooleanField(
         label=_("Send me SMS updates about this visit"), required=False, initial=False
