@@ -4,18 +4,22 @@
 is due has waited longer than ``HEALTH_MAX_FORWARD_DELAY_SECONDS`` (the queue is stuck), when an
 e-mail has waited longer than ``HEALTH_MAX_EMAIL_DELAY_SECONDS`` or one was given up since the
 mail server last took one (it refuses or cannot be reached: customers get no receipts, staff no
-alerts), or when no worker has started a task for ``HEALTH_MAX_WORKER_SILENCE_SECONDS`` (the
-sweep runs every minute, so a live worker is always seen). ``/healthz/web`` is for load balancers
-and container health checks: it says only whether this process and its database answer, so that
-a stuck worker does not take the web processes (and the customers' forms) out of service.
+alerts), when no worker has started a task for ``HEALTH_MAX_WORKER_SILENCE_SECONDS`` (the
+sweep runs every minute, so a live worker is always seen), or when the cache does not answer
+(``cache_down``: the forms still take requests, without a rate limit). ``/healthz/web`` is for
+load balancers and container health checks: it says only whether this process and its database
+answer, so that a stuck worker does not take the web processes (and the customers' forms) out of
+service.
 Counts and ages only, never personal data.
 """
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from redis.exceptions import RedisError
 
 from .selectors import (
     email_queue_stats,
@@ -36,6 +40,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
             {"status": "error", "database": "unreachable", "problems": ["database"]}, status=503
         )
     problems = []
+    cache_state = "ok" if cache_reachable() else "unreachable"
+    if cache_state != "ok":
+        problems.append("cache_down")
     if queue["overdue_seconds"] > settings.HEALTH_MAX_FORWARD_DELAY_SECONDS:
         problems.append("queue_stuck")
     if (
@@ -49,6 +56,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         {
             "status": "error" if problems else "ok",
             "database": "ok",
+            "cache": cache_state,
             "queue": queue,
             "emails": emails,
             "worker_last_seen_seconds_ago": worker_silence,
@@ -56,6 +64,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
         },
         status=503 if problems else 200,
     )
+
+
+def cache_reachable() -> bool:
+    """Whether the cache (Redis, when REDIS_URL is set) answers. While it does not, the form
+    posts go through without a rate limit."""
+    try:
+        cache.get("healthz-probe")
+    except (RedisError, OSError):
+        return False
+    return True
 
 
 @never_cache

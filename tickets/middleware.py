@@ -1,5 +1,5 @@
 """What every request meets before a view: a size cap, a per-client rate limit for the public
-forms, and a body that must arrive whole.
+forms (lifted, not failed, while the cache is down), and a body that must arrive whole.
 
 A request whose body ends before its Content-Length, or a multipart body without its closing
 boundary, is answered 400 before any view or CSRF check reads it: a view never sees part of a
@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +82,8 @@ class FormRateLimitMiddleware:
         if request.method == "POST" and not request.path.startswith(EXEMPT_PREFIXES):
             window = settings.FORM_RATE_LIMIT_WINDOW_SECONDS
             bucket = int(time.time() // window)
-            key = f"form-rate:{client_ip(request) or 'unknown'}:{bucket}"
-            # add() then incr() is atomic on Redis and on the local-memory cache.
-            cache.add(key, 0, timeout=window + 5)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add() and incr()
-                count = 1
-            if count > settings.FORM_RATE_LIMIT:
+            count = _posts_counted(f"form-rate:{client_ip(request) or 'unknown'}:{bucket}", window)
+            if count is not None and count > settings.FORM_RATE_LIMIT:
                 logger.warning("form rate limit reached on %s", request.path)
                 retry_after = int(window - time.time() % window) + 1
                 response = render(
@@ -97,6 +92,33 @@ class FormRateLimitMiddleware:
                 response["Retry-After"] = str(retry_after)
                 return response
         return self.get_response(request)
+
+
+# Whether this process last found the cache unreachable: its outage is logged once, not per post.
+_cache_down = False
+
+
+def _posts_counted(key: str, window: int) -> int | None:
+    """This post's number in its window, or None when the cache cannot be reached: then posts
+    go through unlimited, since a stored request matters more than the limit (/healthz says
+    ``cache_down`` meanwhile)."""
+    global _cache_down
+    try:
+        # add() then incr() is atomic on Redis and on the local-memory cache.
+        cache.add(key, 0, timeout=window + 5)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add() and incr()
+            count = 1
+    except (RedisError, OSError):
+        if not _cache_down:
+            logger.error("the cache cannot be reached: form posts are not rate-limited until it is")
+        _cache_down = True
+        return None
+    if _cache_down:
+        logger.warning("the cache is back: form posts are rate-limited again")
+    _cache_down = False
+    return count
 
 
 class HealthCheckMiddleware:
