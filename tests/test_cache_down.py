@@ -1,6 +1,7 @@
 """Redis stopped under the web: requests are still stored, without a rate limit, and /healthz
 says so; once Redis is back, the limit is too. A throw-away ``redis-server`` on its own port."""
 
+import itertools
 import shutil
 import subprocess
 import time
@@ -62,9 +63,12 @@ def throw_away_redis(tmp_path, settings):
         server.stop()
 
 
-def send(client, sent=iter(range(1000))) -> int:
-    # Each a new request: the same one again from this browser would be shown the first.
-    post = form_post("storehub", remark=f"Printer {next(sent)} is offline")
+# Each send a new request: the same one again from this browser would be shown the first.
+REQUESTS = itertools.count()
+
+
+def send(client) -> int:
+    post = form_post("storehub", remark=f"Printer {next(REQUESTS)} is offline")
     return client.post(reverse("tickets:form", args=["storehub"]), post).status_code
 
 

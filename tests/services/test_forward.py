@@ -419,3 +419,36 @@ def test_two_workers_on_one_queue_never_send_a_submission_twice(sandbox, tmp_pat
     # Every request once: none lost, none sent twice (the faults above all came before the
     # provider created anything).
     assert sorted(names) == sorted(f"Customer {n}" for n in range(24))
+
+
+# --- what a provider may send back ----------------------------------------------------------
+@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("outcome", ["nul", "nuljson"])
+def test_a_provider_answer_holding_a_nul_is_stored_for_staff_and_retried(
+    sandbox, provider, outcome
+):
+    """PostgreSQL holds no NUL character: the answer is stored with it written out, so the
+    forward's outcome is written once, not lost and the request sent again and again."""
+    sandbox.script(provider, outcome)
+    submission = create(provider)
+
+    submission_forward(submission_id=submission.pk)
+
+    submission = refreshed(submission)
+    assert submission.status == Status.RETRYING
+    assert submission.last_error_class == ErrorClass.UNKNOWN_OUTCOME
+    [call] = submission.calls.filter(kind=ProviderCall.Kind.TICKET)
+    assert "Gateway\\u0000says hello" in call.response
+
+
+def test_a_ticket_holding_a_nul_is_the_customers_number(sandbox):
+    sandbox.script("storehub", "success_nul")
+    submission = create("storehub")
+
+    submission_forward(submission_id=submission.pk)
+
+    submission = refreshed(submission)
+    assert submission.status == Status.SENT
+    assert submission.provider_ticket["Status"] == "Open\\u0000"
+    assert not submission.possible_duplicate
+    assert len(sandbox.created("storehub")) == 1

@@ -14,6 +14,7 @@ Shared paths:
 
 Outcomes, used once each in order, then "success" again. Every provider answers these:
     success | drop | hang[:seconds] | nonjson | 500 | 502 | 503 (any 5xx)
+    nul | nuljson      an undocumented 200 holding a NUL character, as text or escaped in JSON
     create_drop        create the ticket, then drop the connection without answering
     redirect:<url>     answer 307 with that Location (the portal must never follow it)
 and each provider's module lists its own (documented error codes and replies). Any outcome may
@@ -183,6 +184,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return True
         if outcome == "nonjson":
             self.send(200, b"<html><body>Gateway says hello</body></html>", "text/html")
+            return True
+        if outcome == "nul":
+            self.send(200, b"Gateway\x00says hello", "text/plain")
+            return True
+        if outcome == "nuljson":
+            self.send(200, {"message": "Gateway\u0000says hello"})
             return True
         if outcome.isdigit() and int(outcome) >= 500:
             self.send(int(outcome), b"Internal Server Error", "text/plain")

@@ -189,7 +189,7 @@ def _record_outcome(
     FORWARDS.release(submission)
     submission.forward_count += 1
     submission.last_error_class = outcome.error_class
-    submission.last_error = outcome.message
+    submission.last_error = storable(outcome.message)
     if outcome.ticket is not None:
         to = _store_ticket(submission, outcome.ticket, now=now)
     else:
@@ -243,9 +243,9 @@ def _after_a_failure(
 
 def _store_ticket(submission: Submission, ticket: ProviderTicket, *, now: datetime) -> Status:
     # Bounded by the columns: a provider's overlong id must not make the write fail.
-    submission.ticket_id = ticket.ticket_id[:64]
-    submission.case_number = ticket.case_number[:64]
-    submission.provider_ticket = ticket.raw
+    submission.ticket_id = storable(ticket.ticket_id)[:64]
+    submission.case_number = storable(ticket.case_number)[:64]
+    submission.provider_ticket = storable(ticket.raw)
     submission.sent_at = now
     submission.next_attempt_at = None
     FORWARDS.release(submission)
@@ -308,12 +308,12 @@ def _record_calls(
             kind=exchange.kind,
             started_at=exchange.started_at,
             duration_ms=exchange.duration_ms,
-            url=exchange.url[:500],
-            request=exchange.request,
+            url=storable(exchange.url)[:500],
+            request=storable(exchange.request),
             http_status=exchange.http_status,
-            response=exchange.response,
+            response=storable(exchange.response),
             error_class=exchange.error_class or outcome.error_class,
-            message=exchange.message,
+            message=storable(exchange.message),
         )
         for exchange in outcome.exchanges
     ]
@@ -327,11 +327,23 @@ def _record_calls(
                 url="",
                 request={},
                 error_class=outcome.error_class,
-                message=outcome.message,
+                message=storable(outcome.message),
             )
         )
     calls[-1].retry_at = retry_at
     ProviderCall.objects.bulk_create(calls)
+
+
+def storable(value):
+    """``value`` (text, or JSON's lists and objects) with every NUL character written out as
+    ``\\u0000``: PostgreSQL's text and jsonb cannot hold one, and a provider may send it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
 
 
 def forward_when_due(*, submission: Submission, now: datetime) -> None:

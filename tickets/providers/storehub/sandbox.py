@@ -3,7 +3,8 @@
     POST api/ticket/create    "Create Ticket API"
 
 Outcomes of its own, besides the shared ones: any documented ErrorCode such as -10004,
-optionally with an HTTP status (-10004@429), and success_numeric (ErrorCode as the number 0).
+optionally with an HTTP status (-10004@429), success_numeric (ErrorCode as the number 0) and
+success_nul (a NUL character in the ticket).
 """
 
 import json
@@ -83,7 +84,7 @@ class StoreHubSandbox(SandboxEndpoints):
         ticket = {
             "TicketId": ticket_id,
             "CaseNum": f"STOREHUB{ticket_id:04d}-CA{secrets.token_hex(3).upper()}",
-            "Status": "Open",
+            "Status": "Open\u0000" if code == "success_nul" else "Open",
         }
         entry["ticket"] = ticket
         error_code: Any = 0 if code == "success_numeric" else "0"
