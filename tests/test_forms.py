@@ -462,6 +462,22 @@ def test_the_browser_is_told_which_files_to_offer_by_extension_and_type(client):
     assert 'accept=".jpeg,.jpg,.png,image/jpeg,image/png"' in attachment
 
 
+@pytest.mark.parametrize(
+    "name", ["ä" * 200 + ".png", "😀" * 80 + ".png", "a" * 290 + ".png", "ไฟล์" * 40 + ".png"]
+)
+def test_a_file_with_a_very_long_name_is_stored_under_a_name_the_disk_can_hold(client, name):
+    response = client.post(ONECLOUD_URL, onecloud_post(attachment=png_upload(name)))
+
+    assert response.status_code == 302
+    attachment = Attachment.objects.get()
+    # What staff see and download it as (Django keeps 255 characters of a name, and its ending).
+    assert attachment.original_name == (name if len(name) <= 255 else name[:251] + ".png")
+    stored = attachment.file.name.rsplit("/", 1)[1]
+    assert len(stored.encode()) <= 255 and stored.endswith(".png")
+    with attachment.file.open("rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
 # --- never a server error -----------------------------------------------------------------
 @pytest.mark.parametrize(
     "overrides",

@@ -183,9 +183,27 @@ class Submission(models.Model):
         return self.case_number or self.ticket_id
 
 
+# File systems hold names of at most 255 bytes, and a Thai letter takes three of them, an emoji
+# four: a stored file's name is cut to this, its extension kept (``Attachment.original_name``
+# keeps the name the customer's phone gave it).
+STORED_NAME_MAX_BYTES = 120
+
+
 def attachment_path(instance: "Attachment", filename: str) -> str:
     # A random directory per file: names customers chose never collide or reveal each other.
-    return f"attachments/{instance.submission.public_id}/{secrets.token_hex(8)}/{filename}"
+    return (
+        f"attachments/{instance.submission.public_id}/{secrets.token_hex(8)}/"
+        f"{_storable_name(filename)}"
+    )
+
+
+def _storable_name(filename: str) -> str:
+    stem, dot, extension = filename.rpartition(".")
+    if not dot or len(extension) > 10:
+        stem, dot, extension = filename, "", ""
+    budget = STORED_NAME_MAX_BYTES - len(f"{dot}{extension}".encode())
+    stem = stem.encode()[:budget].decode(errors="ignore") or "file"
+    return f"{stem}{dot}{extension}"
 
 
 class Attachment(models.Model):
