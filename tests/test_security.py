@@ -94,13 +94,11 @@ def test_the_rate_limit_counts_the_client_behind_our_proxy(client, settings):
     assert client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.8").status_code != 429
 
 
-def test_an_oversized_request_gets_a_clear_413(client, settings):
+@pytest.mark.parametrize("path", ["/", "/storehub/", "/admin/login/", "/admin/tickets/"])
+def test_an_oversized_request_gets_a_clear_413(client, settings, path):
     settings.REQUEST_MAX_BYTES = 1000
-    response = client.post(
-        reverse("tickets:landing"),
-        data=b"x" * 2000,
-        content_type="application/octet-stream",
-    )
+    response = client.post(path, data=b"x" * 2000, content_type="application/octet-stream")
+
     assert response.status_code == 413
     assert "too large" in response.content.decode()
 
