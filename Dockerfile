@@ -3,7 +3,7 @@
 #   docker run -v portal-data:/data -p 8000:8000 --env-file portal.env IMAGE
 # Several machines (deploy/compose.yaml) run each process as its own service instead:
 #   IMAGE gunicorn portal.wsgi:application --config gunicorn.conf.py
-#   IMAGE python manage.py db_worker --no-reload --interval 0.2
+#   IMAGE python manage.py worker --no-reload --interval 0.2
 #   IMAGE python manage.py migrate --noinput     (once per release)
 FROM python:3.12-slim
 

@@ -118,6 +118,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tickets.middleware.DatabaseOutageMiddleware",
     # Last, as django-axes asks: it watches the admin login for password guessing.
     "axes.middleware.AxesMiddleware",
 ]

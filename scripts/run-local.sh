@@ -15,6 +15,16 @@ export PORTAL_URL="${PORTAL_URL:-http://127.0.0.1:$PORT}"
 $PY manage.py migrate --noinput
 trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT INT TERM
 $PY manage.py run_sandbox --port "$SANDBOX_PORT" &
-$PY manage.py db_worker --interval 0.2 --no-reload &
+# The worker waits out a database outage by itself; should it end all the same, it is started
+# again a second later.
+(
+  trap 'kill "$worker" 2>/dev/null; exit 0' TERM INT
+  while true; do
+    $PY manage.py worker --interval 0.2 --no-reload &
+    worker=$!
+    wait "$worker" || true
+    sleep 1
+  done
+) &
 echo "Portal on http://127.0.0.1:$PORT/  (admin: http://127.0.0.1:$PORT/admin/, e-mails: $SANDBOX_URL/_sandbox/mail, Ctrl+C stops all)"
 $PY manage.py runserver "127.0.0.1:$PORT"

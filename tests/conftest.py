@@ -87,12 +87,12 @@ def sandbox(settings):
 
 @pytest.fixture
 def run_worker():
-    """Run the real db_worker until no task is ready, as a deployed worker would."""
+    """Run the real worker until no task is ready, as a deployed worker would."""
 
     def run(max_tasks: int = 50) -> None:
         # Bounded, so that a bug that re-queues forever fails the test instead of hanging it.
         call_command(
-            "db_worker",
+            "worker",
             batch=True,
             max_tasks=max_tasks,
             reload=False,

@@ -28,7 +28,7 @@ def test_the_image_runs_the_one_machine_command():
     assert 'VOLUME ["/data"]' in dockerfile
     procfile = (ROOT / "Procfile").read_text()
     assert re.search(r"^web: gunicorn ", procfile, re.M)
-    assert re.search(r"^worker: python manage.py db_worker ", procfile, re.M)
+    assert re.search(r"^worker: python manage.py worker ", procfile, re.M)
 
 
 @pytest.fixture

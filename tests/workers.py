@@ -1,4 +1,4 @@
-"""Real ``db_worker`` processes for the tests, on the test database, against the test's sandbox."""
+"""Real ``worker`` processes for the tests, on the test database, against the test's sandbox."""
 
 import os
 import subprocess
@@ -28,7 +28,7 @@ def database_url_of_the_test_database() -> str:
 
 
 def start_worker(sandbox, worker_id: str, log_dir: Path, **environment: str) -> subprocess.Popen:
-    """A ``db_worker`` forwarding to the sandbox's providers, as deployed.
+    """A ``worker`` forwarding to the sandbox's providers, as deployed.
 
     ``environment`` overrides settings (e.g. ``FORWARD_LEASE_SECONDS="2"``); by default the
     retries wait nothing, so a test does not sit through the real back-off.
@@ -49,7 +49,7 @@ def start_worker(sandbox, worker_id: str, log_dir: Path, **environment: str) -> 
         [
             sys.executable,
             "manage.py",
-            "db_worker",
+            "worker",
             "--interval=0.1",
             "--no-startup-delay",
             "--no-reload",

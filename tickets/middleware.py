@@ -13,10 +13,13 @@ from io import IOBase
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from redis.exceptions import RedisError
+
+from .database import database_answers
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +158,28 @@ class PermissionsPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+class DatabaseOutageMiddleware:
+    """A request the database cannot serve right now is answered 503 with a page that says so
+    (a standalone page: it needs no database), not a server error. The form's script takes a
+    503 for a dropped line and sends the request saved on the phone again by itself."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, InterfaceError | OperationalError) or database_answers():
+            return None
+        logger.error(
+            "the database cannot be reached: %s %s answered 503", request.method, request.path
+        )
+        response = render(request, "503.html", status=503)
+        response["Retry-After"] = "30"
         return response
 
 
