@@ -5,6 +5,7 @@ from an environment variable (see README.md and .env.example). Defaults are safe
 ``DEBUG=1`` the portal refuses to start on a missing ``SECRET_KEY``.
 """
 
+import ipaddress
 import os
 import tempfile
 from pathlib import Path
@@ -450,8 +451,23 @@ else:
 # Form submissions per client address per window; GETs are never limited.
 FORM_RATE_LIMIT = env_int("FORM_RATE_LIMIT", 10)
 FORM_RATE_LIMIT_WINDOW_SECONDS = env_int("FORM_RATE_LIMIT_WINDOW_SECONDS", 600)
-# How many proxies in front of the portal append to X-Forwarded-For (0: use REMOTE_ADDR).
+# How many proxies in front of the portal append to X-Forwarded-For (0: use REMOTE_ADDR), and
+# the networks they connect from: X-Forwarded-For is believed only from a peer in one of them,
+# so a client that reaches gunicorn directly cannot choose its own address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+
+def _networks(name: str, default: str) -> list:
+    try:
+        return [ipaddress.ip_network(item) for item in env_list(name, default)]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc
+
+
+TRUSTED_PROXY_NETWORKS = _networks(
+    "TRUSTED_PROXY_NETWORKS",
+    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
+)
 # The ages past which /healthz answers 503 (tickets/health.py says when).
 HEALTH_MAX_FORWARD_DELAY_SECONDS = env_float("HEALTH_MAX_FORWARD_DELAY_SECONDS", 300)
 HEALTH_MAX_EMAIL_DELAY_SECONDS = env_float("HEALTH_MAX_EMAIL_DELAY_SECONDS", 900)

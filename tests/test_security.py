@@ -94,6 +94,23 @@ def test_the_rate_limit_counts_the_client_behind_our_proxy(client, settings):
     assert client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.8").status_code != 429
 
 
+def test_a_client_reaching_the_web_directly_cannot_choose_its_address(client, settings):
+    """Behind one proxy, X-Forwarded-For is believed only from the proxy's network: a client
+    that reaches gunicorn itself, rotating the header, is still counted by its own address."""
+    settings.FORM_RATE_LIMIT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
+    path = reverse("tickets:landing")
+    direct = {"REMOTE_ADDR": "203.0.113.9"}
+    client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.1", **direct)
+
+    assert client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.2", **direct).status_code == 429
+    # Through the proxy (a private address, as on compose's network), the client's own count.
+    assert (
+        client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.3", REMOTE_ADDR="172.18.0.5").status_code
+        != 429
+    )
+
+
 @pytest.mark.parametrize("path", ["/", "/storehub/", "/admin/login/", "/admin/tickets/"])
 def test_an_oversized_request_gets_a_clear_413(client, settings, path):
     settings.REQUEST_MAX_BYTES = 1000

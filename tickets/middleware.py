@@ -28,7 +28,8 @@ EXEMPT_PREFIXES = ("/admin/", "/healthz", "/static/")
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The caller's address, trusting X-Forwarded-For only as far as our own proxies append.
+    """The caller's address, trusting X-Forwarded-For only as far as our own proxies append, and
+    only when the request comes from one of them (``TRUSTED_PROXY_NETWORKS``).
 
     ``None`` when there is no valid address (django-axes also calls this, sometimes without a
     request, and stores the answer in an IP address column).
@@ -37,7 +38,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
         return None
     candidate = request.META.get("REMOTE_ADDR", "")
     proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
+    if proxies and _from_a_trusted_proxy(candidate):
         forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         forwarded = [p for p in forwarded if p]
         if len(forwarded) >= proxies:
@@ -46,6 +47,14 @@ def client_ip(request: HttpRequest | None) -> str | None:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
         return None
+
+
+def _from_a_trusted_proxy(peer: str) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in settings.TRUSTED_PROXY_NETWORKS)
 
 
 def content_length(request: HttpRequest) -> int:
