@@ -7,11 +7,15 @@ registry runs here too, with the valid request its test package declares.
 
 import json
 import socket
+import threading
+import time
 
 import pytest
 from django.conf import settings as django_settings
 
 from tests.factories import CUSTOMER_DATA, set_provider_options
+from tests.workers import wait_for
+from tickets.models import ErrorClass
 from tickets.providers import ConfigurationError, TicketRequest, get_provider
 from tickets.providers.errors import (
     ProviderRateLimited,
@@ -69,6 +73,31 @@ def test_faults_are_classified_and_every_call_kept(sandbox, alias, outcome, erro
     assert caught.value.exchanges
     assert caught.value.exchanges[-1].error_class == error.error_class
     assert sandbox.created(alias) == []
+
+
+def test_a_runaway_answer_is_not_read_into_memory(sandbox, alias):
+    sandbox.script(alias, "huge")
+
+    with pytest.raises(ProviderUnknownOutcome, match="larger than 1000 KB") as caught:
+        get_provider(alias).create_ticket(valid_request(alias))
+
+    assert caught.value.exchanges[-1].error_class == ErrorClass.UNKNOWN_OUTCOME
+
+
+def test_a_dripping_answer_ends_at_the_deadline_and_leaves_no_call_behind(sandbox, alias):
+    sandbox.script(alias, "drip:8")
+    started = time.monotonic()
+
+    with pytest.raises(ProviderUnknownOutcome, match="deadline"):
+        get_provider(alias).create_ticket(valid_request(alias), deadline_seconds=1.5)
+
+    assert time.monotonic() - started < 5
+    # The call's thread hangs up on the provider by itself instead of reading on to the end.
+    wait_for(
+        lambda: not any(t.name == "provider-call" for t in threading.enumerate()),
+        3,
+        what="the abandoned call's thread ended",
+    )
 
 
 @pytest.mark.parametrize(

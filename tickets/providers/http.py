@@ -12,6 +12,7 @@ call of one forward shares an overall deadline, and no secret is kept: not in he
 
 import ipaddress
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from tickets.statuses import ErrorClass
@@ -37,6 +39,9 @@ REDACTED = "***"
 # Authorization, X-Api-Key, accessToken, refresh_token, client_secret, password...
 SECRET_KEY_PARTS = ("authorization", "password", "token", "secret", "apikey")
 MAX_STORED_RESPONSE = 10_000
+# An answer larger than this is not read: no provider's ticket answer comes near it, and reading
+# a runaway one would take the worker's memory.
+MAX_ANSWER_BYTES = 1_000_000
 
 
 @dataclass
@@ -240,6 +245,7 @@ class HttpClient:
             connect_timeout = min(connect_timeout, seconds_left)
             read_timeout = min(read_timeout, seconds_left)
         session = self.session
+        deadline = None if seconds_left is None else time.monotonic() + seconds_left
 
         def call() -> tuple[requests.Response, str]:
             response = session.post(
@@ -252,7 +258,7 @@ class HttpClient:
                 allow_redirects=False,
                 stream=True,
             )
-            return response, _read_body(response)
+            return response, _read_body(response, deadline=deadline)
 
         started = time.monotonic()
         try:
@@ -312,19 +318,35 @@ class HttpClient:
         )
 
 
-def _read_body(response: requests.Response) -> str:
-    """The whole answer (the forward's deadline bounds it: see ``HttpClient._within``)."""
+def _read_body(response: requests.Response, *, deadline: float | None) -> str:
+    """The whole answer, read as it arrives: given up past ``MAX_ANSWER_BYTES``, or past the
+    forward's deadline (the call's thread then hangs up by itself instead of following a
+    dripping answer to its end)."""
+    body = bytearray()
     try:
-        response.content  # noqa: B018 (reads the streamed body, inside this handler)
-    except requests.exceptions.SSLError as exc:
+        # read1: whatever has arrived, so that a byte a second still lets the deadline be seen.
+        while piece := response.raw.read1(64 * 1024, decode_content=True):
+            body += piece
+            if len(body) > MAX_ANSWER_BYTES:
+                raise ProviderUnknownOutcome(
+                    f"The answer is larger than {MAX_ANSWER_BYTES // 1000} KB: not read. The "
+                    "provider may have created the ticket."
+                )
+            if deadline is not None and time.monotonic() > deadline:
+                raise DeadlinePassed
+    except (ssl.SSLError, urllib3.exceptions.SSLError) as exc:
         # The request went out and the answer had begun: not a TLS set-up problem, but a call
         # whose outcome is unknown (the provider may have created the ticket).
         raise ProviderUnknownOutcome(
             f"The encrypted connection failed while the answer arrived: {type(exc).__name__}."
         ) from exc
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(exc) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
     finally:
         response.close()
-    return response.text
+    return bytes(body).decode(response.encoding or "utf-8", errors="replace")
 
 
 def describe_request(

@@ -15,6 +15,7 @@ Shared paths:
 Outcomes, used once each in order, then "success" again. Every provider answers these:
     success | drop | hang[:seconds] | nonjson | 500 | 502 | 503 (any 5xx)
     nul | nuljson      an undocumented 200 holding a NUL character, as text or escaped in JSON
+    huge               a 200 of 3 MB        drip[:seconds]  a 200 that arrives a byte at a time
     create_drop        create the ticket, then drop the connection without answering
     redirect:<url>     answer 307 with that Location (the portal must never follow it)
 and each provider's module lists its own (documented error codes and replies). Any outcome may
@@ -35,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+HUGE_ANSWER_BYTES = 3_000_000
 MAGIC_OUTCOME = re.compile(r"\[sandbox:([\w@.:-]+)\]")
 
 
@@ -161,6 +163,23 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def drip(self, seconds: float) -> None:
+        """An answer that arrives a byte at a time, for ``seconds``: every read is quick, the
+        whole never ends in time."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(int(seconds * 10) + 1))
+        self.end_headers()
+        ends = time.monotonic() + seconds
+        try:
+            while time.monotonic() < ends:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass  # the portal hung up: what it should do at its deadline
+        self.close_connection = True
+
     def drop(self) -> None:
         # Close the socket without a byte of answer, as a crashed proxy would.
         self.close_connection = True
@@ -184,6 +203,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return True
         if outcome == "nonjson":
             self.send(200, b"<html><body>Gateway says hello</body></html>", "text/html")
+            return True
+        if outcome == "huge":
+            self.send(200, b"x" * HUGE_ANSWER_BYTES, "text/plain")
+            return True
+        if outcome.startswith("drip"):
+            _, _, seconds = outcome.partition(":")
+            self.drip(float(seconds or 30))
             return True
         if outcome == "nul":
             self.send(200, b"Gateway\x00says hello", "text/plain")
