@@ -57,6 +57,45 @@ def test_the_retention_command_removes_old_records_and_their_files_and_nothing_e
     assert Attachment.objects.count() == 2
 
 
+def test_the_daily_upkeep_runs_by_itself_and_held_requests_expire_too(
+    settings, sandbox, run_worker
+):
+    """No layout ships cron: the sweep keeps one upkeep waiting, a day away, and a worker runs
+    it. A request held for staff past the retention period is not being delivered: it goes."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.RETENTION_DAYS = 30
+    held = aged(with_file(), days=31, status=Status.HELD)
+    held_file = held.attachments.get().file
+    in_delivery = aged(with_file(), days=31, status=Status.RETRYING)
+    forwards = DBTaskResult.objects.filter(task_path="tickets.tasks.submission_forward")
+    old_task, *others = forwards
+    DBTaskResult.objects.filter(pk=old_task.pk).update(
+        status="SUCCESSFUL", finished_at=timezone.now() - timedelta(days=15)
+    )
+    # Neither is due: the held one waits for staff, the other for its next try.
+    forwards.filter(pk__in=[task.pk for task in others]).delete()
+    Submission.objects.update(next_attempt_at=timezone.now() + timedelta(hours=1))
+    call_command("outbox_sweep", verbosity=0)
+    call_command("outbox_sweep", verbosity=0)
+
+    upkeep = DBTaskResult.objects.filter(task_path="tickets.tasks.maintenance_run", status="READY")
+    [waiting] = upkeep  # exactly one, however often the sweep asks
+    assert waiting.run_after > timezone.now() + timedelta(hours=23)
+    upkeep.update(run_after=timezone.now())  # a day later
+    run_worker()
+
+    assert not Submission.objects.filter(pk=held.pk).exists()
+    assert not held_file.storage.exists(held_file.name)
+    assert Submission.objects.filter(pk=in_delivery.pk).exists()
+    assert not DBTaskResult.objects.filter(pk=old_task.pk).exists()
+    # The next upkeep is in place, a day away.
+    [following] = DBTaskResult.objects.filter(
+        task_path="tickets.tasks.maintenance_run", status="READY"
+    )
+    assert following.run_after > timezone.now() + timedelta(hours=23)
+
+
 def test_one_customers_data_is_erased_on_request():
     theirs = [
         with_file(email="Siti@Example.my"),

@@ -5,6 +5,7 @@ from django.db import connection
 # One key per decision that must not be taken twice at once.
 SWEEP_SCHEDULE = 7_301_001
 STAFF_ALERT_DIGEST = 7_301_002
+MAINTENANCE_SCHEDULE = 7_301_003
 
 
 def serialise(key: int) -> None:

@@ -1,5 +1,5 @@
 """Background tasks, each named after the service it runs: forward a submission, send an
-e-mail, gather staff alerts, sweep the outboxes.
+e-mail, gather staff alerts, sweep the outboxes, the daily upkeep.
 
 Tasks call services and nothing else; they import the services in their bodies, because the
 services import these tasks to queue them. Django's tasks framework has no retries yet, so work
@@ -38,3 +38,10 @@ def outbox_sweep() -> dict[str, int]:
     from tickets.services import recovery
 
     return recovery.outbox_sweep()
+
+
+@task()
+def maintenance_run() -> dict[str, int]:
+    from tickets.services import maintenance
+
+    return maintenance.maintenance_run()

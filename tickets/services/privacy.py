@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import UNDELIVERED_STATUSES, Attachment, Submission
+from tickets.models import Attachment, Status, Submission
 from tickets.selectors import submissions_of_customers
 
 logger = logging.getLogger(__name__)
@@ -30,12 +30,14 @@ def _delete_with_files(submissions) -> int:
 def submissions_purge_expired(*, older_than_days: int) -> dict[str, int]:
     """Delete what is past the retention period (PDPA in Malaysia, PDP law in Indonesia).
 
-    A submission still being delivered is kept, whatever its age, and counted as ``kept``.
+    A submission still being delivered is kept, whatever its age, and counted as ``kept``; one
+    held for staff that long is not being delivered, and goes.
     """
     cutoff = timezone.now() - timedelta(days=older_than_days)
     expired = Submission.objects.filter(created_at__lt=cutoff)
-    kept = expired.filter(status__in=UNDELIVERED_STATUSES).count()
-    deleted = _delete_with_files(expired.exclude(status__in=UNDELIVERED_STATUSES))
+    in_delivery = (Status.QUEUED, Status.SENDING, Status.RETRYING)
+    kept = expired.filter(status__in=in_delivery).count()
+    deleted = _delete_with_files(expired.exclude(status__in=in_delivery))
     logger.info("retention: %d submission(s) deleted, %d kept while pending", deleted, kept)
     return {"deleted": deleted, "kept": kept}
 

@@ -17,7 +17,12 @@ from tickets.tasks import staff_alerts_send as staff_alerts_send_task
 from . import notifications
 from .forward import FORWARDS
 from .outbox import Outbox
-from .scheduling import rows_with_a_task_waiting, schedule, sweep_ensure_scheduled
+from .scheduling import (
+    maintenance_ensure_scheduled,
+    rows_with_a_task_waiting,
+    schedule,
+    sweep_ensure_scheduled,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +35,7 @@ def outbox_sweep() -> dict[str, int]:
     """Put the next sweep in place, then recover every outbox. Returns counts per outbox:
     ``<outbox>_recovered`` (a worker died mid-work) and ``<outbox>_requeued`` (a task lost)."""
     sweep_ensure_scheduled()
+    maintenance_ensure_scheduled()
     counts = {}
     for outbox in OUTBOXES:
         counts[f"{outbox.name}_recovered"] = _recover_expired_leases(outbox)

@@ -1,4 +1,5 @@
-"""Every way into the task queue: ``schedule``, and the one sweep that always waits there.
+"""Every way into the task queue: ``schedule``, and the sweep and the daily upkeep that always
+wait there.
 
 The task queue is a table in the portal's own database (django-tasks-db), so a task queued
 inside the transaction becomes visible together with the row it is about, and one commit serves
@@ -18,9 +19,13 @@ from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, Task, TaskResultStatus, tas
 
 from tickets import locks
 from tickets.clock import database_now, local_time_of, queue_time_in
+from tickets.tasks import maintenance_run as maintenance_run_task
 from tickets.tasks import outbox_sweep as outbox_sweep_task
 
 logger = logging.getLogger(__name__)
+
+# The daily upkeep (``maintenance``) runs this often.
+MAINTENANCE_INTERVAL_SECONDS = 24 * 3600
 
 
 def schedule(
@@ -74,30 +79,45 @@ def rows_with_a_task_waiting(task: Task, *, row: int | None = None) -> set[int]:
     return {arguments["args"][0] for arguments in waiting if arguments.get("args")}
 
 
-def _waiting_sweeps():
-    from django_tasks_db.models import DBTaskResult
-
-    return DBTaskResult.objects.filter(
-        task_path=outbox_sweep_task.module_path, status=TaskResultStatus.READY
-    )
-
-
 def sweep_ensure_scheduled() -> None:
     """Keep exactly one sweep waiting in the queue.
 
     Called at the start of every sweep (so a sweep that fails or is killed has already put its
     successor in place), by every claim in an outbox (so a lost sweep comes back with the next
-    piece of work), and by ``manage.py outbox_sweep``. Changes to the schedule are serialised by
-    a lock, so several workers never add two.
+    piece of work), and by ``manage.py outbox_sweep``.
     """
-    if _waiting_sweeps().count() == 1:
+    _keep_one_waiting(
+        outbox_sweep_task,
+        every_seconds=settings.FORWARD_SWEEP_INTERVAL_SECONDS,
+        lock=locks.SWEEP_SCHEDULE,
+    )
+
+
+def maintenance_ensure_scheduled() -> None:
+    """Keep exactly one daily upkeep waiting in the queue (each sweep makes sure of it)."""
+    _keep_one_waiting(
+        maintenance_run_task,
+        every_seconds=MAINTENANCE_INTERVAL_SECONDS,
+        lock=locks.MAINTENANCE_SCHEDULE,
+    )
+
+
+def _keep_one_waiting(task: Task, *, every_seconds: float, lock: int) -> None:
+    """One ``task`` waiting in the queue, due ``every_seconds`` from now when one is added.
+    Changes are serialised by ``lock``, so several workers never add two."""
+    from django_tasks_db.models import DBTaskResult
+
+    def waiting():
+        return DBTaskResult.objects.filter(
+            task_path=task.module_path, status=TaskResultStatus.READY
+        )
+
+    if waiting().count() == 1:
         return
     with transaction.atomic():
-        locks.serialise(locks.SWEEP_SCHEDULE)
-        waiting = list(_waiting_sweeps().order_by("run_after", "enqueued_at").values_list("pk"))
-        if not waiting:
-            outbox_sweep_task.using(
-                run_after=queue_time_in(settings.FORWARD_SWEEP_INTERVAL_SECONDS)
-            ).enqueue()
-        elif len(waiting) > 1:
-            _waiting_sweeps().filter(pk__in=[pk for (pk,) in waiting[1:]]).delete()
+        locks.serialise(lock)
+        queued = list(waiting().order_by("run_after", "enqueued_at").values_list("pk", flat=True))
+        if not queued:
+            task.using(run_after=queue_time_in(every_seconds)).enqueue()
+        elif len(queued) > 1:
+            waiting().filter(pk__in=queued[1:]).delete()
