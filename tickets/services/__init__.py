@@ -6,7 +6,6 @@ share (claim, lease, due time, recovery), drawn in ``docs/delivery.md``. ``forwa
 forward (claim, call, record, next step). ``notifications``: e-mails to customers and staff.
 ``scheduling``: every way into the task queue. ``recovery``: the sweep of both outboxes.
 ``staff``: resend, cancel, correct. ``privacy``: retention and erasure. ``maintenance``: the
-daily upkeep. Services import the
-task functions at module level; tasks import services in their bodies, so the two never import
-each other in a cycle.
+daily upkeep. Services import the task functions at module level; tasks import services in
+their bodies, so the two never import each other in a cycle.
 """
