@@ -212,6 +212,17 @@ def test_chosen_files_are_kept_when_another_field_has_an_error(client):
     assert stored["file"].original_name == "price list.jpg"
 
 
+def test_kept_files_are_capped_and_past_the_cap_the_form_still_answers(client, settings):
+    settings.KEPT_UPLOADS_MAX = 1
+    client.post(ONECLOUD_URL, onecloud_post(name="", attachment=png("first.png")))
+
+    second = client.post(ONECLOUD_URL, onecloud_post(name="", attachment=png("second.png")))
+
+    assert second.status_code == 200
+    assert "Keep the file you chose" not in second.content.decode()
+    assert len(list((settings.MEDIA_ROOT / "pending").iterdir())) == 1
+
+
 def test_unticking_keep_drops_the_file_and_a_new_choice_replaces_it(client):
     first = client.post(ONECLOUD_URL, onecloud_post(name="", attachment=png("old.png")))
     token = re.search(r'name="attachment_kept" [^>]*value="([^"]+)"', first.content.decode())[1]

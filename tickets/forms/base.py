@@ -161,6 +161,8 @@ class SubmissionForm(forms.Form):
             upload = self.cleaned_data.get(name)
             if upload is not None:
                 kept = getattr(upload, "kept", None) or keep_upload(upload, upload.content_type)
+                if kept is None:
+                    continue
             else:
                 # The newly chosen file was refused: still offer the one kept before, if any.
                 token = self.data.get(kept_field_name(name))

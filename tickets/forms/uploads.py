@@ -174,9 +174,14 @@ class KeptUpload:
     size: int
 
 
-def keep_upload(upload: UploadedFile, content_type: str) -> KeptUpload:
-    """Store a checked upload under pending/ and return what the form offers back."""
+def keep_upload(upload: UploadedFile, content_type: str) -> KeptUpload | None:
+    """Store a checked upload under pending/ and return what the form offers back; None when
+    ``KEPT_UPLOADS_MAX`` files are kept already (the customer chooses the file again): anyone
+    can post a failing form with two files, and the disk is the database's too."""
     purge_stale_pending_uploads()
+    if _kept_count() >= settings.KEPT_UPLOADS_MAX:
+        logger.warning("%d files kept for forms already: this one is not", _kept_count())
+        return None
     name = (upload.name or "upload").rsplit("/", 1)[-1][:200]
     safe_name = get_valid_filename(name) or "upload"
     upload.seek(0)
@@ -209,6 +214,14 @@ def read_kept_upload(token: str) -> tuple[KeptUpload, SimpleUploadedFile]:
         raise gone from exc
     kept = KeptUpload(token=token, name=name, size=len(data))
     return kept, SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def _kept_count() -> int:
+    try:
+        directories, _files = default_storage.listdir(PENDING_DIRECTORY)
+    except (FileNotFoundError, NotImplementedError):
+        return 0
+    return len(directories)
 
 
 def purge_stale_pending_uploads() -> None:
