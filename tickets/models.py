@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .statuses import (  # noqa: F401  (re-exported: the models' vocabulary)
+    CANCELLABLE_STATUSES,
     FINAL_STATUSES,
     PENDING_STATUSES,
     RESENDABLE_STATUSES,

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .models import (
+    CANCELLABLE_STATUSES,
     PENDING_STATUSES,
     RESENDABLE_STATUSES,
     UNDELIVERED_STATUSES,
@@ -161,6 +162,10 @@ def submission_last_ticket_call(*, submission: Submission) -> ProviderCall | Non
 def submissions_resendable(queryset: QuerySet[Submission]) -> list[Submission]:
     """The ones staff may resend, correct or cancel, read in full before any is changed."""
     return list(queryset.filter(status__in=RESENDABLE_STATUSES))
+
+
+def submissions_cancellable(queryset: QuerySet[Submission]) -> list[Submission]:
+    return list(queryset.filter(status__in=CANCELLABLE_STATUSES))
 
 
 def submissions_possibly_duplicated(queryset: QuerySet[Submission]) -> list[Submission]:

@@ -32,6 +32,9 @@ WAITING_ON_STAFF_STATUSES = (Status.FAILED, Status.HELD, Status.REJECTED)
 # What staff may send again, correct or cancel: anything not delivered, not on the wire right
 # now, and not cancelled (cancelling is final).
 RESENDABLE_STATUSES = (*PENDING_STATUSES, Status.FAILED, Status.REJECTED)
+# What staff may cancel: those, and one on the wire right now (its worker's answer then counts
+# as a late one: only recorded, and a ticket it brings is flagged beside the cancelled request).
+CANCELLABLE_STATUSES = (*RESENDABLE_STATUSES, Status.SENDING)
 
 
 class ErrorClass(models.TextChoices):

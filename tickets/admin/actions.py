@@ -44,7 +44,7 @@ def cancel(model_admin, request: HttpRequest, queryset) -> None:
         model_admin,
         request,
         queryset,
-        candidates=selectors.submissions_resendable(queryset),
+        candidates=selectors.submissions_cancellable(queryset),
         act=lambda submission: staff.submission_cancel(submission=submission),
         logged="Cancelled by staff.",
         done=lambda count: ngettext(

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from tickets.clock import database_now
 from tickets.models import (
+    CANCELLABLE_STATUSES,
     CUSTOMER_COLUMNS,
     RESENDABLE_STATUSES,
     Correction,
@@ -47,11 +48,14 @@ def submission_resend(*, submission: Submission) -> bool:
 
 
 def submission_cancel(*, submission: Submission) -> bool:
-    """Stop trying to deliver a submission that is not sent."""
+    """Stop trying to deliver a submission that is not sent, even one on the wire right now:
+    its claim ends here, so its worker's answer is a late one (see ``forward``)."""
     with transaction.atomic():
-        current = _locked(submission, RESENDABLE_STATUSES)
+        current = _locked(submission, CANCELLABLE_STATUSES)
         if current is not None:
             current.next_attempt_at = None
+            current.claim_token = None
+            current.lease_expires_at = None
             status.submission_move(current, to=Status.CANCELLED, now=database_now())
     if current is None:
         return False
