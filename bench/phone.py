@@ -1,7 +1,7 @@
 """Send the OneCloud form with a 12 MP phone photo on Lighthouse's mobile profile.
 
 Chromium at phone size (360 x 760) -> PhoneLine (tests/line.py, MOBILE_PROFILE both ways: 1.6 Mbps
-down, 750 kbps up, 150 ms round trip) -> gunicorn (2 workers, DEBUG off) -> a real ``db_worker``
+down, 750 kbps up, 150 ms round trip) -> gunicorn (2 workers, DEBUG off) -> a real ``worker``
 -> the OneCloud sandbox on loopback. The photo is ``camera_photo_bytes()``: 4000 x 3000, about
 3.6 MB, with its GPS position in EXIF. Two rows of ``BENCH_PHOTO_SENDS`` sends (default 3):
 
@@ -105,7 +105,7 @@ def photo_sends(workdir: Path, sends: int = SENDS) -> dict[str, Any]:
             [
                 sys.executable,
                 "manage.py",
-                "db_worker",
+                "worker",
                 "--no-reload",
                 "--no-startup-delay",
                 "--interval",

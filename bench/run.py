@@ -11,7 +11,7 @@ same run, interleaved round by round:
    - baseline: one bare ``requests.post`` of the StoreHub body to the loopback sandbox;
    - portal:   ``submission_create`` + ``submission_forward`` for the same request (store, claim,
                call, record the call, mark sent), on a fresh SQLite database.
-2. Send to number on screen, in headless Chromium, with the web server, a real ``db_worker`` (as
+2. Send to number on screen, in headless Chromium, with the web server, a real ``worker`` (as
    ``make run`` starts it) and a provider answering at once:
    - baseline: "Send" to the status page shown (the web round trip the customer waits anyway);
    - portal:   "Send" to the ticket number on that page (worker pick-up, forward, page's poll).
@@ -244,7 +244,7 @@ def send_to_number(sandbox) -> tuple[list[float], list[float]]:
         stderr=subprocess.DEVNULL,
     )
     worker = subprocess.Popen(
-        [*manage, "db_worker", "--no-reload", "--no-startup-delay", "--interval", WORKER_INTERVAL],
+        [*manage, "worker", "--no-reload", "--no-startup-delay", "--interval", WORKER_INTERVAL],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

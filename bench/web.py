@@ -229,7 +229,7 @@ def submit_latency(workdir: Path, sandbox, sends: int) -> dict:
     port = free_port()
     web = start_gunicorn("portal.wsgi:application", env, port, workdir / "latency-web.log")
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2"],
+        [sys.executable, "manage.py", "worker", "--no-reload", "--interval", "0.2"],
         cwd=ROOT,
         env=env,
         stdout=(workdir / "latency-worker.log").open("w"),
@@ -296,7 +296,7 @@ def forwarding_rate(workdir: Path, sandbox, count: int) -> dict | None:
                     [
                         sys.executable,
                         "manage.py",
-                        "db_worker",
+                        "worker",
                         "--no-reload",
                         "--interval",
                         "0.2",

@@ -1,5 +1,5 @@
 """The whole multi-machine deployment on this machine: PostgreSQL, Redis, an S3-compatible server,
-two gunicorn web processes and two db_workers, under 200 requests with attachments at once.
+two gunicorn web processes and two workers, under 200 requests with attachments at once.
 
 Run in the PostgreSQL pass of the test command (the cluster's database is the test database).
 """
@@ -123,7 +123,7 @@ def test_two_webs_and_two_workers_on_shared_services_forward_each_request_once(
                     [
                         sys.executable,
                         "manage.py",
-                        "db_worker",
+                        "worker",
                         "--no-reload",
                         "--interval=0.1",
                         "--no-startup-delay",

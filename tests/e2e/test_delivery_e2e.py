@@ -30,7 +30,7 @@ def seconds_until_the_number_shows(page, *, sent_at: float, bound: float = 120) 
 
 @pytest.fixture
 def worker(sandbox, tmp_path):
-    """A real db_worker with the production retry waits (2 s, 10 s, 30 s...)."""
+    """A real worker with the production retry waits (2 s, 10 s, 30 s...)."""
     process = start_worker(sandbox, "e2e", tmp_path, FORWARD_RETRY_FIRST_WAITS="2,10,30")
     yield process
     process.terminate()
