@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.core import checks
 
+from portal.env import env_float, env_str
 from tickets.statuses import ErrorClass
 
 from .errors import (
@@ -22,7 +23,7 @@ from .errors import (
     server_error,
 )
 from .http import Exchange, Exchanges, HttpClient, HttpReply, outbound_url_problem
-from .settings import Parser, number, provider_setting, setting_variable
+from .settings import Reader, provider_setting, setting_variable
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
@@ -106,10 +107,10 @@ class TicketProvider(ABC):
         self.url = self.setting("url", default=self.sandbox_url)
         # Explicit time-outs for every outbound call, in seconds.
         self.connect_timeout = provider_setting(
-            options, "connect_timeout", prefix=SHARED_SETTINGS_PREFIX, default=5.0, parse=number
+            options, "connect_timeout", prefix=SHARED_SETTINGS_PREFIX, default=5.0, read=env_float
         )
         self.read_timeout = provider_setting(
-            options, "read_timeout", prefix=SHARED_SETTINGS_PREFIX, default=30.0, parse=number
+            options, "read_timeout", prefix=SHARED_SETTINGS_PREFIX, default=30.0, read=env_float
         )
         self.http = HttpClient(connect_timeout=self.connect_timeout, read_timeout=self.read_timeout)
 
@@ -117,10 +118,10 @@ class TicketProvider(ABC):
         return f"<{type(self).__name__} {self.alias!r}>"
 
     # --- settings ---------------------------------------------------------------------------
-    def setting(self, name: str, *, default: Any = "", parse: Parser | None = None) -> Any:
+    def setting(self, name: str, *, default: Any = "", read: Reader = env_str) -> Any:
         """This provider's setting ``name``: its OPTIONS, else ``<PREFIX>_<NAME>``, else default."""
         return provider_setting(
-            self.options, name, prefix=self.settings_prefix, default=default, parse=parse
+            self.options, name, prefix=self.settings_prefix, default=default, read=read
         )
 
     def setting_name(self, name: str) -> str:

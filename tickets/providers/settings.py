@@ -3,19 +3,18 @@
 The setting ``api_key`` of a provider whose prefix is ``STOREHUB`` is, in this order:
 ``TICKET_PROVIDERS[alias]["OPTIONS"]["api_key"]`` when that key is present (even empty: tests
 clear a setting that way), else the environment variable ``STOREHUB_API_KEY`` unless it is unset
-or empty (``NAME=`` in an env file), else the default. Only the environment's text is parsed;
-OPTIONS hold Python values already.
+or empty (``NAME=`` in an env file), else the default. Only the environment's text is parsed
+(by ``portal.env``'s readers); OPTIONS hold Python values already.
 """
 
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+from portal.env import env_str
 
-# Parses an environment variable's text, or raises ValueError saying what it should look like
-# (the message follows the variable's name: "must be a number, not 'soon'.").
-Parser = Callable[[str], Any]
+# Reads an environment variable, or its default when the variable is unset or empty: one of
+# ``portal.env``'s readers (``env_float``, ``env_list``...), or a provider's own of that shape.
+Reader = Callable[[str, Any], Any]
 
 
 def setting_variable(prefix: str, name: str) -> str:
@@ -30,30 +29,9 @@ def provider_setting(
     *,
     prefix: str,
     default: Any = "",
-    parse: Parser | None = None,
+    read: Reader = env_str,
 ) -> Any:
     """Setting ``name``: from ``options``, else the environment, else ``default``."""
     if name in options:
         return options[name]
-    variable = setting_variable(prefix, name)
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    if parse is None:
-        return raw
-    try:
-        return parse(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{variable} {exc}") from exc
-
-
-def number(raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"must be a number, not {raw!r}.") from None
-
-
-def comma_list(raw: str) -> list[str]:
-    """``"Request, Question,"`` into ``["Request", "Question"]``."""
-    return [item.strip() for item in raw.split(",") if item.strip()]
+    return read(setting_variable(prefix, name), default)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.translation import gettext_lazy as _
 
+from portal.env import env_list
 from tickets.statuses import ErrorClass
 
 from ..base import ProviderTicket, TicketProvider, TicketRequest
@@ -27,7 +28,6 @@ from ..errors import (
     ProviderUnknownOutcome,
 )
 from ..http import Exchange, HttpReply
-from ..settings import comma_list
 from .forms import OneCloudForm
 from .sandbox import OneCloudSandbox
 
@@ -37,7 +37,7 @@ TOKEN_REFRESH_MARGIN_SECONDS = 60
 TOKEN_KEYS = ("token", "access_token", "accessToken")
 # OneCloud's clock: the quota window its message names ("18:00 - 06:00") is in this time zone.
 DEFAULT_TIME_ZONE = "Asia/Jakarta"
-DEFAULT_CATEGORIES = ["Request", "Question", "Complaint", "Problem"]
+DEFAULT_CATEGORIES = "Request,Question,Complaint,Problem"
 # What the sandbox's token endpoint is asked with when no credentials are set.
 SANDBOX_CREDENTIALS = "sandbox"
 # A quota answer this soon after the window opened (by our clock) means OneCloud's clock is late.
@@ -73,7 +73,7 @@ class OneCloud(TicketProvider):
             self.password = self.password or SANDBOX_CREDENTIALS
         # The categories customers choose from; the value sent is the configured word.
         self.categories: list[str] = list(
-            self.setting("categories", default=DEFAULT_CATEGORIES, parse=comma_list)
+            self.setting("categories", default=DEFAULT_CATEGORIES, read=env_list)
         )
         self.time_zone: str = self.setting("time_zone", default=DEFAULT_TIME_ZONE)
         self._token: str | None = None

@@ -7,7 +7,10 @@ the sandbox's.
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from portal.env import env_str
 
 from ..base import ProviderTicket, TicketProvider, TicketRequest
 from ..errors import (
@@ -66,7 +69,7 @@ class StoreHub(TicketProvider):
             "api_key", default=SANDBOX_API_KEY if self.sandbox_url else ""
         )
         self.state_spellings: dict[str, str] = self.setting(
-            "state_spellings", default={}, parse=parse_state_spellings
+            "state_spellings", default={}, read=env_state_spellings
         )
 
     def configuration_problems(self) -> list[str]:
@@ -145,6 +148,13 @@ def _error_code(body: dict | None) -> str | None:
 
 def _coordinate(value) -> float | None:
     return None if value is None else round(float(value), 6)
+
+
+def env_state_spellings(variable: str, default: dict[str, str]) -> dict[str, str]:
+    try:
+        return parse_state_spellings(env_str(variable)) or default
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{variable} {exc}") from exc
 
 
 def parse_state_spellings(raw: str) -> dict[str, str]:
