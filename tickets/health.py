@@ -19,8 +19,8 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from redis.exceptions import RedisError
 
+from .middleware import CACHE_UNREACHABLE
 from .selectors import (
     email_queue_stats,
     forwarding_queue_stats,
@@ -71,7 +71,7 @@ def cache_reachable() -> bool:
     posts go through without a rate limit."""
     try:
         cache.get("healthz-probe")
-    except (RedisError, OSError):
+    except CACHE_UNREACHABLE:
         return False
     return True
 

@@ -13,13 +13,12 @@ from io import IOBase
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from redis.exceptions import RedisError
 
-from .database import database_answers
+from .database import OUTAGE_ERRORS, database_answers
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +107,8 @@ class FormRateLimitMiddleware:
         return self.get_response(request)
 
 
+# What the cache raises when Redis cannot be reached.
+CACHE_UNREACHABLE = (RedisError, OSError)
 # Whether this process last found the cache unreachable: its outage is logged once, not per post.
 _cache_down = False
 
@@ -124,7 +125,7 @@ def _posts_counted(key: str, window: int) -> int | None:
             count = cache.incr(key)
         except ValueError:  # expired between add() and incr()
             count = 1
-    except (RedisError, OSError):
+    except CACHE_UNREACHABLE:
         if not _cache_down:
             logger.error("the cache cannot be reached: form posts are not rate-limited until it is")
         _cache_down = True
@@ -182,7 +183,7 @@ class DatabaseOutageMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, InterfaceError | OperationalError) or database_answers():
+        if not isinstance(exception, OUTAGE_ERRORS) or database_answers():
             return None
         logger.error(
             "the database cannot be reached: %s %s answered 503", request.method, request.path

@@ -10,16 +10,15 @@ policy's answer (``tickets.retry``); the status is written by ``status.submissio
 """
 
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from tickets.clock import database_now
-from tickets.database import database_answers
+from tickets.database import through_an_outage
 from tickets.models import PENDING_STATUSES, ErrorClass, ProviderCall, Status, Submission
 from tickets.providers import (
     ConfigurationError,
@@ -40,9 +39,7 @@ logger = logging.getLogger(__name__)
 
 # Retried fast first, then backed off: the classes where trying again soon may well work.
 RETRIED_FAST = (ErrorClass.TRANSIENT, ErrorClass.UNKNOWN_OUTCOME, ErrorClass.TOKEN_EXPIRED)
-# The longest wait between two tries of writing a forward's outcome while the database is away,
-# and how often a write that fails while the database answers (a lock held too long) is tried.
-FINAL_WRITE_MAX_WAIT_SECONDS = 30
+# How often a forward's outcome is tried while the database answers (a lock held too long).
 FINAL_WRITE_TRIES_WHILE_ANSWERING = 3
 
 
@@ -126,35 +123,12 @@ def _finish_when_the_database_answers(claimed: Submission, outcome: Outcome) -> 
     """Write the outcome, however long the database is away: what the provider said (a ticket
     above all) must not be lost to a restart of the database, or the request would be sent
     again. Fencing makes a late write safe: a claim that ran out meanwhile writes nothing over
-    its successor's. A write that fails while the database answers is no outage: after a few
-    tries its error goes through."""
-    wait, failed_since, failures_while_answering = 0.5, None, 0
-    while True:
-        try:
-            submission = _finish(claimed, outcome)
-        except (OperationalError, InterfaceError):
-            connections.close_all()  # the next try opens a fresh connection
-            if database_answers():
-                failures_while_answering += 1
-                if failures_while_answering >= FINAL_WRITE_TRIES_WHILE_ANSWERING:
-                    raise
-            if failed_since is None:
-                failed_since = time.monotonic()
-                logger.warning(
-                    "submission %s: its outcome (%s) could not be written; trying again",
-                    claimed.reference,
-                    outcome.error_class,
-                )
-            time.sleep(wait)
-            wait = min(wait * 2, FINAL_WRITE_MAX_WAIT_SECONDS)
-            continue
-        if failed_since is not None:
-            logger.warning(
-                "submission %s: outcome written after %.0f s",
-                claimed.reference,
-                time.monotonic() - failed_since,
-            )
-        return submission
+    its successor's."""
+    return through_an_outage(
+        lambda: _finish(claimed, outcome),
+        what=f"submission {claimed.reference}: writing its outcome ({outcome.error_class})",
+        tries_while_answering=FINAL_WRITE_TRIES_WHILE_ANSWERING,
+    )
 
 
 def _finish(claimed: Submission, outcome: Outcome) -> Submission:
