@@ -5,6 +5,8 @@ by WhiteNoise with immutable caching, so the page-weight test measures what cust
 """
 
 import os
+import threading
+import time
 
 import pytest
 from django.conf import settings
@@ -58,6 +60,43 @@ def production_static(tmp_path_factory):
     production.disable()
 
 
+class RequestsInFlight:
+    """The site, counting the requests it is still answering.
+
+    A page closed at a test's end can leave a send the server is still writing; emptying the
+    database under it deadlocks on PostgreSQL, so each test waits for the server to be idle.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.answering = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        self._count(+1)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            self._count(-1)
+
+    def _count(self, step: int) -> None:
+        with self.changed:
+            self.answering += step
+            self.changed.notify_all()
+
+    def wait_until_idle(self, *, quiet_for: float = 0.3, longest: float = 60.0) -> None:
+        """Until no request has started or ended for ``quiet_for`` seconds: a request the browser
+        sent just before its page closed may reach the server a moment later."""
+        deadline = time.monotonic() + longest
+        with self.changed:
+            while (left := deadline - time.monotonic()) > 0:
+                if self.answering:
+                    self.changed.wait(left)
+                elif not self.changed.wait(min(quiet_for, left)) and not self.answering:
+                    return
+        pytest.fail(f"The live server was still answering {self.answering} request(s).")
+
+
 @pytest.fixture(scope="package")
 def live_server(live_server, production_static):
     """pytest-django's live server, with static files served by WhiteNoise, not by Django.
@@ -67,7 +106,9 @@ def live_server(live_server, production_static):
     """
     server = live_server.thread.httpd
     original = server.get_app()
-    server.set_app(WSGIHandler())
+    site = RequestsInFlight(WSGIHandler())
+    server.set_app(site)
+    live_server.requests_in_flight = site
     yield live_server
     server.set_app(original)
 
@@ -84,3 +125,4 @@ def browsing(browser, portal):
     session = Browsing(browser, portal.url)
     yield session
     session.close()
+    portal.requests_in_flight.wait_until_idle()
