@@ -1,5 +1,5 @@
-# The portal's image. By default the whole portal on one machine: migrations, then the web and
-# the worker side by side (scripts/one-machine.sh), with SQLite and attachments on /data:
+# The portal's image. By default the whole portal on one machine: migrations, then nginx in front
+# of the web and the worker (scripts/one-machine.sh), with SQLite and attachments on /data:
 #   docker run -v portal-data:/data -p 8000:8000 --env-file portal.env IMAGE
 # Several machines (deploy/compose.yaml) run each process as its own service instead:
 #   IMAGE gunicorn portal.wsgi:application --config gunicorn.conf.py
@@ -13,7 +13,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-RUN useradd --create-home --uid 10001 portal
+# nginx is the one-machine layout's front: it buffers request bodies, so slow clients wait there
+# and not in gunicorn's threads (deploy/nginx.conf).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nginx \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 10001 portal
 
 COPY requirements.txt .
 RUN pip install -r requirements.txt

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser run test lint format bench clean
+.PHONY: install browser fronts run test lint format bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || "$$(scripts/python.sh)" -m venv $(VENV)
@@ -18,10 +18,15 @@ install: $(STAMP)
 browser:
 	@test -x /usr/bin/chromium || scripts/install-chromium.sh
 
+# The fronts that buffer request bodies in the shipped layouts: nginx (the image) and Caddy
+# (compose), run by the slow-client tests and bench.
+fronts:
+	@test -x /usr/sbin/nginx -a -x /usr/bin/caddy || scripts/install-fronts.sh
+
 run: install
 	scripts/run-local.sh
 
-test: install browser
+test: install browser fronts
 	scripts/test.sh
 
 lint: install
@@ -32,7 +37,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install browser
+bench: install browser fronts
 	@command -v wrk >/dev/null || scripts/install-wrk.sh
 	$(PY) bench/run.py
 

@@ -21,6 +21,9 @@ same run, interleaved round by round:
    "before" with JavaScript off (the plain form post), "after" with it on: seconds to the status
    page and to the provider, bytes sent and received, GPS left in the photo. ``BENCH_PHOTO_SENDS``
    sends each.
+4. Slow clients (bench/slow_clients.py): the form page's p50 and p95 through the one-machine
+   command beside 60 connections dripping a form body, against the same page with none; and how
+   many loads gunicorn alone answers beside them, as the image ran before it had a front.
 
 Prints a table and writes bench/results.json.
 """
@@ -83,6 +86,7 @@ WORKER_INTERVAL = "0.2"
 
 def main() -> None:
     from bench.phone import photo_sends, print_photo_sends
+    from bench.slow_clients import CLIENTS, GIVE_UP, slow_clients
     from bench.web import forwarding_rate, measure, submit_latency
 
     web = {name: statistics.median(values) for name, values in measure(workdir, WEB_ROUNDS).items()}
@@ -123,6 +127,9 @@ def main() -> None:
     page_times, number_times = send_to_number(sandbox)
     sandbox.shutdown()
     photo = photo_sends(workdir)
+    slow = slow_clients(workdir)
+    quiet_p50, quiet_p95 = percentile(slow["quiet"], 50), percentile(slow["quiet"], 95)
+    busy_p50, busy_p95 = percentile(slow["busy"], 50), percentile(slow["busy"], 95)
 
     page_p50, page_p95 = percentile(page_times, 50), percentile(page_times, 95)
     number_p50, number_p95 = percentile(number_times, 50), percentile(number_times, 95)
@@ -162,6 +169,15 @@ def main() -> None:
             else "skipped: no PostgreSQL answered"
         ),
         "phone_photo_mobile_profile": photo,
+        "slow_clients": {
+            "clients": CLIENTS,
+            "form_page_quiet_p50_s": round(quiet_p50, 4),
+            "form_page_quiet_p95_s": round(quiet_p95, 4),
+            "form_page_beside_slow_clients_p50_s": round(busy_p50, 4),
+            "form_page_beside_slow_clients_p95_s": round(busy_p95, 4),
+            "ratio_p95": round(busy_p95 / quiet_p95, 2),
+            "gunicorn_alone_answered": f"{slow['alone_answered']} of {slow['alone_tried']}",
+        },
     }
     print(f"gunicorn x2, SQLite, DEBUG off, wrk {WEB_ROUNDS} rounds   bare/s  portal/s  ratio")
     print(
@@ -208,6 +224,21 @@ def main() -> None:
         print("forwarding on PostgreSQL: SKIPPED, no PostgreSQL answered (BENCH_POSTGRES_URL)")
     print()
     print_photo_sends(photo)
+    print()
+    print("form page, one-machine command (nginx in front)     p50        p95")
+    print(
+        f"no slow clients (baseline):                   {quiet_p50 * 1000:7.1f} ms"
+        f"  {quiet_p95 * 1000:7.1f} ms"
+    )
+    print(
+        f"beside {CLIENTS} clients dripping a form body:      {busy_p50 * 1000:7.1f} ms"
+        f"  {busy_p95 * 1000:7.1f} ms"
+    )
+    print(f"ratio (p95):                                  {busy_p95 / quiet_p95:10.2f}x")
+    print(
+        f"gunicorn alone beside them: {slow['alone_answered']} of {slow['alone_tried']} loads "
+        f"answered within {GIVE_UP:.0f} s"
+    )
     (ROOT / "bench" / "results.json").write_text(json.dumps(result, indent=2) + "\n")
 
 

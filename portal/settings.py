@@ -216,7 +216,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"hide_customer_links": {"()": "tickets.logs.HideCustomerLinks"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["hide_customer_links"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # urllib3 logs full URLs and headers at DEBUG; keep it quiet so no token can leak.
@@ -328,6 +335,8 @@ ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 # Files kept at once for customers correcting a form (each for a day at most): past this, a
 # form sent back with an error offers no file again, so no one can fill the disk that way.
 KEPT_UPLOADS_MAX = env_int("KEPT_UPLOADS_MAX", 100)
+# ...and per client address in a day, so that one client cannot use up everyone's share.
+KEPT_UPLOADS_PER_CLIENT = env_int("KEPT_UPLOADS_PER_CLIENT", 20)
 PHOTO_MAX_SIDE_PX = env_int("PHOTO_MAX_SIDE_PX", 2048)
 PHOTO_TARGET_BYTES = env_int("PHOTO_TARGET_BYTES", 500 * 1024)
 

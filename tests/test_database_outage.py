@@ -163,9 +163,11 @@ def test_a_database_outage_under_forwards_in_flight_loses_nothing(sandbox, postg
         time.sleep(1.5)
         postgres.stop()
         stopped = time.monotonic()
-        during = requests.get(status_page, timeout=30)
-        assert during.status_code == 503
-        assert "We cannot take requests right now" in during.text
+        # (The empty form is served from memory and still answers.)
+        pages = (status_page, status_page.rstrip("/") + ".json")
+        during = [requests.get(page, timeout=30) for page in pages]
+        assert [response.status_code for response in during] == [503, 503]
+        assert "We cannot take requests right now" in during[0].text
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - stopped)))
         assert worker.poll() is None, "the worker exited during the outage"
         postgres.start()
@@ -184,6 +186,11 @@ def test_a_database_outage_under_forwards_in_flight_loses_nothing(sandbox, postg
         # A ticket created twice (its answer lost to the outage) is always flagged for staff.
         assert REQUESTS <= tickets <= REQUESTS + flagged
         assert requests.get(status_page, timeout=10).status_code == 200
+        # The web logged the outage once and its end once, and never a customer's link.
+        web_log = (tmp_path / "web.log").read_text()
+        assert web_log.count("the database cannot be reached") == 1, web_log
+        assert "2 requests were answered 503 meanwhile" in web_log, web_log
+        assert sent[0].headers["Location"] not in web_log
     finally:
         for process in (web, worker):
             process.terminate()

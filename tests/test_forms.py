@@ -223,6 +223,28 @@ def test_kept_files_are_capped_and_past_the_cap_the_form_still_answers(client, s
     assert len(list((settings.MEDIA_ROOT / "pending").iterdir())) == 1
 
 
+def test_one_client_cannot_use_up_the_kept_files_of_everyone(client, settings):
+    settings.KEPT_UPLOADS_PER_CLIENT = 2
+    greedy = {"REMOTE_ADDR": "203.0.113.20"}
+    for number in range(2):
+        kept = client.post(
+            ONECLOUD_URL, onecloud_post(name="", attachment=png(f"{number}.png")), **greedy
+        )
+        assert f"Keep the file you chose: {number}.png" in kept.content.decode()
+
+    refused = client.post(ONECLOUD_URL, onecloud_post(name="", attachment=png("2.png")), **greedy)
+    assert refused.status_code == 200
+    assert "Keep the file you chose" not in refused.content.decode()
+    # Another customer's file is still kept.
+    other = client.post(
+        ONECLOUD_URL,
+        onecloud_post(name="", attachment=png("mine.png")),
+        REMOTE_ADDR="198.51.100.30",
+    )
+    assert "Keep the file you chose: mine.png" in other.content.decode()
+    assert len(list((settings.MEDIA_ROOT / "pending").iterdir())) == 3
+
+
 def test_unticking_keep_drops_the_file_and_a_new_choice_replaces_it(client):
     first = client.post(ONECLOUD_URL, onecloud_post(name="", attachment=png("old.png")))
     token = re.search(r'name="attachment_kept" [^>]*value="([^"]+)"', first.content.decode())[1]

@@ -111,6 +111,26 @@ def test_a_client_reaching_the_web_directly_cannot_choose_its_address(client, se
     )
 
 
+def test_behind_two_proxies_the_address_the_outer_one_saw_counts(client, settings):
+    """The one-machine image's own front behind an operator's TLS proxy: two proxies append. A
+    client that reaches the inner front directly is counted by the address the front saw."""
+    settings.FORM_RATE_LIMIT = 1
+    settings.TRUSTED_PROXY_COUNT = 2
+    path = reverse("tickets:landing")
+    front = {"REMOTE_ADDR": "127.0.0.1"}
+    client.post(path, HTTP_X_FORWARDED_FOR="10.9.9.9, 198.51.100.1, 10.0.0.2", **front)
+
+    # Through both proxies: the client the outer proxy saw, whatever the client itself wrote.
+    again = client.post(path, HTTP_X_FORWARDED_FOR="10.8.8.8, 198.51.100.1, 10.0.0.2", **front)
+    assert again.status_code == 429
+    other = client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.1, 198.51.100.2, 10.0.0.2", **front)
+    assert other.status_code != 429
+    # Around the outer proxy: the front saw 203.0.113.5, which the client cannot rotate.
+    client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.3, 203.0.113.5", **front)
+    bypass = client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.4, 203.0.113.5", **front)
+    assert bypass.status_code == 429
+
+
 @pytest.mark.parametrize("path", ["/", "/storehub/", "/admin/login/", "/admin/tickets/"])
 def test_an_oversized_request_gets_a_clear_413(client, settings, path):
     settings.REQUEST_MAX_BYTES = 1000

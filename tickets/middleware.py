@@ -8,6 +8,7 @@ request, so nothing of one is stored or forwarded.
 
 import ipaddress
 import logging
+import threading
 import time
 from io import IOBase
 
@@ -28,7 +29,11 @@ EXEMPT_PREFIXES = ("/admin/", "/healthz", "/static/")
 
 def client_ip(request: HttpRequest | None) -> str | None:
     """The caller's address, trusting X-Forwarded-For only as far as our own proxies append, and
-    only when the request comes from one of them (``TRUSTED_PROXY_NETWORKS``).
+    each entry only when the one who reported it is in ``TRUSTED_PROXY_NETWORKS``.
+
+    Read from the right: the peer reported the last entry, that address the one before, and so on
+    for at most ``TRUSTED_PROXY_COUNT`` proxies; the walk stops at the first reporter that is not
+    a trusted proxy, so a client that bypasses an outer proxy cannot choose its own address.
 
     ``None`` when there is no valid address (django-axes also calls this, sometimes without a
     request, and stores the answer in an IP address column).
@@ -36,12 +41,12 @@ def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
     candidate = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies and _from_a_trusted_proxy(candidate):
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [p for p in forwarded if p]
-        if len(forwarded) >= proxies:
-            candidate = forwarded[-proxies]
+    forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [p for p in forwarded if p]
+    for _ in range(settings.TRUSTED_PROXY_COUNT):
+        if not forwarded or not _from_a_trusted_proxy(candidate):
+            break
+        candidate = forwarded.pop()
     try:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
@@ -174,22 +179,44 @@ class PermissionsPolicyMiddleware:
 class DatabaseOutageMiddleware:
     """A request the database cannot serve right now is answered 503 with a page that says so
     (a standalone page: it needs no database), not a server error. The form's script takes a
-    503 for a dropped line and sends the request saved on the phone again by itself."""
+    503 for a dropped line and sends the request saved on the phone again by itself.
+
+    The outage is logged once when this process first meets it and once when it is over, with
+    the number of requests answered 503 meanwhile; never the paths (a status page's path is
+    the customer's link)."""
+
+    # 503s this process has answered in the current outage; 0 when there is none.
+    answered_in_outage = 0
+    counting = threading.Lock()
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if self.answered_in_outage and response.status_code != 503 and database_answers():
+            with self.counting:
+                answered = DatabaseOutageMiddleware.answered_in_outage
+                DatabaseOutageMiddleware.answered_in_outage = 0
+            if answered:
+                logger.warning(
+                    "the database answers again: %d requests were answered 503 meanwhile",
+                    answered,
+                )
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, OUTAGE_ERRORS) or database_answers():
             return None
-        logger.error(
-            "the database cannot be reached: %s %s answered 503", request.method, request.path
-        )
+        with self.counting:
+            DatabaseOutageMiddleware.answered_in_outage += 1
+            first = DatabaseOutageMiddleware.answered_in_outage == 1
+        if first:
+            logger.error("the database cannot be reached: requests are answered 503 until it is")
         response = render(request, "503.html", status=503)
         response["Retry-After"] = "30"
+        # Logged above, once per outage: Django would log each 503 again with its path.
+        response._has_been_logged = True
         return response
 
 

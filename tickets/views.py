@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from .browser import browser_cookie, browser_key, remember_browser
+from .middleware import client_ip
 from .models import WAITING_ON_STAFF_STATUSES, Submission
 from .page_cache import empty_form_page
 from .providers import enabled_providers, provider_or_none
@@ -55,7 +56,7 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
         "photo_target_bytes": settings.PHOTO_TARGET_BYTES,
     }
     if request.method == "POST":
-        form = service.form(request.POST, request.FILES)
+        form = service.form(request.POST, request.FILES, kept_uploads_owner=client_ip(request))
         if form.looks_like_a_bot():
             # Refused silently: the bot sees an ordinary thank-you and learns nothing.
             logger.info("%s form: honeypot filled, nothing stored", provider)

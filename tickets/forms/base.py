@@ -60,9 +60,11 @@ class SubmissionForm(forms.Form):
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
 
-    def __init__(self, *args, provider, **kwargs):
+    def __init__(self, *args, provider, kept_uploads_owner: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.provider = provider
+        # The client address files kept for this form count against (KEPT_UPLOADS_PER_CLIENT).
+        self.kept_uploads_owner = kept_uploads_owner
         self.configure_fields(self.fields, provider=provider)
         self.token = read_form_token(self.data.get("form_token")) if self.is_bound else None
         if self.token is None:
@@ -160,7 +162,9 @@ class SubmissionForm(forms.Form):
             widget = self.fields[name].widget
             upload = self.cleaned_data.get(name)
             if upload is not None:
-                kept = getattr(upload, "kept", None) or keep_upload(upload, upload.content_type)
+                kept = getattr(upload, "kept", None) or keep_upload(
+                    upload, upload.content_type, owner=self.kept_uploads_owner
+                )
                 if kept is None:
                     continue
             else:

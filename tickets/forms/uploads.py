@@ -6,6 +6,7 @@ zip posing as a Word document is refused with a plain message.
 """
 
 import codecs
+import contextlib
 import logging
 import secrets
 import warnings
@@ -17,6 +18,7 @@ from pathlib import PurePath
 import filetype
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
@@ -25,6 +27,8 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
+
+from tickets.middleware import CACHE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 
@@ -174,13 +178,17 @@ class KeptUpload:
     size: int
 
 
-def keep_upload(upload: UploadedFile, content_type: str) -> KeptUpload | None:
+def keep_upload(upload: UploadedFile, content_type: str, *, owner: str | None) -> KeptUpload | None:
     """Store a checked upload under pending/ and return what the form offers back; None when
-    ``KEPT_UPLOADS_MAX`` files are kept already (the customer chooses the file again): anyone
-    can post a failing form with two files, and the disk is the database's too."""
+    ``KEPT_UPLOADS_MAX`` files are kept already, or ``KEPT_UPLOADS_PER_CLIENT`` for the client
+    address ``owner`` (the customer chooses the file again): anyone can post a failing form with
+    two files, the disk is the database's too, and one client must not use up everyone's share."""
     purge_stale_pending_uploads()
     if _kept_count() >= settings.KEPT_UPLOADS_MAX:
         logger.warning("%d files kept for forms already: this one is not", _kept_count())
+        return None
+    if not _owner_may_keep_another(owner):
+        logger.warning("a client has %d files kept already: this one is not", _owner_kept(owner))
         return None
     name = (upload.name or "upload").rsplit("/", 1)[-1][:200]
     safe_name = get_valid_filename(name) or "upload"
@@ -188,6 +196,7 @@ def keep_upload(upload: UploadedFile, content_type: str) -> KeptUpload | None:
     path = default_storage.save(f"{PENDING_DIRECTORY}/{secrets.token_hex(16)}/{safe_name}", upload)
     payload = {"path": path, "name": name, "type": content_type, "size": upload.size}
     token = signing.dumps(payload, salt=KEPT_UPLOAD_SALT, compress=True)
+    _count_kept_for(owner)
     return KeptUpload(token=token, name=name, size=upload.size)
 
 
@@ -214,6 +223,32 @@ def read_kept_upload(token: str) -> tuple[KeptUpload, SimpleUploadedFile]:
         raise gone from exc
     kept = KeptUpload(token=token, name=name, size=len(data))
     return kept, SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def _owner_key(owner: str | None) -> str:
+    return f"kept-uploads:{owner or 'unknown'}"
+
+
+def _owner_kept(owner: str | None) -> int:
+    """Files kept for this client in the last day, by the cache; 0 when the cache cannot be
+    reached (the total cap still holds)."""
+    try:
+        return cache.get(_owner_key(owner), 0)
+    except CACHE_UNREACHABLE:
+        return 0
+
+
+def _owner_may_keep_another(owner: str | None) -> bool:
+    return _owner_kept(owner) < settings.KEPT_UPLOADS_PER_CLIENT
+
+
+def _count_kept_for(owner: str | None) -> None:
+    key = _owner_key(owner)
+    # ValueError: the count expired between add() and incr(), so the day is over anyway.
+    with contextlib.suppress(ValueError, *CACHE_UNREACHABLE):
+        # Counted for as long as the files can be offered back.
+        cache.add(key, 0, timeout=int(KEPT_UPLOAD_MAX_AGE.total_seconds()))
+        cache.incr(key)
 
 
 def _kept_count() -> int:
