@@ -149,6 +149,48 @@ def test_secret_looking_keys_in_an_answer_are_stored_redacted():
     assert "Siti" in stored
 
 
+class ParrotProvider(http.server.BaseHTTPRequestHandler):
+    """A provider that repeats the credentials it was sent, under ordinary keys and in text."""
+
+    def do_POST(self):
+        sent = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        key = self.headers["Authorization"].removeprefix("Bearer ")
+        body = json.dumps({"message": f"key {key} is not valid for this store", "echo": sent})
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args):
+        pass
+
+
+def test_secrets_a_provider_echoes_under_ordinary_keys_are_never_seen_past_the_call():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ParrotProvider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    exchanges = []
+    try:
+        reply = HttpClient(connect_timeout=2, read_timeout=2).post(
+            url=f"http://127.0.0.1:{server.server_address[1]}/api/ticket/create",
+            kind="ticket",
+            headers={"Authorization": "Bearer tk_live_5f2a9c"},
+            exchanges=exchanges,
+            json_body={"name": "Siti", "auth": {"password": "hunter2-long"}},
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    [exchange] = exchanges
+    # Neither the stored call nor what the provider's code reads (and may turn into a failure
+    # text or a log line) carries them; the rest of the answer is as it came.
+    for seen in (exchange.response, reply.text, json.dumps(reply.json)):
+        assert "tk_live_5f2a9c" not in seen
+        assert "hunter2-long" not in seen
+        assert "Siti" in seen
+    assert reply.json["message"] == "key *** is not valid for this store"
+
+
 # --- TLS ------------------------------------------------------------------------------------
 @pytest.fixture
 def tls_certificate(tmp_path, monkeypatch):

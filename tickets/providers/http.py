@@ -116,6 +116,40 @@ def redact(value: Any) -> Any:
     return value
 
 
+# A value sent under a secret-looking key is cut out of the answer only from this length on, so
+# that a short one ("1", "yes") does not blank out ordinary words.
+SHORTEST_SCRUBBED_SECRET = 6
+
+
+def sent_secrets(*sent: Any) -> list[str]:
+    """Every value sent under a secret-looking key (and the credential of an ``Authorization:
+    Bearer ...``), longest first: what the provider must not be able to echo into storage."""
+    found: set[str] = set()
+
+    def walk(value: Any, secret: bool) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, secret or looks_secret(key))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item, secret)
+        elif secret and isinstance(value, str | int):
+            text = str(value)
+            found.add(text)
+            _scheme, _, credential = text.partition(" ")
+            found.add(credential.strip())
+
+    for value in sent:
+        walk(value, False)
+    return sorted((s for s in found if len(s) >= SHORTEST_SCRUBBED_SECRET), key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
 def looks_secret(key: Any) -> bool:
     normalised = str(key).lower().replace("-", "").replace("_", "")
     return any(part in normalised for part in SECRET_KEY_PARTS)
@@ -246,6 +280,9 @@ class HttpClient:
             read_timeout = min(read_timeout, seconds_left)
         session = self.session
         deadline = None if seconds_left is None else time.monotonic() + seconds_left
+        # A provider that echoes the key or password it was sent (in an error message, say)
+        # cannot put it in a stored call, a failure text or a log: nothing past here sees it.
+        secrets = sent_secrets(headers, json_body, data)
 
         def call() -> tuple[requests.Response, str]:
             response = session.post(
@@ -258,7 +295,7 @@ class HttpClient:
                 allow_redirects=False,
                 stream=True,
             )
-            return response, _read_body(response, deadline=deadline)
+            return response, scrub(_read_body(response, deadline=deadline), secrets)
 
         started = time.monotonic()
         try:
