@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser fronts run test lint format bench clean
+.PHONY: install browser fronts run superuser test lint format bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || "$$(scripts/python.sh)" -m venv $(VENV)
@@ -25,6 +25,10 @@ fronts:
 
 run: install
 	scripts/run-local.sh
+
+# The first staff account, on the database `make run` uses.
+superuser: install
+	DEBUG=$${DEBUG:-1} $(PY) manage.py createsuperuser $(ARGS)
 
 test: install browser fronts
 	scripts/test.sh

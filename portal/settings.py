@@ -226,6 +226,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Through the root's handler only: Django's own console handler would print each of its
+        # lines a second time in DEBUG.
+        "django": {"handlers": [], "level": env_str("LOG_LEVEL", "INFO"), "propagate": True},
         # urllib3 logs full URLs and headers at DEBUG; keep it quiet so no token can leak.
         "urllib3": {"level": "WARNING"},
     },

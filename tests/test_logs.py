@@ -29,3 +29,13 @@ def test_the_logs_never_carry_a_customers_status_link(client, console):
 
     assert "Not Found: /status/…" in console.getvalue()
     assert link not in console.getvalue()
+
+
+@pytest.mark.django_db
+def test_each_line_django_logs_is_printed_once(client, console, settings):
+    settings.DEBUG = True  # Django's own console handler prints only in DEBUG
+    client.get(f"/status/{uuid.uuid4()}/")
+
+    assert console.getvalue().count("Not Found") == 1
+    # Django's logger has no handler of its own that would print the line a second time.
+    assert logging.getLogger("django").handlers == []
