@@ -20,6 +20,7 @@ PRODUCTION_ENVIRONMENT = {
     "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
     "EMAIL_HOST": "smtp.example.my",
     "PORTAL_URL": "https://support.example.my",
+    "STAFF_ALERT_EMAILS": "support@example.my",
     # Every provider's own, as its test package declares them.
     **{
         name: value

@@ -182,6 +182,14 @@ def test_production_without_a_mail_server_or_address_is_warned_about():
     assert "tickets.W003" in result.stderr and "PORTAL_URL is not set" in result.stderr
 
 
+def test_production_with_no_one_to_alert_is_warned_about():
+    result = run_manage(
+        "check", "--deploy", **(PRODUCTION_ENVIRONMENT | {"STAFF_ALERT_EMAILS": ""})
+    )
+
+    assert "tickets.W004" in result.stderr and "STAFF_ALERT_EMAILS is empty" in result.stderr
+
+
 def test_the_embedded_database_keeps_every_acknowledged_request_through_a_power_cut(tmp_path):
     """SQLite in WAL mode with synchronous=FULL: a commit is on the disk before the customer is
     answered. Its connections are kept between requests unless set otherwise (empty = default)."""

@@ -213,12 +213,26 @@ def test_a_cancelled_request_is_no_longer_watched(client):
         (Status.REJECTED, "Our staff will correct it"),
     ],
 )
-def test_waiting_and_failed_states_are_explained_in_plain_words(client, status, words):
+def test_waiting_and_failed_states_are_explained_in_plain_words(client, settings, status, words):
+    settings.STAFF_ALERT_EMAILS = ["support@example.my"]
     submission = stored("storehub", status=status)
 
     html = client.get(reverse("tickets:status", args=[submission.public_id])).content.decode()
 
     assert words in html
+
+
+def test_a_held_request_says_staff_know_only_when_someone_is_alerted(client, settings):
+    submission = stored("storehub", status=Status.HELD)
+    page = reverse("tickets:status", args=[submission.public_id])
+
+    settings.STAFF_ALERT_EMAILS = ["support@example.my"]
+    assert "Our staff have been alerted" in client.get(page).content.decode()
+
+    settings.STAFF_ALERT_EMAILS = []
+    nobody = client.get(page).content.decode()
+    assert "alerted" not in nobody
+    assert "It will be sent as soon as it can be." in nobody
 
 
 def test_every_status_has_customer_words():

@@ -65,4 +65,13 @@ def check_mail(app_configs=None, **kwargs) -> list[CheckMessage]:
                 id="tickets.W003",
             )
         )
+    if not settings.STAFF_ALERT_EMAILS:
+        warnings.append(
+            Warning(
+                "STAFF_ALERT_EMAILS is empty: no one is told when a request is held or given up, "
+                "and customers are not told that staff know.",
+                hint="Set STAFF_ALERT_EMAILS to the support team's addresses, comma-separated.",
+                id="tickets.W004",
+            )
+        )
     return warnings

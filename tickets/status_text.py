@@ -1,5 +1,6 @@
 """Plain words for each status, as the customer reads them on the status page."""
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .models import Status
@@ -51,6 +52,21 @@ CUSTOMER_STATUS_TEXT = {
         _("This request was closed by our staff. Please contact us if that is unexpected."),
     ),
 }
+
+
+# Held, where no one is alerted (STAFF_ALERT_EMAILS empty): the page says only what is true.
+HELD_NOBODY_ALERTED = _(
+    "Your request is safe with us, but we cannot reach the support team's system at the "
+    "moment. It will be sent as soon as it can be."
+)
+
+
+def customer_status_text(status: str) -> tuple[str, str]:
+    """The headline and the explanation the customer reads for ``status``."""
+    headline, explanation = CUSTOMER_STATUS_TEXT[status]
+    if status == Status.HELD and not settings.STAFF_ALERT_EMAILS:
+        explanation = HELD_NOBODY_ALERTED
+    return str(headline), str(explanation)
 
 
 # What the customer can expect next, once the status above has been read.

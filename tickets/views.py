@@ -19,7 +19,7 @@ from .page_cache import empty_form_page
 from .providers import enabled_providers, provider_or_none
 from .selectors import submission_for_status_page
 from .services.intake import AlreadySent, submission_create
-from .status_text import CUSTOMER_STATUS_TEXT, next_step_text
+from .status_text import customer_status_text, next_step_text
 
 logger = logging.getLogger(__name__)
 
@@ -119,13 +119,13 @@ def _stored(request: HttpRequest, submission: Submission) -> HttpResponse:
 
 
 def _status_context(submission) -> dict:
-    headline, explanation = CUSTOMER_STATUS_TEXT[submission.status]
+    headline, explanation = customer_status_text(submission.status)
     provider = provider_or_none(submission.provider)
     return {
         "reference": submission.reference,
         "status": submission.status,
-        "headline": str(headline),
-        "explanation": str(explanation),
+        "headline": headline,
+        "explanation": explanation,
         "next_step": next_step_text(status=submission.status, provider=provider),
         "ticket_id": submission.ticket_id,
         "case_number": submission.case_number,
