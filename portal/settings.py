@@ -62,10 +62,11 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "tickets.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "tickets.middleware.RequestSizeLimitMiddleware",
-    "tickets.middleware.FormRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the language is chosen, so that its page is in the customer's; before anything
+    # reads the body.
+    "tickets.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Reads the form before CsrfViewMiddleware's check, which runs in process_view, after every
@@ -419,8 +420,9 @@ if redis_url := env_str("REDIS_URL"):
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Form submissions per client address per window; GETs are never limited.
-FORM_RATE_LIMIT = env_int("FORM_RATE_LIMIT", 10)
+# Forms sent per client address per window (tickets/rate_limit.py): an address may be shared by
+# many customers behind a mobile carrier's NAT.
+FORM_RATE_LIMIT = env_int("FORM_RATE_LIMIT", 30)
 FORM_RATE_LIMIT_WINDOW_SECONDS = env_int("FORM_RATE_LIMIT_WINDOW_SECONDS", 600)
 # How many proxies in front of the portal append to X-Forwarded-For (0: use REMOTE_ADDR), and
 # the networks they connect from: X-Forwarded-For is believed only from a peer in one of them,

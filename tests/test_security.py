@@ -5,6 +5,7 @@ import re
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import form_post, storehub_data
@@ -67,14 +68,18 @@ def test_no_public_page_has_an_inline_script_without_a_nonce(client):
 
 def test_the_form_rate_limit_trips_with_a_friendly_429_and_recovers(client, settings):
     settings.FORM_RATE_LIMIT = 3
-    path = reverse("tickets:landing")
+    path = reverse("tickets:form", args=["storehub"])
     statuses = [client.post(path).status_code for _ in range(3)]
     assert 429 not in statuses
 
-    refused = client.post(path)
+    refused = client.post(path, {"name": "Siti Aminah", "issue": "Printer jammed"})
     assert refused.status_code == 429
     assert "Please wait a moment" in refused.content.decode()
     assert int(refused["Retry-After"]) > 0
+    # The form comes back as it was typed, with no error of its own.
+    assert 'value="Siti Aminah"' in refused.content.decode()
+    assert "Printer jammed" in refused.content.decode()
+    assert "Please check the form" not in refused.content.decode()
     # Reading pages is never limited.
     assert client.get(path).status_code == 200
     # Another client is not affected.
@@ -87,7 +92,7 @@ def test_the_form_rate_limit_trips_with_a_friendly_429_and_recovers(client, sett
 def test_the_rate_limit_counts_the_client_behind_our_proxy(client, settings):
     settings.FORM_RATE_LIMIT = 1
     settings.TRUSTED_PROXY_COUNT = 1
-    path = reverse("tickets:landing")
+    path = reverse("tickets:form", args=["storehub"])
     client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.7")
 
     assert client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 429
@@ -99,7 +104,7 @@ def test_a_client_reaching_the_web_directly_cannot_choose_its_address(client, se
     that reaches gunicorn itself, rotating the header, is still counted by its own address."""
     settings.FORM_RATE_LIMIT = 1
     settings.TRUSTED_PROXY_COUNT = 1
-    path = reverse("tickets:landing")
+    path = reverse("tickets:form", args=["storehub"])
     direct = {"REMOTE_ADDR": "203.0.113.9"}
     client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.1", **direct)
 
@@ -116,7 +121,7 @@ def test_behind_two_proxies_the_address_the_outer_one_saw_counts(client, setting
     client that reaches the inner front directly is counted by the address the front saw."""
     settings.FORM_RATE_LIMIT = 1
     settings.TRUSTED_PROXY_COUNT = 2
-    path = reverse("tickets:landing")
+    path = reverse("tickets:form", args=["storehub"])
     front = {"REMOTE_ADDR": "127.0.0.1"}
     client.post(path, HTTP_X_FORWARDED_FOR="10.9.9.9, 198.51.100.1, 10.0.0.2", **front)
 
@@ -131,6 +136,30 @@ def test_behind_two_proxies_the_address_the_outer_one_saw_counts(client, setting
     assert bypass.status_code == 429
 
 
+def test_only_forms_sent_count_towards_the_limit(client, settings):
+    """A language switch and a post the CSRF check refuses are not a request sent."""
+    settings.FORM_RATE_LIMIT = 2
+    form = reverse("tickets:form", args=["storehub"])
+    for _ in range(5):
+        client.post(reverse("set_language"), {"language": "ms", "next": form})
+    strict = Client(enforce_csrf_checks=True)
+    for _ in range(5):
+        assert strict.post(form, {}).status_code == 403
+
+    assert [client.post(form, {}).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_the_wait_page_is_in_the_language_the_browser_asks_for(client, settings):
+    settings.FORM_RATE_LIMIT = 0
+    form = reverse("tickets:form", args=["onecloud"])
+
+    refused = client.post(form, {}, HTTP_ACCEPT_LANGUAGE="id")
+
+    assert refused.status_code == 429
+    assert '<html lang="id"' in refused.content.decode()
+    assert "Please wait a moment" not in refused.content.decode()
+
+
 @pytest.mark.parametrize("path", ["/", "/storehub/", "/admin/login/", "/admin/tickets/"])
 def test_an_oversized_request_gets_a_clear_413(client, settings, path):
     settings.REQUEST_MAX_BYTES = 1000
@@ -138,6 +167,16 @@ def test_an_oversized_request_gets_a_clear_413(client, settings, path):
 
     assert response.status_code == 413
     assert "too large" in response.content.decode()
+
+
+def test_the_413_page_is_in_the_language_of_the_request_not_the_one_before(client, settings):
+    settings.REQUEST_MAX_BYTES = 1000
+    for language in ("ms", "id", "en"):
+        response = client.post(
+            "/storehub/", data=b"x" * 2000, content_type="text/plain", HTTP_ACCEPT_LANGUAGE=language
+        )
+        assert response.status_code == 413
+        assert f'<html lang="{language}"' in response.content.decode()
 
 
 def test_healthz_reports_the_database_and_the_queue_without_personal_data(client):

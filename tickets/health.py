@@ -20,7 +20,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .middleware import CACHE_UNREACHABLE
+from .rate_limit import CACHE_UNREACHABLE
 from .selectors import (
     email_queue_stats,
     forwarding_queue_stats,

@@ -9,15 +9,12 @@ request, so nothing of one is stored or forwarded.
 import ipaddress
 import logging
 import threading
-import time
 from io import IOBase
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
-from redis.exceptions import RedisError
 
 from .database import OUTAGE_ERRORS, database_answers
 
@@ -88,57 +85,6 @@ class RequestSizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
-
-
-class FormRateLimitMiddleware:
-    """At most FORM_RATE_LIMIT form posts per client per window; GETs are never limited."""
-
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and not request.path.startswith(EXEMPT_PREFIXES):
-            window = settings.FORM_RATE_LIMIT_WINDOW_SECONDS
-            bucket = int(time.time() // window)
-            count = _posts_counted(f"form-rate:{client_ip(request) or 'unknown'}:{bucket}", window)
-            if count is not None and count > settings.FORM_RATE_LIMIT:
-                logger.warning("form rate limit reached on %s", request.path)
-                retry_after = int(window - time.time() % window) + 1
-                response = render(
-                    request, "429.html", {"retry_minutes": max(1, retry_after // 60)}, status=429
-                )
-                response["Retry-After"] = str(retry_after)
-                return response
-        return self.get_response(request)
-
-
-# What the cache raises when Redis cannot be reached.
-CACHE_UNREACHABLE = (RedisError, OSError)
-# Whether this process last found the cache unreachable: its outage is logged once, not per post.
-_cache_down = False
-
-
-def _posts_counted(key: str, window: int) -> int | None:
-    """This post's number in its window, or None when the cache cannot be reached: then posts
-    go through unlimited, since a stored request matters more than the limit (/healthz says
-    ``cache_down`` meanwhile)."""
-    global _cache_down
-    try:
-        # add() then incr() is atomic on Redis and on the local-memory cache.
-        cache.add(key, 0, timeout=window + 5)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            count = 1
-    except CACHE_UNREACHABLE:
-        if not _cache_down:
-            logger.error("the cache cannot be reached: form posts are not rate-limited until it is")
-        _cache_down = True
-        return None
-    if _cache_down:
-        logger.warning("the cache is back: form posts are rate-limited again")
-    _cache_down = False
-    return count
 
 
 class HealthCheckMiddleware:

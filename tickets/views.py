@@ -17,6 +17,7 @@ from .middleware import client_ip
 from .models import WAITING_ON_STAFF_STATUSES, Submission
 from .page_cache import empty_form_page
 from .providers import enabled_providers, provider_or_none
+from .rate_limit import form_post_wait
 from .selectors import submission_for_status_page
 from .services.intake import AlreadySent, submission_create
 from .status_text import customer_status_text, next_step_text
@@ -56,6 +57,9 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
         "photo_target_bytes": settings.PHOTO_TARGET_BYTES,
     }
     if request.method == "POST":
+        wait = form_post_wait(request)
+        if wait is not None:
+            return _rate_limited(request, service, context, wait)
         form = service.form(request.POST, request.FILES, kept_uploads_owner=client_ip(request))
         if form.looks_like_a_bot():
             # Refused silently: the bot sees an ordinary thank-you and learns nothing.
@@ -106,6 +110,19 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
 def _with_browser_cookie(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     cookie, new = browser_cookie(request)
     return remember_browser(response, cookie) if new else response
+
+
+def _rate_limited(request: HttpRequest, service, context: dict, wait: int) -> HttpResponse:
+    """The form again, as it was typed, with when it may be sent: nothing is checked or kept."""
+    typed = {name: value for name, value in request.POST.items() if name != "form_token"}
+    response = render(
+        request,
+        "tickets/form.html",
+        {**context, "form": service.form(initial=typed), "retry_minutes": max(1, wait // 60)},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _stored(request: HttpRequest, submission: Submission) -> HttpResponse:

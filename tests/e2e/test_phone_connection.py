@@ -242,6 +242,9 @@ def test_what_was_typed_survives_a_rate_limit_page_and_start_again_clears_it(
     page.get_by_role("button", name="Send request").click()
     expect(page.get_by_role("heading", name="Please wait a moment")).to_be_visible()
     assert Submission.objects.count() == 0
+    # The wait is said on the form itself, with everything typed still in it.
+    expect(page.locator("#id_name")).to_have_value("Siti Rahman")
+    expect(page.locator("#id_state")).to_have_value("Kuala Lumpur")
 
     page.goto(portal.url + "/storehub/")
     expect(page.locator("#id_name")).to_have_value("Siti Rahman")
