@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "tickets.context_processors.operator",
             ],
         },
     },
@@ -465,6 +466,13 @@ AXES_CLIENT_IP_CALLABLE = "tickets.middleware.client_ip"
 # Submissions and their files are deleted this many days after they were made
 # (`manage.py purge_expired_submissions`, run daily).
 RETENTION_DAYS = env_int("RETENTION_DAYS", 365)
+# Who runs the portal, as the footer of every page and the privacy notice (/privacy/) name them:
+# Malaysia's PDPA and Indonesia's UU PDP expect customers to be told who holds their data and
+# whom to ask about it. With DEBUG off a system check warns while they are empty; a local copy
+# says "Kedai Contoh" ("sample shop").
+OPERATOR_NAME = env_str("OPERATOR_NAME", "Kedai Contoh Sdn Bhd" if DEBUG else "")
+OPERATOR_CONTACT = env_str("OPERATOR_CONTACT", "support@example.my" if DEBUG else "")
+PRIVACY_CONTACT = env_str("PRIVACY_CONTACT", OPERATOR_CONTACT)
 
 # --- Customer forms ------------------------------------------------------------------------
 # The country assumed for a phone number typed without a country code ("012-345 6789"), as an

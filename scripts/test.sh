@@ -25,7 +25,8 @@ DEBUG=0 SANDBOX=0 SECRET_KEY="deploy-check-$(head -c 32 /dev/urandom | od -An -t
   ONECLOUD_URL=https://onecloud.example.net ONECLOUD_TOKEN=example \
   STOREHUB_URL=https://storehub.example.net STOREHUB_API_KEY=tk_example \
   EMAIL_HOST=smtp.example.my PORTAL_URL=https://support.example.my \
-  STAFF_ALERT_EMAILS=support@example.my \
+  STAFF_ALERT_EMAILS=support@example.my OPERATOR_NAME="Example Support Sdn Bhd" \
+  PRIVACY_CONTACT=privacy@example.my \
   $PY manage.py check --deploy --fail-level WARNING
 
 step "tests on SQLite"

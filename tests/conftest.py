@@ -21,6 +21,8 @@ PRODUCTION_ENVIRONMENT = {
     "EMAIL_HOST": "smtp.example.my",
     "PORTAL_URL": "https://support.example.my",
     "STAFF_ALERT_EMAILS": "support@example.my",
+    "OPERATOR_NAME": "Example Support Sdn Bhd",
+    "PRIVACY_CONTACT": "privacy@example.my",
     # Every provider's own, as its test package declares them.
     **{
         name: value

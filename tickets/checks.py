@@ -65,6 +65,16 @@ def check_mail(app_configs=None, **kwargs) -> list[CheckMessage]:
                 id="tickets.W003",
             )
         )
+    if not (settings.OPERATOR_NAME and settings.PRIVACY_CONTACT):
+        warnings.append(
+            Warning(
+                "OPERATOR_NAME or PRIVACY_CONTACT is empty: the privacy notice cannot say who "
+                "holds the customers' data or whom to ask about it.",
+                hint="Set OPERATOR_NAME (your company's name), OPERATOR_CONTACT and "
+                "PRIVACY_CONTACT (an e-mail address or phone number).",
+                id="tickets.W005",
+            )
+        )
     if not settings.STAFF_ALERT_EMAILS:
         warnings.append(
             Warning(

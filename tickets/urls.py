@@ -6,6 +6,7 @@ app_name = "tickets"
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("privacy/", views.privacy_notice, name="privacy"),
     path("status/<uuid:public_id>/", views.submission_status, name="status"),
     path("status/<uuid:public_id>.json", views.submission_status_json, name="status-json"),
     # Each form has its own address (the provider's alias), so a business can link straight to

@@ -40,6 +40,15 @@ def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/landing.html", {"services": services})
 
 
+@require_safe
+def privacy_notice(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "tickets/privacy.html",
+        {"services": enabled_providers(), "retention_days": settings.RETENTION_DAYS},
+    )
+
+
 # Never cached: coming back to the form after a successful send fetches it again, with a fresh
 # form token, so an edited request sent from it is a new request. (A form sent twice unchanged
 # is still one request: the service compares the token *and* the content.)

@@ -16,6 +16,7 @@ from .helpers import (
     PHONE,
     assert_accessible,
     fill_storehub_minimum,
+    location,
     on_status_page,
     screenshot,
 )
@@ -47,6 +48,23 @@ def test_landing_page(browsing, viewport):
     page.goto(browsing.server_url + "/")
 
     audit(page, "landing")
+
+
+@VIEWPORTS
+@pytest.mark.parametrize("language", ["en", "ms", "id"])
+def test_privacy_notice_reached_from_the_form(browsing, viewport, language):
+    page = browsing.page(viewport=viewport, inject_axe=True, locale=language)
+    page.goto(browsing.server_url + "/storehub/")
+    page.locator(".request-form + p a[href='/privacy/']").click()
+    page.wait_for_load_state()
+
+    assert location(page) == "/privacy/"
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.locator("h1")).to_have_text(PRIVACY_TITLES[language])
+    audit(page, f"privacy-{language}")
+
+
+PRIVACY_TITLES = {"en": "Privacy notice", "ms": "Notis privasi", "id": "Pemberitahuan privasi"}
 
 
 @VIEWPORTS

@@ -289,6 +289,8 @@ def _customer_context(submission: Submission) -> dict:
         "ticket_number": submission.customer_ticket_number,
         "status_url": settings.PORTAL_URL + reverse("tickets:status", args=[submission.public_id]),
         "form_url": settings.PORTAL_URL + reverse("tickets:form", args=[submission.provider]),
+        "privacy_url": settings.PORTAL_URL + reverse("tickets:privacy"),
+        "operator_name": settings.OPERATOR_NAME,
     }
 
 
