@@ -354,7 +354,8 @@ MAP_TILE_ATTRIBUTION = env_str(
     "MAP_TILE_ATTRIBUTION",
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
 )
-# Where the map opens before a pin is dropped: Kuala Lumpur.
+# Where the map opens before a pin is dropped, for a provider that does not say (each provider
+# names its own, e.g. Kuala Lumpur for StoreHub and Jakarta for OneCloud).
 MAP_DEFAULT_CENTER = (env_float("MAP_DEFAULT_LAT", 3.1390), env_float("MAP_DEFAULT_LNG", 101.6869))
 MAP_DEFAULT_ZOOM = env_int("MAP_DEFAULT_ZOOM", 11)
 

@@ -306,3 +306,14 @@ def test_the_forms_leave_validation_to_the_server(client):
         [form_tag] = re.findall(r"<form[^>]*data-submit-once[^>]*>", html)
         assert "novalidate" in form_tag
         assert "maxlength=" in html  # the limits still guide the typing
+
+
+@pytest.mark.django_db
+def test_a_value_too_long_is_explained_in_proper_malay(client):
+    """Django's own Malay says "sepalingnya", which is not a word; the portal's catalogue wins."""
+    page = client.post(
+        "/storehub/", {"name": "A" * 500}, HTTP_ACCEPT_LANGUAGE="ms"
+    ).content.decode()
+
+    assert "tidak melebihi" in page
+    assert "sepalingnya" not in page

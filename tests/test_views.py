@@ -108,11 +108,33 @@ def test_forms_have_autocomplete_hints_for_personal_details(client):
         assert f'autocomplete="{hint}"' in tag, (field, tag)
 
 
+@pytest.mark.parametrize(
+    ("provider", "latitude", "longitude"),
+    [("storehub", "3.139", "101.6869"), ("onecloud", "-6.2", "106.8166")],
+)
+def test_each_form_s_map_opens_where_its_customers_are(client, provider, latitude, longitude):
+    html = client.get(f"/{provider}/").content.decode()
+
+    map_tag = re.search(r'<div id="location-map"[^>]*>', html, re.S).group(0)
+    assert f'data-latitude="{latitude}"' in map_tag
+    assert f'data-longitude="{longitude}"' in map_tag
+
+
 def test_the_map_is_configured_from_settings_through_data_attributes(client, settings):
     settings.MAP_TILE_URL = "https://tiles.example.my/{z}/{x}/{y}.png"
     settings.MAP_TILE_ATTRIBUTION = "© Example Maps"
-    settings.MAP_DEFAULT_CENTER = (-6.2, 106.816666)
     settings.MAP_DEFAULT_ZOOM = 9
+    settings.TICKET_PROVIDERS = {
+        **settings.TICKET_PROVIDERS,
+        "storehub": {
+            **settings.TICKET_PROVIDERS["storehub"],
+            "OPTIONS": {
+                **settings.TICKET_PROVIDERS["storehub"]["OPTIONS"],
+                "map_lat": -6.2,
+                "map_lng": 106.816666,
+            },
+        },
+    }
 
     html = client.get("/storehub/").content.decode()
 
@@ -292,3 +314,12 @@ def test_the_form_page_rendered_once_still_gives_each_visitor_their_own_tokens(c
         ),
     )
     assert posted.status_code == 302
+
+
+@pytest.mark.parametrize("language", ["en", "ms", "id"])
+def test_the_language_switcher_names_each_language_in_itself(client, language):
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    switcher = re.search(r'<form class="language-switcher".*?</form>', html, re.S).group(0)
+    names = re.findall(r'lang="(\w+)"[^>]*>([^<]+)</button>', switcher)
+    assert names == [("en", "English"), ("ms", "Bahasa Melayu"), ("id", "Bahasa Indonesia")]

@@ -24,6 +24,7 @@
   });
 
   container.hidden = false;
+  document.getElementById("location-help").textContent = config.mapHelpText;
   // scrollWheelZoom off: scrolling down a long form on a laptop must not zoom the map.
   var map = L.map(container, { scrollWheelZoom: false, zoomControl: false }).setView(
     [Number(config.latitude), Number(config.longitude)],
@@ -32,6 +33,11 @@
   L.control.zoom({ zoomInTitle: config.zoomInText, zoomOutTitle: config.zoomOutText }).addTo(map);
   // Tiles that never arrive leave a grey map; clicks and the fields still work.
   L.tileLayer(config.tileUrl, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
+  // The credits stay readable and clickable, but out of the Tab order: a keyboard user going
+  // through the form should not land on them between two fields.
+  container.querySelectorAll(".leaflet-control-attribution a").forEach(function (link) {
+    link.tabIndex = -1;
+  });
   var marker = null;
 
   function say(text) {

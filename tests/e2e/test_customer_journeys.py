@@ -79,8 +79,8 @@ def test_onecloud_request_with_a_picture_and_a_pin_gets_its_ticket_number(
     assert sent_latitude == pytest.approx(latitude, abs=1e-6)
     assert sent_longitude == pytest.approx(longitude, abs=1e-6)
     assert re.fullmatch(r"-?\d+\.\d{6},-?\d+\.\d{6}", body["coordinate"])
-    # The pin was dropped near the default centre (Kuala Lumpur) with no tile ever loaded.
-    assert abs(latitude - 3.139) < 0.5 and abs(longitude - 101.6869) < 0.5
+    # The pin was dropped near where OneCloud's map opens (Jakarta) with no tile ever loaded.
+    assert abs(latitude - -6.2) < 0.5 and abs(longitude - 106.8166) < 0.5
     assert any("tile.openstreetmap.org" in url for url in browsing.blocked)
     expect(page.locator("#ticket-id")).to_have_text(request["ticket"])
     assert csp_violations(page) == []
@@ -226,3 +226,21 @@ def test_use_my_location_and_dragging_the_pin_fill_the_coordinates(browsing):
     expect(page.get_by_label("Longitude")).not_to_have_value("106.816666")
     assert float(page.get_by_label("Longitude").input_value()) > 106.816666
     assert float(page.get_by_label("Latitude").input_value()) < -6.2
+
+
+def test_the_map_help_fits_how_the_form_is_used(browsing):
+    page = browsing.page(viewport=PHONE)
+    page.goto(browsing.server_url + "/onecloud/")
+    expect(page.locator(".leaflet-container")).to_be_visible()
+    expect(page.locator("#location-help")).to_contain_text("Tap or click the map")
+    # The map's credits are not Tab stops between two fields.
+    credits = page.locator(".leaflet-control-attribution a")
+    assert credits.count() > 0
+    assert all(link.get_attribute("tabindex") == "-1" for link in credits.all())
+
+    plain = browsing.page(viewport=PHONE, javascript=False)
+    plain.goto(browsing.server_url + "/onecloud/")
+    expect(plain.locator("#location-map")).to_be_hidden()
+    expect(plain.locator("#location-help")).to_have_text(
+        "Type the latitude and longitude of the place (a map app on your phone shows them)."
+    )

@@ -15,7 +15,7 @@ class LocationFieldset(Fieldset):
     template = "tickets/_location_fieldset.html"
 
     def render(self, form, context, template_pack=TEMPLATE_PACK, **kwargs):
-        latitude, longitude = settings.MAP_DEFAULT_CENTER
+        latitude, longitude = form.provider.map_opens_at
         context.update(
             {
                 "location_map": {

@@ -100,6 +100,9 @@ class TicketProvider(ABC):
     create_path: ClassVar[str] = "/api/ticket/create"
     # The prefix of this provider's environment variables: "STOREHUB" reads STOREHUB_URL.
     settings_prefix: ClassVar[str]
+    # Where the form's map opens: the middle of the place its customers are, as (latitude,
+    # longitude); None for the portal-wide MAP_DEFAULT_LAT/LNG. <PREFIX>_MAP_LAT/_LNG override.
+    map_center: ClassVar[tuple[float, float] | None] = None
 
     def __init__(self, *, alias: str, **options: Any) -> None:
         self.alias = alias
@@ -122,6 +125,15 @@ class TicketProvider(ABC):
         """This provider's setting ``name``: its OPTIONS, else ``<PREFIX>_<NAME>``, else default."""
         return provider_setting(
             self.options, name, prefix=self.settings_prefix, default=default, read=read
+        )
+
+    @property
+    def map_opens_at(self) -> tuple[float, float]:
+        """Where this provider's map opens, from its settings, else its own default."""
+        latitude, longitude = self.map_center or settings.MAP_DEFAULT_CENTER
+        return (
+            self.setting("map_lat", default=latitude, read=env_float),
+            self.setting("map_lng", default=longitude, read=env_float),
         )
 
     def setting_name(self, name: str) -> str:
