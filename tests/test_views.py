@@ -323,3 +323,38 @@ def test_the_language_switcher_names_each_language_in_itself(client, language):
     switcher = re.search(r'<form class="language-switcher".*?</form>', html, re.S).group(0)
     names = re.findall(r'lang="(\w+)"[^>]*>([^<]+)</button>', switcher)
     assert names == [("en", "English"), ("ms", "Bahasa Melayu"), ("id", "Bahasa Indonesia")]
+
+
+def test_the_status_page_says_when_and_what_was_asked_but_no_contact_details(client):
+    submission = stored("storehub")
+
+    html = client.get(reverse("tickets:status", args=[submission.public_id])).content.decode()
+
+    assert re.search(r'<dd id="sent-on">\d{1,2} \w+ 20\d\d, \d\d:\d\d \+08</dd>', html)
+    assert f'<dd id="request-summary" class="text-break">{submission.details["issue"]}' in html
+    for contact in (submission.email, submission.phone, submission.name):
+        assert contact not in html
+
+
+def test_a_finished_request_does_not_claim_its_page_updates(client):
+    waiting = stored("storehub")
+    done = stored("onecloud", status=Status.SENT, ticket_id="515090")
+
+    def updates_note(submission):
+        html = client.get(reverse("tickets:status", args=[submission.public_id])).content.decode()
+        return re.search(r'<span id="status-updates"( hidden)?>', html).group(1)
+
+    assert updates_note(waiting) is None
+    assert updates_note(done) == " hidden"
+
+
+def test_with_a_case_number_the_customer_is_told_which_number_to_quote(client):
+    submission = stored(
+        "storehub", status=Status.SENT, ticket_id="1000", case_number="STOREHUB1000-CA228430"
+    )
+
+    html = client.get(reverse("tickets:status", args=[submission.public_id])).content.decode()
+
+    assert "Quote the case number below if you contact them." in html
+    assert "Case number (quote this one)" in html
+    assert "Quote the ticket number" not in html

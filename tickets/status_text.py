@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from .models import Status
+from .models import Status, Submission
 from .providers import TicketProvider
 
 CUSTOMER_STATUS_TEXT = {
@@ -61,11 +61,19 @@ HELD_NOBODY_ALERTED = _(
 )
 
 
-def customer_status_text(status: str) -> tuple[str, str]:
-    """The headline and the explanation the customer reads for ``status``."""
-    headline, explanation = CUSTOMER_STATUS_TEXT[status]
-    if status == Status.HELD and not settings.STAFF_ALERT_EMAILS:
+# Sent, where the provider gave a case number besides its ticket ID (StoreHub): the one to quote.
+SENT_WITH_A_CASE_NUMBER = _(
+    "The support team has your request. Quote the case number below if you contact them."
+)
+
+
+def customer_status_text(submission: Submission) -> tuple[str, str]:
+    """The headline and the explanation the customer reads for the request as it is now."""
+    headline, explanation = CUSTOMER_STATUS_TEXT[submission.status]
+    if submission.status == Status.HELD and not settings.STAFF_ALERT_EMAILS:
         explanation = HELD_NOBODY_ALERTED
+    if submission.status == Status.SENT and submission.case_number:
+        explanation = SENT_WITH_A_CASE_NUMBER
     return str(headline), str(explanation)
 
 

@@ -145,7 +145,7 @@ def _stored(request: HttpRequest, submission: Submission) -> HttpResponse:
 
 
 def _status_context(submission) -> dict:
-    headline, explanation = customer_status_text(submission.status)
+    headline, explanation = customer_status_text(submission)
     provider = provider_or_none(submission.provider)
     return {
         "reference": submission.reference,
@@ -168,12 +168,14 @@ def _status_context(submission) -> dict:
 @require_safe
 def submission_status(request: HttpRequest, public_id) -> HttpResponse:
     submission = submission_for_status_page(public_id=public_id)
+    service = provider_or_none(submission.provider)
     return render(
         request,
         "tickets/status.html",
         {
             "submission": submission,
-            "service": provider_or_none(submission.provider),
+            "service": service,
+            "summary": service.request_summary(submission) if service else "",
             "state": _status_context(submission),
         },
     )

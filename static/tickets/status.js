@@ -46,6 +46,7 @@
     }
     root.dataset.status = state.status;
     root.dataset.final = state.final ? "true" : "false";
+    document.getElementById("status-updates").hidden = state.final;
     remember();
   }
 

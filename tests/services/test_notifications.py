@@ -57,6 +57,18 @@ def test_the_customer_gets_a_receipt_and_the_ticket_number_in_their_language(
     assert kinds == [("receipt", "sent"), ("ticket_number", "sent")]
 
 
+def test_a_storehub_customer_is_told_to_quote_the_case_number(sandbox, run_worker, smtp_server):
+    submission = submission_create(provider="storehub", data=storehub_data())
+
+    run_worker()
+
+    submission = refreshed(submission)
+    _receipt, number = smtp_server.messages
+    assert submission.case_number in number.text
+    assert "Quote the case number if you contact the support team." in number.text
+    assert "Quote the ticket number" not in number.text + number.html
+
+
 def test_the_customers_own_text_is_escaped_in_the_html(sandbox, run_worker, smtp_server):
     submission_create(
         provider="onecloud", data=onecloud_data(name='Agung <script>alert("x")</script>')

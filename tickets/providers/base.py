@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from django.utils.functional import Promise
 
     from tickets.forms.base import SubmissionForm
+    from tickets.models import Submission
     from tickets.sandbox.server import SandboxEndpoints
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,9 @@ class TicketProvider(ABC):
     create_path: ClassVar[str] = "/api/ticket/create"
     # The prefix of this provider's environment variables: "STOREHUB" reads STOREHUB_URL.
     settings_prefix: ClassVar[str]
+    # The form field that says in a line what the request is about (a subject, an issue): shown
+    # on the status page, which never shows contact details (its link is all it takes to see it).
+    summary_field: ClassVar[str]
     # Where the form's map opens: the middle of the place its customers are, as (latitude,
     # longitude); None for the portal-wide MAP_DEFAULT_LAT/LNG. <PREFIX>_MAP_LAT/_LNG override.
     map_center: ClassVar[tuple[float, float] | None] = None
@@ -126,6 +130,9 @@ class TicketProvider(ABC):
         return provider_setting(
             self.options, name, prefix=self.settings_prefix, default=default, read=read
         )
+
+    def request_summary(self, submission: "Submission") -> str:
+        return str(submission.details.get(self.summary_field, ""))
 
     @property
     def map_opens_at(self) -> tuple[float, float]:

@@ -59,6 +59,7 @@ class OneCloud(TicketProvider):
     form_class = OneCloudForm
     sandbox_class = OneCloudSandbox
     settings_prefix = "ONECLOUD"
+    summary_field = "subject"
     map_center = (-6.2000, 106.8166)  # Jakarta
 
     def __init__(self, **options: Any) -> None:

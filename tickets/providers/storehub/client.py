@@ -62,6 +62,7 @@ class StoreHub(TicketProvider):
     form_class = StoreHubForm
     sandbox_class = StoreHubSandbox
     settings_prefix = "STOREHUB"
+    summary_field = "issue"
     map_center = (3.1390, 101.6869)  # Kuala Lumpur
 
     def __init__(self, **options: Any) -> None:
