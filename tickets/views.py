@@ -64,6 +64,7 @@ def submission_form(request: HttpRequest, provider: str) -> HttpResponse:
         "other_services": other_services,
         "photo_max_side": settings.PHOTO_MAX_SIDE_PX,
         "photo_target_bytes": settings.PHOTO_TARGET_BYTES,
+        "attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES,
     }
     if request.method == "POST":
         wait = form_post_wait(request)

@@ -160,6 +160,7 @@
     if (!box) return;
     var image = box.querySelector("img");
     var caption = box.querySelector(".file-preview-text");
+    caption.classList.remove("text-danger");
     if (!prepared) {
       box.hidden = true;
       return;
@@ -177,6 +178,25 @@
     box.hidden = false;
   }
 
+  // Too big even after a photo was made small: said now, before a minute of upload that the
+  // portal would refuse (it checks again all the same).
+  var LIMIT_BYTES = Number(texts.attachmentMaxBytes) || Infinity;
+  function refuse(input, file) {
+    input.value = "";
+    delete chosen[input.name];
+    var box = preview(input);
+    if (!box) return;
+    box.querySelector("img").hidden = true;
+    var caption = box.querySelector(".file-preview-text");
+    caption.textContent = fill(texts.fileTooBigText, {
+      name: file.name,
+      size: phone ? phone.formatBytes(file.size) : "",
+      limit: phone ? phone.formatBytes(LIMIT_BYTES) : "",
+    });
+    caption.classList.add("text-danger");
+    box.hidden = false;
+  }
+
   // Chosen by the customer (from the camera or the gallery) or put back from the draft.
   function prepare(input, file) {
     var box = preview(input);
@@ -190,14 +210,48 @@
         return { file: file }; // a picture this browser cannot decode goes as it is
       })
       .then(function (prepared) {
+        delete preparing[input.name];
+        if (prepared.file.size > LIMIT_BYTES) {
+          refuse(input, prepared.file);
+          return prepared;
+        }
         putFile(input, prepared.file);
         showFile(input, prepared);
-        delete preparing[input.name];
         return prepared;
       });
     preparing[input.name] = done;
     return done;
   }
+
+  // --- how much text fits ----------------------------------------------------------------------
+  // A box of free text shows how much of its limit is used; text pasted past the limit (which
+  // the browser cuts without a word) is said to have been cut.
+  form.querySelectorAll("textarea[maxlength]").forEach(function (box) {
+    var max = Number(box.getAttribute("maxlength"));
+    var counter = document.createElement("div");
+    counter.className = "form-text char-count";
+    counter.id = box.id + "_count";
+    box.insertAdjacentElement("afterend", counter);
+    var cut = false;
+    function count() {
+      var text = fill(texts.charCountText, { count: box.value.length, max: max });
+      if (cut) text += " " + fill(texts.charCutText, { max: max });
+      counter.textContent = text;
+      counter.classList.toggle("text-danger", cut);
+    }
+    box.addEventListener("paste", function (event) {
+      var pasted = (event.clipboardData || window.clipboardData).getData("text") || "";
+      var kept = box.value.length - (box.selectionEnd - box.selectionStart);
+      cut = kept + pasted.length > max;
+      // Said out loud once, when it happens, not at every key.
+      counter.setAttribute("aria-live", cut ? "assertive" : "off");
+    });
+    box.addEventListener("input", function (event) {
+      if (event.inputType !== "insertFromPaste") cut = false;
+      count();
+    });
+    count();
+  });
 
   var fileInputs = Array.prototype.slice.call(form.querySelectorAll("input[type=file]"));
   fileInputs.forEach(function (input) {

@@ -244,3 +244,37 @@ def test_the_map_help_fits_how_the_form_is_used(browsing):
     expect(plain.locator("#location-help")).to_have_text(
         "Type the latitude and longitude of the place (a map app on your phone shows them)."
     )
+
+
+def test_free_text_shows_its_limit_and_says_when_a_paste_was_cut(browsing):
+    page = browsing.page(viewport=PHONE)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(browsing.server_url + "/storehub/")
+    remark = page.get_by_label("Describe your issue")
+    counter = page.locator("#id_remark_count")
+    expect(counter).to_have_text("0 of 1000 characters")
+
+    remark.fill("Printer jams")
+    expect(counter).to_have_text("12 of 1000 characters")
+
+    remark.fill("")
+    page.evaluate("text => navigator.clipboard.writeText(text)", "x" * 1760)
+    remark.focus()
+    page.keyboard.press("ControlOrMeta+V")
+    expect(remark).to_have_value("x" * 1000)
+    expect(counter).to_contain_text("1000 of 1000 characters")
+    expect(counter).to_contain_text("only the first 1000 characters were kept")
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_sent(browsing, tmp_path):
+    big = tmp_path / "price list.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + b"0" * int(12.8 * 1024 * 1024))
+    page = browsing.page(viewport=PHONE)
+    page.goto(browsing.server_url + "/onecloud/")
+
+    page.get_by_label("Document").set_input_files(big)
+
+    expect(page.locator("#id_file_preview")).to_contain_text(
+        "price list.pdf is 12.8 MB; the limit is 10 MB. Please choose a smaller file."
+    )
+    assert page.get_by_label("Document").evaluate("input => input.files.length") == 0
