@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from tickets.admin.views import console_home
+
 urlpatterns = [
+    # Staff land on the requests, not on Django's list of apps.
+    path("admin/", admin.site.admin_view(console_home), name="console-home"),
     path("admin/", admin.site.urls),
     # Django's set_language: the language switcher posts here and the choice is kept in a cookie.
     path("i18n/", include("django.conf.urls.i18n")),

@@ -37,7 +37,11 @@ def test_the_export_streams_the_filtered_list_as_csv(admin_client):
     assert row["provider"] == "StoreHub"
     assert row["email"] == "ahmad_ibrahim@gmail.com"
     # Every provider form's own fields follow, empty where the provider does not ask for them.
-    assert (row["issue"], row["service_id"], row["receive_sms"]) == ("*Onsite Support", "1", "yes")
+    # A choice as the words the customer chose, not its code; the pin's coordinates.
+    assert (row["issue"], row["receive_sms"]) == ("*Onsite Support", "yes")
+    assert row["service_id"] == "iOS hardware installation (on-site deployment)"
+    assert row["priority"] != "0" and not row["priority"].isdigit()
+    assert (row["latitude"], row["longitude"]) == (str(failed.latitude), str(failed.longitude))
     assert row["subject"] == ""
 
 

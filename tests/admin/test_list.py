@@ -12,7 +12,7 @@ from tickets.selectors import submission_staff_summary
 
 
 @pytest.mark.django_db
-def test_the_list_shows_status_as_words_and_masks_the_email(admin_client):
+def test_the_list_shows_status_as_words_age_and_no_contact_details(admin_client):
     failed = make(status=Status.FAILED, email="ahmad_ibrahim@gmail.com", forward_count=8)
     sent = make(status=Status.SENT, ticket_id="999", case_number="STOREHUB0999-CA1")
 
@@ -25,8 +25,9 @@ def test_the_list_shows_status_as_words_and_masks_the_email(admin_client):
     assert 'class="status-badge status-failed"' in page
     assert "Failed</span>" in page
     assert "STOREHUB0999-CA1 (#999)" in page
-    # Enough to tell customers apart, not their whole address or phone.
-    assert "a***@gmail.com" in page
+    # How long ago it came in, for an agent to take the oldest first.
+    assert 'class="field-waiting_since"><span title=' in page
+    # The name tells customers apart; the address and phone stay on the detail page.
     assert "ahmad_ibrahim@gmail.com" not in page
     assert "60123456789" not in page
 
@@ -92,6 +93,30 @@ def test_the_list_is_searchable_by_reference_ticket_name_email_and_phone(admin_c
 
     assert wanted.reference in found
     assert other.reference not in found
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("term", ["Kedai Runcit", "printer", "runcit maju"])
+def test_the_list_finds_a_request_by_what_the_customer_wrote(admin_client, term):
+    wanted = make(store_name="Kedai Runcit Maju", issue="Receipt printer not printing")
+    other = make(store_name="Kopi Corner", issue="Card terminal offline")
+
+    found = listed_references(changelist(admin_client, q=term))
+
+    assert wanted.reference in found
+    assert other.reference not in found
+
+
+@pytest.mark.django_db
+def test_signing_in_lands_on_the_requests(admin_client):
+    home = admin_client.get("/admin/")
+
+    assert home.status_code == 302
+    assert home["Location"] == "/admin/tickets/submission/"
+
+
+def test_the_console_home_still_asks_strangers_to_sign_in(client):
+    assert client.get("/admin/")["Location"].startswith("/admin/login/")
 
 
 @pytest.mark.django_db

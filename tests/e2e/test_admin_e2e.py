@@ -80,3 +80,36 @@ def test_staff_find_a_failed_submission_see_it_on_the_map_and_resend_it(
     failed.refresh_from_db()
     assert failed.status == Status.QUEUED
     assert csp_violations(page) == []
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 360, "height": 740}], ids=["1280", "360"]
+)
+def test_signing_in_lands_on_a_list_that_fits_the_screen(
+    browsing, live_server, django_user_model, viewport
+):
+    django_user_model.objects.create_superuser("staff", "staff@example.com", PASSWORD)
+    failed_submission_with_history()
+    stored_submission(
+        "storehub", status=Status.SENT, ticket_id="1000", case_number="STOREHUB1000-CA228430"
+    )
+    page = browsing.page(viewport=viewport)
+
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+
+    # Straight to the requests, with what needs attention on top.
+    assert re.search(r"/admin/tickets/submission/$", page.url)
+    sync_api.expect(page.get_by_role("alert")).to_contain_text("1 failed")
+    table = page.locator("#result_list")
+    sync_api.expect(table).to_be_visible()
+    if viewport["width"] >= 1280:
+        # Every column in view: nothing to scroll sideways for.
+        overflow = table.evaluate("t => t.scrollWidth - t.parentElement.clientWidth")
+        assert overflow <= 0
+    # At either size, the first columns say what each row is and how it stands.
+    for header in ("Reference", "Status"):
+        box = page.get_by_role("columnheader", name=header).bounding_box()
+        assert box["x"] + box["width"] <= viewport["width"], header

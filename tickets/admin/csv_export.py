@@ -33,19 +33,35 @@ DELIVERY_COLUMNS: list[tuple[str, Any]] = [
     ("name", lambda s: s.name),
     ("email", lambda s: s.email),
     ("phone", lambda s: s.phone),
+    ("latitude", lambda s: _cell(s.latitude)),
+    ("longitude", lambda s: _cell(s.longitude)),
 ]
 
 
 def columns() -> list[tuple[str, Any]]:
-    """The delivery columns, then every provider form's own fields (empty where not asked)."""
+    """The delivery columns, then every provider form's own fields (empty where not asked),
+    a choice written as the words the customer chose ("Hardware installation", not "18")."""
     detail_names: list[str] = []
+    choice_words: dict[str, dict[str, dict[str, str]]] = {}
     for provider in enabled_providers():
-        for name in provider.form_class.customer_field_names():
+        fields = provider.form_class.customer_fields(provider=provider)
+        choice_words[provider.alias] = {
+            name: {str(value): str(label) for value, label in field.choices}
+            for name, field in fields.items()
+            if getattr(field, "choices", None)
+        }
+        for name in fields:
             if name not in CUSTOMER_COLUMNS and name not in detail_names:
                 detail_names.append(name)
+
+    def detail(submission: Submission, name: str) -> Any:
+        value = submission.details.get(name)
+        words = choice_words.get(submission.provider, {}).get(name, {})
+        return words.get(str(value), _cell(value)) if value not in (None, "") else ""
+
     return [
         *DELIVERY_COLUMNS,
-        *((name, lambda s, name=name: _cell(s.details.get(name))) for name in detail_names),
+        *((name, lambda s, name=name: detail(s, name)) for name in detail_names),
     ]
 
 

@@ -143,3 +143,8 @@ def _add_service_errors(form, exc: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+def console_home(request: HttpRequest) -> HttpResponse:
+    """Where signing in leads: the requests, with what needs attention on top."""
+    return redirect("admin:tickets_submission_changelist")
