@@ -151,3 +151,46 @@ def test_the_detail_shows_a_duplicate_ticket_at_the_provider(admin_client):
 
     assert "duplicate ticket at the provider" in page.lower()
     assert "1001 (besides 1000)" in page
+
+
+@pytest.mark.django_db
+def test_the_customers_request_comes_before_its_delivery(admin_client):
+    submission = make(status=Status.FAILED, remark="The printer in the back office")
+    add_attempts(submission, 1)
+
+    page = admin_client.get(change_url(submission)).content.decode()
+
+    assert page.index("The printer in the back office") < page.index("Delivery")
+    assert page.index("Delivery") < page.index('class="attempt"')
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "duplicate", "offered"),
+    [
+        (Status.SENT, False, set()),
+        (Status.FAILED, False, {"resend_now", "cancel"}),
+        (Status.SENDING, False, {"cancel"}),
+        (Status.SENT, True, {"mark_duplicate_checked"}),
+        (Status.CANCELLED, False, set()),
+    ],
+)
+def test_the_detail_offers_only_the_actions_that_apply(admin_client, status, duplicate, offered):
+    submission = make(status=status, possible_duplicate=duplicate)
+
+    page = admin_client.get(change_url(submission)).content.decode()
+
+    changing = {"resend_now", "cancel", "mark_duplicate_checked"}
+    shown = {name for name in changing if f'value="{name}"' in page}
+    assert shown == offered
+
+
+@pytest.mark.django_db
+def test_possible_duplicate_warns_only_when_it_is_one(admin_client):
+    fine = admin_client.get(change_url(make(status=Status.SENT))).content.decode()
+    doubtful = admin_client.get(
+        change_url(make(status=Status.SENT, possible_duplicate=True))
+    ).content.decode()
+
+    assert "may have reached the provider without an answer" not in fine
+    assert "may have reached the provider without an answer" in doubtful

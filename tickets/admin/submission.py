@@ -21,7 +21,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from tickets import selectors
-from tickets.models import CUSTOMER_COLUMNS, PENDING_STATUSES, RESENDABLE_STATUSES, Submission
+from tickets.models import (
+    CANCELLABLE_STATUSES,
+    CUSTOMER_COLUMNS,
+    PENDING_STATUSES,
+    RESENDABLE_STATUSES,
+    Submission,
+)
 from tickets.providers import enabled_providers, provider_label
 
 from . import actions as staff_actions
@@ -47,6 +53,17 @@ def free_text_field_names() -> list[str]:
     return names
 
 
+def applies(action_name: str, submission: Submission) -> bool:
+    """Whether the staff action ``action_name`` would change anything about ``submission``."""
+    if action_name == "resend_now":
+        return submission.status in RESENDABLE_STATUSES
+    if action_name == "cancel":
+        return submission.status in CANCELLABLE_STATUSES
+    if action_name == "mark_duplicate_checked":
+        return submission.possible_duplicate
+    return True
+
+
 # What a person types when searching by phone: "+60 12-345 6789", "012 345 6789".
 PHONE_LIKE = re.compile(r"[+\d][\d\s().-]{5,}")
 DELIVERY_FIELDS = (
@@ -60,7 +77,7 @@ DELIVERY_FIELDS = (
     "next_try",
     "last_error_class",
     "last_error",
-    "possible_duplicate",
+    "duplicate_check",
     "duplicate_tickets",
     "created_at",
     "sent_at",
@@ -139,6 +156,26 @@ class SubmissionAdmin(admin.ModelAdmin):
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.delete_{opts.model_name}")
 
+    def get_object(self, request: HttpRequest, object_id, from_field=None):
+        # Read once per request: the page and the choice of its actions both need it.
+        read = request.__dict__.setdefault("_submissions_read", {})
+        if (object_id, from_field) not in read:
+            read[object_id, from_field] = super().get_object(request, object_id, from_field)
+        return read[object_id, from_field]
+
+    def get_actions(self, request: HttpRequest, action_location=admin.ActionLocation.CHANGE_LIST):
+        """On a submission's own page, only the actions that would do something to it."""
+        actions = super().get_actions(request, action_location=action_location)
+        if action_location != admin.ActionLocation.CHANGE_FORM:
+            return actions
+        object_id = (
+            request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+        )
+        submission = self.get_object(request, object_id) if object_id else None
+        if submission is None:
+            return actions
+        return {name: act for name, act in actions.items() if applies(name, submission)}
+
     # --- list -----------------------------------------------------------------------------
     def get_queryset(self, request: HttpRequest):
         return selectors.submission_list_for_staff()
@@ -170,6 +207,13 @@ class SubmissionAdmin(admin.ModelAdmin):
         if submission.last_error:
             why = f"{why}: {submission.last_error}"
         return f"{when} ({why})"
+
+    @admin.display(description=gettext_lazy("possible duplicate"))
+    def duplicate_check(self, submission: Submission) -> str:
+        """What to do about it, only when there is something to do."""
+        if not submission.possible_duplicate:
+            return _("no")
+        return _("yes: a call may have reached the provider without an answer; check its tickets")
 
     @admin.display(description=gettext_lazy("duplicate ticket at the provider"))
     def duplicate_tickets(self, submission: Submission) -> str:
