@@ -15,7 +15,7 @@ same run, interleaved round by round:
    ``make run`` starts it) and a provider answering at once:
    - baseline: "Send" to the status page shown (the web round trip the customer waits anyway);
    - portal:   "Send" to the ticket number on that page (worker pick-up, forward, page's poll).
-   p50 and p95 of ``BENCH_SENDS`` sends.
+   p50 and p95 of ``BENCH_SENDS`` sends, on loopback and on Lighthouse's mobile profile.
 3. A 12 MP phone photo on Lighthouse's mobile profile (bench/phone.py): the OneCloud form sent
    from Chromium at 360 px through a line of 1.6 Mbps down, 750 kbps up and 150 ms to gunicorn;
    "before" with JavaScript off (the plain form post), "after" with it on: seconds to the status
@@ -124,7 +124,7 @@ def main() -> None:
     latency = submit_latency(workdir, sandbox, LATENCY_SENDS)
     rates = forwarding_rate(workdir, sandbox, FORWARDS)
     portal_ms = statistics.median(portal_times) * 1000
-    page_times, number_times = send_to_number(sandbox)
+    page_times, number_times, phone_page_times, phone_number_times = send_to_number(sandbox)
     sandbox.shutdown()
     photo = photo_sends(workdir)
     slow = slow_clients(workdir)
@@ -133,6 +133,12 @@ def main() -> None:
 
     page_p50, page_p95 = percentile(page_times, 50), percentile(page_times, 95)
     number_p50, number_p95 = percentile(number_times, 50), percentile(number_times, 95)
+    phone_page_p50, phone_page_p95 = (
+        percentile(phone_page_times, 50),
+        percentile(phone_page_times, 95),
+    )
+    phone_number_p50 = percentile(phone_number_times, 50)
+    phone_number_p95 = percentile(phone_number_times, 95)
     get_ratio = web["portal_get"] / web["bare_get"]
     post_ratio = web["portal_post"] / web["bare_post"]
     post_ratio_as_portal = web["portal_post"] / web["bare_as_portal_post"]
@@ -157,6 +163,10 @@ def main() -> None:
         "send_to_number_p50_s": round(number_p50, 3),
         "send_to_number_p95_s": round(number_p95, 3),
         "ratio_number_to_page_p50": round(number_p50 / page_p50, 2),
+        "mobile_profile_send_to_status_page_p50_s": round(phone_page_p50, 3),
+        "mobile_profile_send_to_status_page_p95_s": round(phone_page_p95, 3),
+        "mobile_profile_send_to_number_p50_s": round(phone_number_p50, 3),
+        "mobile_profile_send_to_number_p95_s": round(phone_number_p95, 3),
         "submit_p50_provider_at_once_s": round(latency["at_once"], 4),
         "submit_p50_provider_in_2_s_s": round(latency["in_2_s"], 4),
         "ratio_submit_slow_to_fast_provider": round(latency["in_2_s"] / latency["at_once"], 2),
@@ -205,6 +215,16 @@ def main() -> None:
     print(f"send -> status page shown (baseline):       {page_p50:6.2f} s  {page_p95:6.2f} s")
     print(f"send -> ticket number on screen:            {number_p50:6.2f} s  {number_p95:6.2f} s")
     print(f"ratio (p50):                                {number_p50 / page_p50:6.2f}x")
+    print("on the mobile profile (1.6 Mbps down, 750 kbps up, 150 ms):")
+    print(
+        f"send -> status page shown (baseline):       {phone_page_p50:6.2f} s  "
+        f"{phone_page_p95:6.2f} s"
+    )
+    print(
+        f"send -> ticket number on screen:            {phone_number_p50:6.2f} s  "
+        f"{phone_number_p95:6.2f} s"
+    )
+    print(f"ratio (p50):                                {phone_number_p50 / phone_page_p50:6.2f}x")
     print()
     print("submit (POST) p50, worker running        provider at once  provider in 2 s  ratio")
     print(
@@ -254,9 +274,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def send_to_number(sandbox) -> tuple[list[float], list[float]]:
-    """Send the StoreHub form ``SENDS`` times in Chromium; time the page and the number."""
+def send_to_number(sandbox) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Send the StoreHub form ``SENDS`` times in Chromium on loopback, then as many on the
+    mobile profile; time the page and the number of each."""
     from playwright.sync_api import sync_playwright
+
+    from tests.line import emulate_mobile_network
 
     port = free_port()
     env = {
@@ -280,7 +303,7 @@ def send_to_number(sandbox) -> tuple[list[float], list[float]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    page_times, number_times = [], []
+    times: list[list[float]] = [[], [], [], []]
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(base)
@@ -288,18 +311,22 @@ def send_to_number(sandbox) -> tuple[list[float], list[float]]:
             browser = playwright.chromium.launch(
                 executable_path=str(CHROMIUM), args=CHROMIUM_BASE_ARGS
             )
-            page = browser.new_page(viewport={"width": 360, "height": 760})
-            for send in range(SENDS + 1):
-                page_seconds, number_seconds = one_send(page, base, send)
-                if send:  # the first warms up the server, the worker and the browser
-                    page_times.append(page_seconds)
-                    number_times.append(number_seconds)
+            for line, (page_times, number_times) in enumerate((times[:2], times[2:])):
+                page = browser.new_page(viewport={"width": 360, "height": 760})
+                session = emulate_mobile_network(page) if line else None
+                for send in range(SENDS + 1):
+                    page_seconds, number_seconds = one_send(page, base, f"{line}-{send}")
+                    if send:  # the first warms up the server, the worker and the browser
+                        page_times.append(page_seconds)
+                        number_times.append(number_seconds)
+                page.close()
+                del session
             browser.close()
     finally:
         for process in (web, worker):
             process.terminate()
             process.wait(timeout=10)
-    return page_times, number_times
+    return times[0], times[1], times[2], times[3]
 
 
 def wait_until_up(base: str) -> None:
@@ -312,7 +339,7 @@ def wait_until_up(base: str) -> None:
     raise SystemExit("the web server did not start")
 
 
-def one_send(page, base: str, send: int) -> tuple[float, float]:
+def one_send(page, base: str, send: str) -> tuple[float, float]:
     page.goto(base + "/storehub/")
     fill_storehub_minimum(page)
     # Each send a request of its own: the same one again from this browser is only shown.

@@ -2,10 +2,12 @@
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import CUSTOMER_DATA, enable_only, form_post
 from tickets.models import Status, Submission
@@ -200,7 +202,29 @@ def test_the_status_json_carries_what_the_page_shows(client):
         "case_number": "",
         "final": True,
         "poll_seconds": 5,
+        "poll_in_ms": state["poll_in_ms"],
     }
+
+
+@pytest.mark.parametrize(
+    ("age", "next_ask_ms"),
+    [(0.1, 200), (0.5, 100), (1.0, 200), (2.0, 400), (2.5, 5000), (600, 5000)],
+)
+def test_the_page_asks_by_the_request_s_age_soon_while_it_is_fresh(client, age, next_ask_ms):
+    # A provider that answers at once gives the number a fraction of a second after storing:
+    # the page asks then, whenever it arrived (late on a phone, early on a desk).
+    submission = stored("storehub", status=Status.QUEUED)
+    Submission.objects.filter(pk=submission.pk).update(
+        created_at=timezone.now() - timedelta(seconds=age)
+    )
+
+    state = client.get(reverse("tickets:status-json", args=[submission.public_id])).json()
+    html = client.get(reverse("tickets:status", args=[submission.public_id])).content.decode()
+
+    # Allow for the milliseconds the request itself took.
+    assert next_ask_ms - 150 <= state["poll_in_ms"] <= next_ask_ms
+    page_ask = int(re.search(r'data-poll-in-ms="(\d+)"', html).group(1))
+    assert next_ask_ms - 150 <= page_ask <= next_ask_ms
 
 
 @pytest.mark.parametrize("status", [Status.REJECTED, Status.FAILED, Status.HELD])
@@ -213,6 +237,7 @@ def test_a_request_waiting_for_staff_is_still_watched_but_slowly(client, status)
 
     assert state["final"] is False
     assert state["poll_seconds"] == 60
+    assert state["poll_in_ms"] == 60_000
     assert '<meta http-equiv="refresh" content="60">' in html
     assert 'data-final="false"' in html
 

@@ -18,13 +18,10 @@
   remember();
   if (root.dataset.final === "true") return;
   var url = root.dataset.statusUrl;
-  // Ask soon after "Send" (a provider that answers at once gives the number within a second),
-  // then less and less often, up to the pace the server names: a few seconds while the request
-  // is on its way, a minute while it waits for staff.
-  var FIRST_DELAY = 400;
-  var GROWTH = 1.6;
+  // The server says when to ask again: soon while the request is fresh (a provider that answers
+  // at once gives the number within a second of "Send"), then at the pace its state allows.
   var ceiling = Number(root.dataset.pollSeconds || 10) * 1000;
-  var delay = FIRST_DELAY;
+  var delay = Number(root.dataset.pollInMs || ceiling);
 
   function setText(id, text) {
     var element = document.getElementById(id);
@@ -59,7 +56,7 @@
       .then(function (state) {
         show(state);
         ceiling = Number(state.poll_seconds || 10) * 1000;
-        delay = Math.min(delay * GROWTH, ceiling);
+        delay = Number(state.poll_in_ms || ceiling);
         if (!state.final) window.setTimeout(poll, delay);
       })
       .catch(function () {
