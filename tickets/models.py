@@ -18,6 +18,7 @@ from .statuses import (  # noqa: F401  (re-exported: the models' vocabulary)
     CANCELLABLE_STATUSES,
     FINAL_STATUSES,
     PENDING_STATUSES,
+    REOPENABLE_STATUSES,
     RESENDABLE_STATUSES,
     UNDELIVERED_STATUSES,
     WAITING_ON_STAFF_STATUSES,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from .models import (
     CANCELLABLE_STATUSES,
     PENDING_STATUSES,
+    REOPENABLE_STATUSES,
     RESENDABLE_STATUSES,
     UNDELIVERED_STATUSES,
     WAITING_ON_STAFF_STATUSES,
@@ -166,6 +167,11 @@ def submissions_resendable(queryset: QuerySet[Submission]) -> list[Submission]:
 
 def submissions_cancellable(queryset: QuerySet[Submission]) -> list[Submission]:
     return list(queryset.filter(status__in=CANCELLABLE_STATUSES))
+
+
+def submissions_reopenable(queryset: QuerySet[Submission]) -> list[Submission]:
+    """Cancelled ones the provider has no ticket for (a late answer may have brought one)."""
+    return list(queryset.filter(status__in=REOPENABLE_STATUSES, extra_tickets=[]))
 
 
 def submissions_possibly_duplicated(queryset: QuerySet[Submission]) -> list[Submission]:

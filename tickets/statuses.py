@@ -23,8 +23,8 @@ class Status(models.TextChoices):
 PENDING_STATUSES = (Status.QUEUED, Status.RETRYING, Status.HELD)
 # Not delivered yet: pending, or in a worker's hands right now.
 UNDELIVERED_STATUSES = (*PENDING_STATUSES, Status.SENDING)
-# Nothing can happen to these any more. Rejected and failed ones are not final: staff can
-# correct and resend them.
+# Nothing happens to these by itself any more (staff may reopen a cancelled one). Rejected and
+# failed ones are not final: staff can correct and resend them.
 FINAL_STATUSES = (Status.SENT, Status.CANCELLED)
 # Waiting for a person (staff, or whoever fixes the provider settings), not for the next
 # automatic try: the customer's page asks less often, the staff console asks for attention.
@@ -35,6 +35,8 @@ RESENDABLE_STATUSES = (*PENDING_STATUSES, Status.FAILED, Status.REJECTED)
 # What staff may cancel: those, and one on the wire right now (its worker's answer then counts
 # as a late one: only recorded, and a ticket it brings is flagged beside the cancelled request).
 CANCELLABLE_STATUSES = (*RESENDABLE_STATUSES, Status.SENDING)
+# What staff may reopen: a cancelled one, back into the queue.
+REOPENABLE_STATUSES = (Status.CANCELLED,)
 
 
 class ErrorClass(models.TextChoices):

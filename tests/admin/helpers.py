@@ -31,7 +31,9 @@ def correct_url(submission: Submission) -> str:
     return reverse("admin:tickets_submission_correct", args=[submission.pk])
 
 
-def run_action(client, action: str, *submissions: Submission):
+def run_action(client, action: str, *submissions: Submission, **fields):
+    """Post ``action`` from the list on ``submissions``, with any more ``fields`` (the
+    answers of a confirmation page)."""
     return client.post(
         reverse(CHANGELIST),
         {
@@ -39,6 +41,7 @@ def run_action(client, action: str, *submissions: Submission):
             "_selected_action": [s.pk for s in submissions],
             "index": 0,
             "select_across": 0,
+            **fields,
         },
     )
 

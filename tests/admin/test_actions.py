@@ -1,4 +1,7 @@
-"""The staff console's actions: resend, cancel and mark a possible duplicate as checked."""
+"""The staff console's actions: resend, cancel (with a reason) and reopen, and mark a possible
+duplicate as checked."""
+
+import re
 
 import pytest
 
@@ -48,14 +51,73 @@ def test_resend_skips_a_sent_submission_and_says_so(admin_client):
 
 
 @pytest.mark.django_db
-def test_cancel_stops_a_submission_that_is_not_sent(admin_client):
+def test_cancel_asks_for_a_reason_first_and_changes_nothing_until_given(admin_client):
     retrying = make(status=Status.RETRYING)
     sent = make(status=Status.SENT)
 
-    run_action(admin_client, "cancel", retrying, sent)
+    asked = run_action(admin_client, "cancel", retrying, sent)
 
+    page = asked.content.decode()
+    assert asked.status_code == 200
+    assert retrying.reference in page and sent.reference not in page
+    assert "1 other selected request is sent or cancelled already" in page
+    assert "You can reopen it later" in page
+    assert refreshed(retrying).status == Status.RETRYING
+
+    no_reason = run_action(admin_client, "cancel", retrying, sent, confirm_cancel="yes", reason=" ")
+
+    assert no_reason.status_code == 200
+    assert "This field is required." in no_reason.content.decode()
+    assert refreshed(retrying).status == Status.RETRYING
+
+
+@pytest.mark.django_db
+def test_cancel_with_a_reason_stops_it_and_shows_the_reason_in_its_history(admin_client):
+    retrying = make(status=Status.RETRYING)
+    sent = make(status=Status.SENT)
+
+    done = run_action(
+        admin_client, "cancel", retrying, sent, confirm_cancel="yes", reason="Customer phoned"
+    )
+
+    assert done.status_code == 302
     assert refreshed(retrying).status == Status.CANCELLED
     assert refreshed(sent).status == Status.SENT
+    page = admin_client.get(change_url(retrying)).content.decode()
+    history = page[page.index("Staff history") :]
+    assert "Customer phoned" in history
+    assert "Waiting to retry" in history and "Cancelled" in history
+
+
+@pytest.mark.django_db
+def test_cancel_from_the_detail_page_confirms_on_the_way(admin_client):
+    failed = make(status=Status.FAILED)
+    action = {"CHANGE_FORM-action": "cancel", "_selected_action": [failed.pk], "index": 0}
+
+    asked = admin_client.post(change_url(failed), action)
+    # The confirmation posts the detail page's own fields back, with the reason.
+    carried = re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', asked.content.decode())
+    assert ("CHANGE_FORM-action", "cancel") in carried
+    done = admin_client.post(
+        change_url(failed), {**action, "confirm_cancel": "yes", "reason": "Wrong shop"}
+    )
+
+    assert done.status_code == 302
+    assert refreshed(failed).status == Status.CANCELLED
+
+
+@pytest.mark.django_db
+def test_reopen_queues_a_cancelled_request_and_skips_the_rest(admin_client):
+    cancelled = make(status=Status.CANCELLED)
+    sent = make(status=Status.SENT)
+
+    response = run_action(admin_client, "reopen", cancelled, sent)
+
+    assert refreshed(cancelled).status == Status.QUEUED
+    assert refreshed(sent).status == Status.SENT
+    shown = [str(m) for m in response.wsgi_request._messages]
+    assert "1 submission reopened and queued to send now." in shown
+    assert any("1 skipped: not cancelled" in message for message in shown)
 
 
 @pytest.mark.django_db

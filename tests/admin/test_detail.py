@@ -172,15 +172,20 @@ def test_the_customers_request_comes_before_its_delivery(admin_client):
         (Status.FAILED, False, {"resend_now", "cancel"}),
         (Status.SENDING, False, {"cancel"}),
         (Status.SENT, True, {"mark_duplicate_checked"}),
-        (Status.CANCELLED, False, set()),
+        (Status.CANCELLED, False, {"reopen"}),
+        (Status.CANCELLED, True, {"mark_duplicate_checked"}),
     ],
 )
 def test_the_detail_offers_only_the_actions_that_apply(admin_client, status, duplicate, offered):
-    submission = make(status=status, possible_duplicate=duplicate)
+    # A cancelled request flagged as a duplicate got a ticket after the cancel: no reopening.
+    extra = [{"ticket_id": "1001", "case_number": "", "at": "2026-11-30T10:00:00+00:00"}]
+    submission = make(
+        status=status, possible_duplicate=duplicate, extra_tickets=extra if duplicate else []
+    )
 
     page = admin_client.get(change_url(submission)).content.decode()
 
-    changing = {"resend_now", "cancel", "mark_duplicate_checked"}
+    changing = {"resend_now", "cancel", "reopen", "mark_duplicate_checked"}
     shown = {name for name in changing if f'value="{name}"' in page}
     assert shown == offered
 
@@ -194,3 +199,29 @@ def test_possible_duplicate_warns_only_when_it_is_one(admin_client):
 
     assert "may have reached the provider without an answer" not in fine
     assert "may have reached the provider without an answer" in doubtful
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("provider", "staff_words", "customer_words"),
+    [
+        ("storehub", ["Name", "SMS updates", "Description"], ["Your name", "Describe your issue"]),
+        ("onecloud", ["Name", "Description"], ["Full name", "Describe your request"]),
+    ],
+)
+def test_the_detail_and_the_correction_form_use_staff_words(
+    admin_client, provider, staff_words, customer_words
+):
+    submission = make(provider=provider, status=Status.FAILED)
+
+    detail = admin_client.get(change_url(submission)).content.decode()
+    correction = admin_client.get(change_url(submission).replace("change/", "correct/"))
+
+    labels = re.findall(r"<label>([^<]+):</label>", detail)
+    form_labels = [str(field.label) for field in correction.context["form"]]
+    for word in staff_words:
+        assert word in labels
+        assert word in form_labels
+    for word in customer_words:
+        assert word not in labels
+        assert word not in form_labels

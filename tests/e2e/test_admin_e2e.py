@@ -9,7 +9,7 @@ from playwright import sync_api
 from tests.factories import add_attempts, stored_submission
 from tickets.models import ErrorClass, Status, Submission
 
-from .helpers import SCREENSHOTS, csp_violations
+from .helpers import SCREENSHOTS, assert_accessible, csp_violations
 
 PASSWORD = "correct-horse-battery-staple"
 STAFF_DESKTOP = {"width": 1440, "height": 900}
@@ -113,3 +113,44 @@ def test_signing_in_lands_on_a_list_that_fits_the_screen(
     for header in ("Reference", "Status"):
         box = page.get_by_role("columnheader", name=header).bounding_box()
         assert box["x"] + box["width"] <= viewport["width"], header
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 360, "height": 740}], ids=["1280", "360"]
+)
+def test_staff_cancel_with_a_reason_and_reopen(browsing, live_server, django_user_model, viewport):
+    django_user_model.objects.create_superuser("staff", "staff@example.com", PASSWORD)
+    failed = failed_submission_with_history()
+    page = browsing.page(viewport=viewport, inject_axe=True)
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/tickets/submission/{failed.pk}/change/")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+
+    page.select_option("select[name='CHANGE_FORM-action']", "cancel")
+    page.locator("#content-main .actions button[name=index]").click()
+
+    # A page that says what will happen and asks why; nothing changed yet.
+    sync_api.expect(page.locator("#content-main")).to_contain_text(failed.reference)
+    sync_api.expect(page.locator("#content-main")).to_contain_text("You can reopen it later")
+    failed.refresh_from_db()
+    assert failed.status == Status.FAILED
+    page.get_by_role("button", name="Yes, cancel delivery").click()
+    sync_api.expect(page.locator(".errorlist")).to_contain_text("This field is required.")
+    assert_accessible(page, f"admin cancel confirmation {viewport['width']}")
+    page.get_by_label("Why cancel?").fill("The customer fixed it by phone")
+    page.get_by_role("button", name="Yes, cancel delivery").click()
+
+    sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 submission cancelled.")
+    history = page.locator(".submission-corrections")
+    sync_api.expect(history).to_contain_text("The customer fixed it by phone")
+    # Cancelled: reopening is what is offered now.
+    options = page.locator("select[name='CHANGE_FORM-action'] option").all_text_contents()
+    assert "Reopen and send now" in options and "Cancel delivery…" not in options
+
+    page.select_option("select[name='CHANGE_FORM-action']", "reopen")
+    page.locator("#content-main .actions button[name=index]").click()
+    sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 submission reopened")
+    failed.refresh_from_db()
+    assert failed.status == Status.QUEUED
+    assert csp_violations(page) == []

@@ -97,7 +97,7 @@ def test_cancelling_and_rejecting_tell_the_customer(sandbox, run_worker, smtp_se
     run_worker()
     assert refreshed(rejected).status == Status.REJECTED
 
-    assert submission_cancel(submission=refreshed(rejected))
+    assert submission_cancel(submission=refreshed(rejected), user=None, reason="Not ours")
     run_worker()
 
     kinds = list(rejected.emails.values_list("kind", flat=True))

@@ -1,5 +1,6 @@
 """The staff's actions on selected submissions: each one a service call, reported in words."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -35,20 +36,88 @@ def resend_now(model_admin, request: HttpRequest, queryset) -> None:
     )
 
 
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why cancel?"),
+        help_text=gettext_lazy(
+            "Kept in the request's history for staff; the customer is told only that the request "
+            "was closed."
+        ),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+
 @admin.action(
-    description=gettext_lazy("Cancel delivery"), permissions=["cancel"], location=BOTH_LOCATIONS
+    description=gettext_lazy("Cancel delivery…"), permissions=["cancel"], location=BOTH_LOCATIONS
 )
-def cancel(model_admin, request: HttpRequest, queryset) -> None:
+def cancel(model_admin, request: HttpRequest, queryset):
+    """Asks for a reason first, on a page that says what will happen; then cancels."""
+    _refuse_unless(model_admin.has_cancel_permission(request))
+    candidates = selectors.submissions_cancellable(queryset)
+    form = CancelForm(request.POST if "confirm_cancel" in request.POST else None)
+    if candidates and not form.is_valid():
+        return TemplateResponse(
+            request,
+            "admin/tickets/submission/cancel_confirm.html",
+            {
+                **model_admin.admin_site.each_context(request),
+                "opts": model_admin.opts,
+                "title": _("Cancel delivery"),
+                "form": form,
+                "candidates": candidates,
+                "skipped": queryset.count() - len(candidates),
+                # The admin's own fields (which action, which rows, from the list or the
+                # request's page), posted again with the reason.
+                "carried": [
+                    (name, value)
+                    for name in request.POST
+                    if name not in ("csrfmiddlewaretoken", "confirm_cancel", "reason")
+                    for value in request.POST.getlist(name)
+                ],
+                "media": model_admin.media,
+            },
+        )
+    reason = form.cleaned_data["reason"] if candidates else ""
+    _act_on_each(
+        model_admin,
+        request,
+        queryset,
+        candidates=candidates,
+        act=lambda submission: staff.submission_cancel(
+            submission=submission, user=request.user, reason=reason
+        ),
+        logged=f"Cancelled by staff: {reason}",
+        done=lambda count: ngettext(
+            "%(count)d submission cancelled.", "%(count)d submissions cancelled.", count
+        ),
+    )
+    return None
+
+
+@admin.action(
+    description=gettext_lazy("Reopen and send now"),
+    permissions=["cancel"],
+    location=BOTH_LOCATIONS,
+)
+def reopen(model_admin, request: HttpRequest, queryset) -> None:
     _refuse_unless(model_admin.has_cancel_permission(request))
     _act_on_each(
         model_admin,
         request,
         queryset,
-        candidates=selectors.submissions_cancellable(queryset),
-        act=lambda submission: staff.submission_cancel(submission=submission),
-        logged="Cancelled by staff.",
+        candidates=selectors.submissions_reopenable(queryset),
+        act=lambda submission: staff.submission_reopen(submission=submission, user=request.user),
+        logged="Reopened by staff.",
         done=lambda count: ngettext(
-            "%(count)d submission cancelled.", "%(count)d submissions cancelled.", count
+            "%(count)d submission reopened and queued to send now.",
+            "%(count)d submissions reopened and queued to send now.",
+            count,
+        ),
+        skipped_because=lambda count: ngettext(
+            "%(count)d skipped: not cancelled, or the provider made a ticket for it after all.",
+            "%(count)d skipped: not cancelled, or the provider made a ticket for them after all.",
+            count,
         ),
     )
 
@@ -128,12 +197,29 @@ def _refuse_unless(allowed: bool) -> None:
         raise PermissionDenied
 
 
+def _skipped_as_not_pending(count: int) -> str:
+    return ngettext(
+        "%(count)d skipped: already sent, being sent, cancelled, or nothing to do.",
+        "%(count)d skipped: already sent, being sent, cancelled, or nothing to do.",
+        count,
+    )
+
+
 def _act_on_each(
-    model_admin, request: HttpRequest, queryset, *, candidates, act, logged: str, done
+    model_admin,
+    request: HttpRequest,
+    queryset,
+    *,
+    candidates,
+    act,
+    logged: str,
+    done,
+    skipped_because=_skipped_as_not_pending,
 ) -> None:
     """Run one service on each candidate, log each change, and say how many it did and skipped.
 
-    ``done(count)`` is the success message, with a ``%(count)d`` in it.
+    ``done(count)`` and ``skipped_because(count)`` are the messages, with a ``%(count)d`` in
+    them.
     """
     selected, count = queryset.count(), 0
     for submission in candidates:
@@ -144,12 +230,5 @@ def _act_on_each(
     skipped = selected - count
     if skipped:
         model_admin.message_user(
-            request,
-            ngettext(
-                "%(count)d skipped: already sent, being sent, cancelled, or nothing to do.",
-                "%(count)d skipped: already sent, being sent, cancelled, or nothing to do.",
-                skipped,
-            )
-            % {"count": skipped},
-            messages.WARNING,
+            request, skipped_because(skipped) % {"count": skipped}, messages.WARNING
         )

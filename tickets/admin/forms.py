@@ -1,6 +1,7 @@
 """The "correct and resend" form: the provider form's own customer fields, and a reason."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from tickets.models import Submission
 from tickets.providers import TicketProvider, get_provider
@@ -8,9 +9,9 @@ from tickets.providers import TicketProvider, get_provider
 
 class CorrectionFormBase(forms.Form):
     note = forms.CharField(
-        label="Why",
+        label=_("Why"),
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Kept with the correction: what was wrong, and what the provider said.",
+        help_text=_("Kept with the correction: what was wrong, and what the provider said."),
         max_length=2000,
     )
 

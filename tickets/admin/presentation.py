@@ -82,6 +82,28 @@ def customer_details(submission) -> list[dict]:
     return rows
 
 
+def staff_history(submission, corrections) -> list:
+    """Each correction, cancel, reopen and duplicate check, its ``rows`` the changes in words:
+    (the staff's label of the field, before, after)."""
+    labels = {"status": _("Status"), "possible_duplicate": _("Possible duplicate")}
+    provider = provider_or_none(submission.provider)
+    if provider is not None:
+        fields = provider.form_class.customer_fields(provider=provider)
+        labels.update({name: str(field.label or name) for name, field in fields.items()})
+    for correction in corrections:
+        correction.rows = [
+            (labels.get(name, name), _history_value(name, before), _history_value(name, after))
+            for name, (before, after) in correction.changes.items()
+        ]
+    return corrections
+
+
+def _history_value(name: str, value) -> str:
+    if name == "status" and value in Status.values:
+        return Status(value).label
+    return _display(value)
+
+
 def _display(value) -> str:
     if value is None or value == "":
         return "-"

@@ -25,6 +25,7 @@ from tickets.models import (
     CANCELLABLE_STATUSES,
     CUSTOMER_COLUMNS,
     PENDING_STATUSES,
+    REOPENABLE_STATUSES,
     RESENDABLE_STATUSES,
     Submission,
 )
@@ -37,6 +38,7 @@ from .presentation import (
     attachment_rows,
     customer_details,
     map_context,
+    staff_history,
     status_badge,
     timeline_entry,
 )
@@ -59,6 +61,8 @@ def applies(action_name: str, submission: Submission) -> bool:
         return submission.status in RESENDABLE_STATUSES
     if action_name == "cancel":
         return submission.status in CANCELLABLE_STATUSES
+    if action_name == "reopen":
+        return submission.status in REOPENABLE_STATUSES and not submission.extra_tickets
     if action_name == "mark_duplicate_checked":
         return submission.possible_duplicate
     return True
@@ -120,6 +124,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     actions = [
         staff_actions.resend_now,
         staff_actions.cancel,
+        staff_actions.reopen,
         staff_actions.mark_duplicate_checked,
         staff_actions.export_selected_csv,
         staff_actions.erase_customer_data,
@@ -301,7 +306,9 @@ class SubmissionAdmin(admin.ModelAdmin):
                 timeline_entry(call)
                 for call in selectors.submission_timeline(submission=submission)
             ],
-            "corrections": selectors.submission_corrections(submission=submission),
+            "corrections": staff_history(
+                submission, selectors.submission_corrections(submission=submission)
+            ),
             "emails": selectors.submission_emails(submission=submission),
             "can_correct": (
                 submission.status in RESENDABLE_STATUSES

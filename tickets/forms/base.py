@@ -2,6 +2,7 @@
 
 import copy
 import uuid
+from typing import ClassVar
 
 from crispy_forms.bootstrap import StrictButton
 from crispy_forms.helper import FormHelper
@@ -45,6 +46,9 @@ class SubmissionForm(forms.Form):
 
     # Fields of the form itself, not of the customer's request.
     FORM_MACHINERY = ("form_token", "website")
+    # Labels that speak to the customer ("Your name") and read wrongly to staff, who see the
+    # same fields in the console: field name -> the staff's label.
+    staff_labels: ClassVar[dict[str, str]] = {}
     # The button that sends a request the browser already sent, as a new one on purpose.
     SEND_AGAIN = "send_again"
 
@@ -91,12 +95,15 @@ class SubmissionForm(forms.Form):
 
     @classmethod
     def customer_fields(cls, *, provider) -> dict[str, forms.Field]:
-        """Fresh copies of the customer fields, configured for ``provider``, in form order.
+        """Fresh copies of the customer fields, configured for ``provider``, in form order, with
+        the staff's labels.
 
-        What the staff correction form and the admin detail are built from.
+        What the staff correction form, the admin detail and the CSV export are built from.
         """
         fields = {name: copy.deepcopy(cls.base_fields[name]) for name in cls.customer_field_names()}
         cls.configure_fields(fields, provider=provider)
+        for name, label in cls.staff_labels.items():
+            fields[name].label = label
         return fields
 
     @classmethod

@@ -1,4 +1,6 @@
-"""What staff do to a submission that did not arrive: resend, cancel, correct, check a duplicate."""
+"""What staff do to a submission that did not arrive: resend, cancel and reopen, correct, check a
+duplicate. Each change a person decides on is recorded as a ``Correction`` (who, when, what,
+why): the submission's staff history."""
 
 import logging
 from decimal import Decimal
@@ -12,6 +14,7 @@ from tickets.clock import database_now
 from tickets.models import (
     CANCELLABLE_STATUSES,
     CUSTOMER_COLUMNS,
+    REOPENABLE_STATUSES,
     RESENDABLE_STATUSES,
     Correction,
     Status,
@@ -33,13 +36,7 @@ def submission_resend(*, submission: Submission) -> bool:
     with transaction.atomic():
         current = _locked(submission, RESENDABLE_STATUSES)
         if current is not None:
-            now = database_now()
-            current.next_attempt_at = now
-            current.forward_count = 0
-            current.delivery_started_at = None
-            current.rate_limits_in_a_row = 0
-            current.failures_in_a_row = 0
-            status.submission_move(current, to=Status.QUEUED, now=now)
+            _queue_now(current)
     if current is None:
         return False
     submission.refresh_from_db()
@@ -47,21 +44,71 @@ def submission_resend(*, submission: Submission) -> bool:
     return True
 
 
-def submission_cancel(*, submission: Submission) -> bool:
+def _queue_now(submission: Submission) -> None:
+    """Move a locked submission to the queue, due now, as if it had never been tried."""
+    now = database_now()
+    submission.next_attempt_at = now
+    submission.forward_count = 0
+    submission.delivery_started_at = None
+    submission.rate_limits_in_a_row = 0
+    submission.failures_in_a_row = 0
+    status.submission_move(submission, to=Status.QUEUED, now=now)
+
+
+def submission_cancel(
+    *, submission: Submission, user: "AbstractBaseUser | None", reason: str
+) -> bool:
     """Stop trying to deliver a submission that is not sent, even one on the wire right now:
-    its claim ends here, so its worker's answer is a late one (see ``forward``)."""
+    its claim ends here, so its worker's answer is a late one (see ``forward``). The customer
+    is told; ``reason`` is for staff only, in the submission's history."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Say why the request is cancelled."), code="required")
     with transaction.atomic():
         current = _locked(submission, CANCELLABLE_STATUSES)
         if current is not None:
+            status_before = current.status
             current.next_attempt_at = None
             current.claim_token = None
             current.lease_expires_at = None
             status.submission_move(current, to=Status.CANCELLED, now=database_now())
+            _record(current, user, {"status": [status_before, Status.CANCELLED]}, note=reason)
     if current is None:
         return False
     submission.refresh_from_db()
     logger.info("submission %s cancelled by staff", submission.reference)
     return True
+
+
+def submission_reopen(*, submission: Submission, user: "AbstractBaseUser | None") -> bool:
+    """Undo a cancel: the request goes back in the queue, due now, with a fresh retry budget.
+
+    Not when the provider made a ticket for it after all (a late answer to the cancelled
+    forward, recorded beside it): reopening would make a second one.
+    """
+    with transaction.atomic():
+        current = _locked(submission, REOPENABLE_STATUSES)
+        if current is not None and current.extra_tickets:
+            current = None
+        if current is not None:
+            _queue_now(current)
+            _record(current, user, {"status": [Status.CANCELLED, Status.QUEUED]}, note="")
+    if current is None:
+        return False
+    submission.refresh_from_db()
+    logger.info("submission %s reopened by staff", submission.reference)
+    return True
+
+
+def _record(
+    submission: Submission, user: "AbstractBaseUser | None", changes: dict, *, note: str
+) -> None:
+    Correction.objects.create(
+        submission_id=submission.pk,
+        changed_by=user if user is not None and user.is_authenticated else None,
+        changes=changes,
+        note=note,
+    )
 
 
 def _locked(submission: Submission, statuses) -> Submission | None:
@@ -153,10 +200,10 @@ def submission_mark_duplicate_checked(
         if current is not None:
             current.possible_duplicate = False
             status.submission_move(current, to=None, now=database_now())
-            Correction.objects.create(
-                submission_id=submission.pk,
-                changed_by=user if user is not None and user.is_authenticated else None,
-                changes={"possible_duplicate": [True, False]},
+            _record(
+                current,
+                user,
+                {"possible_duplicate": [True, False]},
                 note=note or "Checked the provider for a duplicate ticket.",
             )
     if current is None:

@@ -31,6 +31,7 @@ def category_choices(categories: list[str]) -> list[tuple[str, str]]:
 
 class OneCloudForm(SubmissionForm):
     # Field names are the portal's; client.py maps them to OneCloud's keys (fullName, contact...).
+    staff_labels = {"name": _("Name"), "content": _("Description")}
 
     name = forms.CharField(
         label=_("Full name"),

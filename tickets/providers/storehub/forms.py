@@ -19,6 +19,11 @@ from .choices import STATE_CHOICES, Priority, StoreHubService
 
 class StoreHubForm(SubmissionForm):
     # Field names are the portal's; client.py maps them to StoreHub's Ticket and Appointment.
+    staff_labels = {
+        "name": _("Name"),
+        "receive_sms": _("SMS updates"),
+        "remark": _("Description"),
+    }
 
     name = forms.CharField(
         label=_("Your name"),
