@@ -1,10 +1,13 @@
 """Read-side queries: what the customer's status page and staff pages show."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import (
     Count,
+    F,
     IntegerField,
     Max,
     Min,
@@ -14,6 +17,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -34,6 +38,8 @@ from .models import (
 )
 from .providers import enabled_providers
 
+# A word of a staff search, as full-text search takes it: letters and digits in any script.
+WORD = re.compile(r"\w+")
 # A submission nobody will deliver without a person: the provider refused it, the retries ran
 # out, the settings are wrong, or a call may have created a ticket twice.
 NEEDS_ATTENTION = Q(status__in=WAITING_ON_STAFF_STATUSES) | Q(possible_duplicate=True)
@@ -167,6 +173,31 @@ def submissions_resendable(queryset: QuerySet[Submission]) -> list[Submission]:
 
 def submissions_cancellable(queryset: QuerySet[Submission]) -> list[Submission]:
     return list(queryset.filter(status__in=CANCELLABLE_STATUSES))
+
+
+def submissions_matching_words(
+    queryset: QuerySet[Submission], text: str, *, fields: list[str]
+) -> QuerySet[Submission]:
+    """PostgreSQL full-text search: every word of ``text`` begins a word somewhere in ``fields``,
+    in any order ("kedai print" finds "Printer rosak" at "Kedai Runcit Maju").
+
+    The "simple" configuration: Malay and Indonesian have no stemmer in PostgreSQL, and an
+    English one would cut customers' Malay words wrongly.
+    """
+    words = WORD.findall(text)
+    if not words:
+        return queryset.none()
+    query = SearchQuery(
+        " & ".join(f"{word}:*" for word in words), search_type="raw", config="simple"
+    )
+    vector = SearchVector(*(_text_of(field) for field in fields), config="simple")
+    return queryset.annotate(words=vector).filter(words=query)
+
+
+def _text_of(field: str):
+    """A column, or a key of ``details`` (``details__remark``) as text."""
+    column, _, key = field.partition("__")
+    return KeyTextTransform(key, column) if key else F(column)
 
 
 def submissions_reopenable(queryset: QuerySet[Submission]) -> list[Submission]:

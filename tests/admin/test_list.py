@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from tests.admin.helpers import changelist, listed_references, make
@@ -96,15 +97,41 @@ def test_the_list_is_searchable_by_reference_ticket_name_email_and_phone(admin_c
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("term", ["Kedai Runcit", "printer", "runcit maju"])
+@pytest.mark.parametrize(
+    "term", ["Kedai Runcit", "printer", "runcit maju", "maju print", "Rosak MESIN", "Ali kedai"]
+)
 def test_the_list_finds_a_request_by_what_the_customer_wrote(admin_client, term):
-    wanted = make(store_name="Kedai Runcit Maju", issue="Receipt printer not printing")
-    other = make(store_name="Kopi Corner", issue="Card terminal offline")
+    # Any order, across the fields, in any case: the shop, the issue, the remark, the name.
+    wanted = make(
+        name="Ali bin Abu",
+        store_name="Kedai Runcit Maju",
+        issue="Receipt printer not printing",
+        remark="Mesin rosak sejak pagi",
+    )
+    other = make(store_name="Kopi Corner", issue="Card terminal offline", remark="Tiada rangkaian")
 
     found = listed_references(changelist(admin_client, q=term))
 
     assert wanted.reference in found
     assert other.reference not in found
+
+
+@pytest.mark.django_db
+def test_words_of_the_request_match_from_their_start_on_postgresql(admin_client):
+    """PostgreSQL searches the request's words by full text: a word typed finds words that begin
+    with it, not any run of letters inside one; SQLite matches plain text."""
+    wanted = make(store_name="Kedai Runcit Maju", issue="Receipt printer not printing")
+
+    inside_a_word = listed_references(changelist(admin_client, q="uncit"))
+    # Full-text operators typed by chance are words apart, not a broken query.
+    punctuation = changelist(admin_client, q="printer!! & | maju:* (")
+
+    assert punctuation.status_code == 200
+    if connection.vendor == "postgresql":
+        assert wanted.reference not in inside_a_word
+        assert wanted.reference in listed_references(punctuation)
+    else:
+        assert wanted.reference in inside_a_word
 
 
 @pytest.mark.django_db

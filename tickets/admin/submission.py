@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
+from django.db import connection
 from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.formats import date_format
@@ -244,7 +245,10 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     def get_search_fields(self, request: HttpRequest):
         """The columns, then the words customers wrote in their forms (a shop's name, an issue,
-        a subject...): each provider's free-text fields, kept in ``details``."""
+        a subject...): each provider's free-text fields, kept in ``details``. On PostgreSQL the
+        words are searched by full text instead (``get_search_results``)."""
+        if connection.vendor == "postgresql":
+            return self.search_fields
         return (*self.search_fields, *(f"details__{name}" for name in free_text_field_names()))
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
@@ -256,6 +260,10 @@ class SubmissionAdmin(admin.ModelAdmin):
             digits = re.sub(r"\D", "", term).lstrip("0")
             if len(digits) >= 6:
                 results = results | queryset.filter(phone__contains=digits)
+        if connection.vendor == "postgresql":
+            results = results | selectors.submissions_matching_words(
+                queryset, term, fields=["name", *(f"details__{n}" for n in free_text_field_names())]
+            )
         return results, may_have_duplicates
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
