@@ -1,6 +1,7 @@
 """The staff console in a real browser: spot a failed submission, see it on the map, resend it."""
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -153,4 +154,46 @@ def test_staff_cancel_with_a_reason_and_reopen(browsing, live_server, django_use
     sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 submission reopened")
     failed.refresh_from_db()
     assert failed.status == Status.QUEUED
+    assert csp_violations(page) == []
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 360, "height": 740}], ids=["1280", "360"]
+)
+def test_delivery_at_a_glance_draws_its_charts(browsing, live_server, django_user_model, viewport):
+    django_user_model.objects.create_superuser("staff", "staff@example.com", PASSWORD)
+    failed_submission_with_history()
+    for ticket in ("1000", "1001"):
+        sent = stored_submission("storehub", status=Status.SENT, ticket_id=ticket)
+        Submission.objects.filter(pk=sent.pk).update(sent_at=sent.created_at + timedelta(seconds=2))
+    page = browsing.page(viewport=viewport, inject_axe=True)
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/tickets/submission/")
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+
+    page.get_by_role("link", name="Delivery at a glance").click()
+
+    storehub = page.locator("#delivery-storehub")
+    sync_api.expect(storehub.locator(".figure-sent dd")).to_have_text("2")
+    sync_api.expect(storehub.locator(".figure-failed dd")).to_have_text("1")
+    sync_api.expect(storehub.locator(".figure-p50 dd")).to_have_text("2.0 s")
+    chart = storehub.get_by_role("img", name="Requests by day, by what they came to")
+    sync_api.expect(chart).to_be_visible()
+    # Drawn, not just present: the bar has height, and the chart fits the screen.
+    bar = chart.locator("rect.outcome-sent")
+    assert bar.bounding_box()["height"] > 10
+    assert chart.bounding_box()["width"] <= viewport["width"]
+    failures = storehub.get_by_role("img", name="Failed calls to the provider, by class")
+    sync_api.expect(failures).to_be_visible()
+    page.get_by_role("link", name="Last 30 days").click()
+    sync_api.expect(page.get_by_role("link", name="Last 30 days")).to_have_attribute(
+        "aria-current", "page"
+    )
+    storehub.locator("summary").click()
+    sync_api.expect(storehub.locator("tbody tr")).to_have_count(30)
+    assert_accessible(page, f"delivery at a glance {viewport['width']}")
+    page.screenshot(
+        path=str(SCREENSHOTS / f"admin-delivery-{viewport['width']}.png"), full_page=True
+    )
     assert csp_violations(page) == []

@@ -334,6 +334,7 @@ class SubmissionAdmin(admin.ModelAdmin):
 
         return [
             path("export.csv", wrap(views.export_view), name="{}_{}_export".format(*info)),
+            path("delivery/", wrap(views.delivery_view), name="{}_{}_delivery".format(*info)),
             path(
                 "<path:object_id>/correct/",
                 wrap(views.correct_view),

@@ -1,4 +1,5 @@
-"""The console's pages beyond Django's own: CSV export, attachment download, correct and resend.
+"""The console's pages beyond Django's own: CSV export, attachment download, correct and
+resend, delivery at a glance.
 
 Each is a function of the ``SubmissionAdmin`` and the request; ``SubmissionAdmin.get_urls``
 wraps them in the admin's login and permission checks.
@@ -14,11 +15,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from tickets import selectors
+from tickets import reports, selectors
 from tickets.models import RESENDABLE_STATUSES
 from tickets.providers import provider_or_none
 from tickets.services import staff
 
+from . import charts
 from .csv_export import submissions_csv_response
 from .forms import correction_form_class, correction_initial
 from .presentation import status_badge, timeline_entry
@@ -143,6 +145,53 @@ def _add_service_errors(form, exc: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+def delivery_view(model_admin, request: HttpRequest) -> HttpResponse:
+    """Per provider, over the last 7 or 30 days: what requests came to, how long a ticket took,
+    why calls failed, and the queue now."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    days = int(request.GET["days"]) if request.GET.get("days") in {"7", "30"} else 7
+    providers = []
+    for delivery in reports.delivery_report(days=days):
+        providers.append(
+            {
+                "delivery": delivery,
+                "outcomes": [
+                    {"key": key, "label": reports.OUTCOME_LABELS[key], "count": count}
+                    for key, count in delivery.outcomes.items()
+                ],
+                "p50": charts.format_seconds(delivery.to_ticket_p50),
+                "p95": charts.format_seconds(delivery.to_ticket_p95),
+                "oldest": charts.format_seconds(delivery.oldest_waiting_seconds),
+                "outcome_chart": charts.outcome_bars(delivery.days),
+                "time_chart": charts.time_lines(delivery.days),
+                "failure_chart": charts.failure_bars(delivery.failures),
+                "day_rows": [
+                    {
+                        "label": charts.day_label(figures.day),
+                        "counts": [figures.outcomes[key] for key in reports.OUTCOMES],
+                        "p50": charts.format_seconds(figures.to_ticket_p50),
+                        "p95": charts.format_seconds(figures.to_ticket_p95),
+                    }
+                    for figures in reversed(delivery.days)
+                ],
+            }
+        )
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Delivery at a glance"),
+        "subtitle": None,
+        "opts": model_admin.opts,
+        "days": days,
+        "periods": reports.PERIODS,
+        "outcome_labels": list(reports.OUTCOME_LABELS.items()),
+        "providers": providers,
+        "media": model_admin.media,
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "admin/tickets/submission/delivery.html", context)
 
 
 def console_home(request: HttpRequest) -> HttpResponse:
