@@ -463,6 +463,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes_locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "tickets.middleware.client_ip"
 
+# --- Metrics -------------------------------------------------------------------------------
+# /metrics answers Prometheus with this bearer token, and nobody without it; unset, it is off.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
 # --- Privacy -------------------------------------------------------------------------------
 # Submissions and their files are deleted this many days after they were made
 # (`manage.py purge_expired_submissions`, run daily).

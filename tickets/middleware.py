@@ -21,7 +21,7 @@ from .database import OUTAGE_ERRORS, database_answers
 logger = logging.getLogger(__name__)
 
 # Paths the limits leave alone: staff pages (django-axes guards the login) and the health probe.
-EXEMPT_PREFIXES = ("/admin/", "/healthz", "/static/")
+EXEMPT_PREFIXES = ("/admin/", "/healthz", "/metrics", "/static/")
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -88,10 +88,10 @@ class RequestSizeLimitMiddleware:
 
 
 class HealthCheckMiddleware:
-    """Answer /healthz before host validation and the HTTPS redirect.
+    """Answer /healthz and /metrics before host validation and the HTTPS redirect.
 
-    Load balancers and container health checks call it by IP over plain HTTP, which
-    ALLOWED_HOSTS and SECURE_SSL_REDIRECT would otherwise refuse.
+    Load balancers, container health checks and Prometheus call them by IP over plain HTTP,
+    which ALLOWED_HOSTS and SECURE_SSL_REDIRECT would otherwise refuse.
     """
 
     def __init__(self, get_response) -> None:
@@ -106,6 +106,10 @@ class HealthCheckMiddleware:
             from .health import healthz_web
 
             return healthz_web(request)
+        if request.path == "/metrics":
+            from .metrics import metrics
+
+            return metrics(request)
         return self.get_response(request)
 
 

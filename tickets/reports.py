@@ -94,12 +94,8 @@ def delivery_report(*, days: int, now: datetime | None = None) -> list[ProviderD
         counts[alias][day][OUTCOME_OF_STATUS.get(status, "waiting")] += n
 
     durations: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))
-    sent = Submission.objects.filter(
-        created_at__gte=since, status=Status.SENT, sent_at__isnull=False
-    ).values_list("provider", "created_at", "sent_at")
-    for alias, created_at, sent_at in sent.iterator():
-        day = timezone.localtime(created_at, zone).date()
-        durations[alias][day].append(max((sent_at - created_at).total_seconds(), 0.0))
+    for alias, created_at, seconds in _times_to_ticket(since):
+        durations[alias][timezone.localtime(created_at, zone).date()].append(seconds)
 
     failures: dict[str, Counter] = defaultdict(Counter)
     failed_calls = (
@@ -112,14 +108,7 @@ def delivery_report(*, days: int, now: datetime | None = None) -> list[ProviderD
     for alias, error_class, n in failed_calls:
         failures[alias][error_class] += n
 
-    queue = {
-        alias: (depth, oldest)
-        for alias, depth, oldest in Submission.objects.filter(status__in=UNDELIVERED_STATUSES)
-        .values_list("provider")
-        .annotate(depth=Count("pk"), oldest=Min("created_at"))
-        .values_list("provider", "depth", "oldest")
-        .order_by()
-    }
+    queue = queue_now(now=now)
 
     aliases = [provider.alias for provider in enabled_providers()]
     aliases += sorted({*counts, *queue} - set(aliases))
@@ -155,10 +144,41 @@ def delivery_report(*, days: int, now: datetime | None = None) -> list[ProviderD
                     for name, n in failures.get(alias, Counter()).most_common()
                 ],
                 queue_depth=depth,
-                oldest_waiting_seconds=(now - oldest).total_seconds() if oldest else None,
+                oldest_waiting_seconds=oldest,
             )
         )
     return report
+
+
+def queue_now(*, now: datetime | None = None) -> dict[str, tuple[int, float | None]]:
+    """Per provider, the requests not delivered yet (queued, on the wire, retrying, held) and
+    how long the oldest of them has waited, in seconds."""
+    now = now or timezone.now()
+    rows = (
+        Submission.objects.filter(status__in=UNDELIVERED_STATUSES)
+        .values_list("provider")
+        .annotate(depth=Count("pk"), oldest=Min("created_at"))
+        .values_list("provider", "depth", "oldest")
+        .order_by()
+    )
+    return {alias: (depth, (now - oldest).total_seconds()) for alias, depth, oldest in rows}
+
+
+def times_to_ticket(*, since: datetime) -> dict[str, list[float]]:
+    """Per provider, the seconds from request to ticket of each request made since ``since``
+    that has its ticket."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for alias, _created_at, seconds in _times_to_ticket(since):
+        times[alias].append(seconds)
+    return times
+
+
+def _times_to_ticket(since: datetime):
+    sent = Submission.objects.filter(
+        created_at__gte=since, status=Status.SENT, sent_at__isnull=False
+    ).values_list("provider", "created_at", "sent_at")
+    for alias, created_at, sent_at in sent.iterator():
+        yield alias, created_at, max((sent_at - created_at).total_seconds(), 0.0)
 
 
 def percentile(values: list[float], p: int) -> float | None:
