@@ -198,6 +198,7 @@ def test_the_status_json_carries_what_the_page_shows(client):
         "headline": "Ticket created",
         "explanation": CUSTOMER_STATUS_TEXT[Status.SENT][1],
         "next_step": "OneCloud's support team will reply to the e-mail address you gave.",
+        "contact": "",
         "ticket_id": "515091",
         "case_number": "",
         "final": True,
@@ -240,6 +241,37 @@ def test_a_request_waiting_for_staff_is_still_watched_but_slowly(client, status)
     assert state["poll_in_ms"] == 60_000
     assert '<meta http-equiv="refresh" content="60">' in html
     assert 'data-final="false"' in html
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "To reach us: "),
+        ("ms", "Untuk menghubungi kami: "),
+        ("id", "Untuk menghubungi kami: "),
+    ],
+)
+@pytest.mark.parametrize("status", [Status.CANCELLED, Status.FAILED])
+def test_a_page_that_asks_to_contact_us_says_how(client, settings, status, language, words):
+    settings.OPERATOR_CONTACT = "support@kedai.example.my"
+    submission = stored("storehub", status=status)
+
+    html = client.get(
+        reverse("tickets:status", args=[submission.public_id]), HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    state = client.get(reverse("tickets:status-json", args=[submission.public_id])).json()
+
+    assert f'id="status-contact">{words}support@kedai.example.my</p>' in html
+    assert state["contact"] == "To reach us: support@kedai.example.my"
+
+
+def test_a_page_that_does_not_ask_gives_no_contact_line(client, settings):
+    settings.OPERATOR_CONTACT = "support@kedai.example.my"
+    submission = stored("storehub", status=Status.SENT, ticket_id="1000")
+
+    html = client.get(reverse("tickets:status", args=[submission.public_id])).content.decode()
+
+    assert 'id="status-contact" hidden>' in html
 
 
 def test_a_cancelled_request_is_no_longer_watched(client):

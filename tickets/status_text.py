@@ -67,6 +67,18 @@ SENT_WITH_A_CASE_NUMBER = _(
 )
 
 
+# The statuses whose text asks the customer to contact us: the page then says how.
+CONTACT_US_STATUSES = (Status.FAILED, Status.CANCELLED)
+
+
+def contact_text(status: str) -> str:
+    """How to reach whoever runs the portal, where the status text asks for it ("" otherwise,
+    or when ``OPERATOR_CONTACT`` is not set)."""
+    if status in CONTACT_US_STATUSES and settings.OPERATOR_CONTACT:
+        return _("To reach us: %(contact)s") % {"contact": settings.OPERATOR_CONTACT}
+    return ""
+
+
 def customer_status_text(submission: Submission) -> tuple[str, str]:
     """The headline and the explanation the customer reads for the request as it is now."""
     headline, explanation = CUSTOMER_STATUS_TEXT[submission.status]

@@ -21,7 +21,7 @@ from .providers import enabled_providers, provider_or_none
 from .rate_limit import form_post_wait
 from .selectors import submission_for_status_page
 from .services.intake import AlreadySent, submission_create
-from .status_text import customer_status_text, next_step_text
+from .status_text import contact_text, customer_status_text, next_step_text
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +165,7 @@ def _status_context(submission: Submission) -> dict:
         "headline": headline,
         "explanation": explanation,
         "next_step": next_step_text(status=submission.status, provider=provider),
+        "contact": contact_text(submission.status),
         "ticket_id": submission.ticket_id,
         "case_number": submission.case_number,
         "final": submission.is_final,

@@ -33,6 +33,7 @@
     setText("status-headline", state.headline);
     setText("status-explanation", state.explanation);
     setText("status-next", state.next_step || "").hidden = !state.next_step;
+    setText("status-contact", state.contact || "").hidden = !state.contact;
     if (state.ticket_id) {
       setText("ticket-id", state.ticket_id);
       document.getElementById("ticket-numbers").hidden = false;
