@@ -328,6 +328,32 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 STAFF_ALERT_EMAILS = env_list("STAFF_ALERT_EMAILS")
 # At most one alert e-mail per this many seconds; alerts in between go in the next digest.
 STAFF_ALERT_DIGEST_SECONDS = env_float("STAFF_ALERT_DIGEST_SECONDS", 15 * 60)
+
+# --- WhatsApp -------------------------------------------------------------------------------
+# Customers who tick "Send me updates on WhatsApp" get the receipt, the ticket number and a note
+# if the request is rejected or closed, through Meta's WhatsApp Cloud API, as utility templates
+# approved in en, ms and id under the names below (README, "WhatsApp"). On when the phone
+# number ID and the access token are set; in DEBUG without them, the sandbox's fake Cloud API.
+# A system check says what is missing.
+WHATSAPP_SANDBOX = SANDBOX_ENABLED and not env_str("WHATSAPP_ACCESS_TOKEN")
+WHATSAPP = {
+    "API_URL": env_str(
+        "WHATSAPP_API_URL",
+        f"{SANDBOX_URL}/whatsapp/v23.0" if WHATSAPP_SANDBOX else "https://graph.facebook.com/v23.0",
+    ),
+    "PHONE_NUMBER_ID": env_str(
+        "WHATSAPP_PHONE_NUMBER_ID", "100200300400500" if WHATSAPP_SANDBOX else ""
+    ),
+    "ACCESS_TOKEN": env_str("WHATSAPP_ACCESS_TOKEN", "sandbox-token" if WHATSAPP_SANDBOX else ""),
+    "TEMPLATES": {
+        kind: env_str(
+            f"WHATSAPP_TEMPLATE_{kind.upper()}", f"portal_{kind}" if WHATSAPP_SANDBOX else ""
+        )
+        for kind in ("receipt", "ticket_number", "rejected", "cancelled")
+    },
+    "CONNECT_TIMEOUT": env_float("WHATSAPP_CONNECT_TIMEOUT", 5),
+    "READ_TIMEOUT": env_float("WHATSAPP_READ_TIMEOUT", 20),
+}
 # A failed e-mail is tried again this many times in all, waiting longer each time.
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8)
 # The portal's public address, for the links in e-mails (status pages, the staff console).

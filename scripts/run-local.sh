@@ -43,6 +43,7 @@ cat <<BANNER
     Portal:  $PORTAL_URL/
     Staff:   $PORTAL_URL/admin/   (first account: make superuser)
     E-mails: $SANDBOX_URL/_sandbox/mail
+    WhatsApp: $SANDBOX_URL/_sandbox/whatsapp
 
 BANNER
 # The worker waits out a database outage by itself; should it end all the same, it is started

@@ -8,6 +8,7 @@ from django.utils.module_loading import import_string
 from tests.mail import start_smtp_server
 from tests.providers import declared, provider_test_packages
 from tickets.sandbox.server import start_in_thread
+from tickets.whatsapp.sandbox import WhatsAppSandbox
 
 # The portal as deployed: DEBUG off, behind a TLS proxy, every provider and the mail server set.
 # `manage.py check --deploy --fail-level WARNING` passes with these alone; a test that needs one
@@ -65,7 +66,8 @@ def sandbox(settings):
         alias: import_string(entry["BACKEND"]).sandbox_class
         for alias, entry in settings.TICKET_PROVIDERS.items()
     }
-    server = start_in_thread(endpoints=endpoints)
+    # The fake Cloud API too, used once a test turns WhatsApp on (``whatsapp``).
+    server = start_in_thread(endpoints={**endpoints, "whatsapp": WhatsAppSandbox})
     settings.TICKET_PROVIDERS = {
         alias: {
             **entry,
@@ -86,6 +88,20 @@ def sandbox(settings):
     yield Sandbox(server)
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def whatsapp(sandbox, settings):
+    """WhatsApp on, at the sandbox's fake Cloud API, every template named; the fake's
+    endpoints (``sent``: the messages it took)."""
+    settings.WHATSAPP = {
+        **settings.WHATSAPP,
+        **WhatsAppSandbox.portal_options(f"{sandbox.url}/whatsapp"),
+        "TEMPLATES": {kind: f"portal_{kind}" for kind in settings.WHATSAPP["TEMPLATES"]},
+        "CONNECT_TIMEOUT": 2,
+        "READ_TIMEOUT": 1,
+    }
+    return sandbox.endpoints("whatsapp")
 
 
 @pytest.fixture

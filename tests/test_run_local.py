@@ -60,7 +60,9 @@ def test_make_run_says_where_everything_is_and_follows_the_chosen_port(tmp_path)
         time.sleep(0.5)
         banner = output.read_text()
         portal, sandbox = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"
-        for address in (f"{portal}/", f"{portal}/admin/", f"{sandbox}/_sandbox/mail"):
+        addresses = ("/", "/admin/")
+        caught = ("/_sandbox/mail", "/_sandbox/whatsapp")
+        for address in [portal + path for path in addresses] + [sandbox + path for path in caught]:
             assert address in banner
             assert requests.get(address, timeout=10).status_code == 200
         assert "make superuser" in banner

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
+from . import whatsapp
 from .providers.registry import check_providers, enabled_providers
 from .retry import slowest_forward_seconds
 
@@ -85,3 +86,20 @@ def check_mail(app_configs=None, **kwargs) -> list[CheckMessage]:
             )
         )
     return warnings
+
+
+@register(Tags.compatibility)
+def check_whatsapp(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """WhatsApp on (a number and a token) with a message kind that has no template named."""
+    missing = whatsapp.missing_settings()
+    if not missing:
+        return []
+    return [
+        Warning(
+            f"WhatsApp is on but {', '.join(missing)} is not set: customers who ask for WhatsApp "
+            "updates will not get those messages.",
+            hint="Name each template as it was approved by Meta in en, ms and id (README, "
+            "WhatsApp).",
+            id="tickets.W006",
+        )
+    ]

@@ -34,6 +34,9 @@ REFERENCE_LENGTH = 6
 # Customer fields kept as columns, for the staff's search, filters and erasure; every other
 # customer field goes in ``Submission.details``.
 CUSTOMER_COLUMNS = ("name", "email", "phone", "latitude", "longitude")
+# The customer field that opts in to WhatsApp updates (``forms.fields.whatsapp_updates_field``),
+# kept in ``details`` like the others; the consent itself is ``Submission.whatsapp_opt_in*``.
+WHATSAPP_UPDATES = "whatsapp_updates"
 
 
 def split_customer_data(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -121,6 +124,12 @@ class Submission(models.Model):
     # Fencing: each claim by a worker draws a new token; only the holder of the current token
     # may decide the status, so a worker that lost its lease cannot overwrite anything.
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    # WhatsApp updates (Meta allows business-initiated messages only to customers who opted in):
+    # when the customer ticked the box and how ("storehub form, ms"); empty when they did not.
+    whatsapp_opt_in_at = models.DateTimeField(
+        _("WhatsApp updates agreed at"), null=True, blank=True
+    )
+    whatsapp_opt_in = models.CharField(_("WhatsApp updates agreed by"), max_length=200, blank=True)
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -359,3 +368,99 @@ class StaffAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.submission_id} {self.reason}"
+
+
+class WhatsAppMessage(models.Model):
+    """One WhatsApp template message to a customer who opted in: what, to whom, and how it went.
+
+    An outbox row like ``OutgoingEmail`` (written with the change it tells of, sent by a task,
+    retried by its policy); then moved on by Meta's webhook: delivered, read, or failed late.
+    """
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", _("Receipt with the reference")
+        TICKET_NUMBER = "ticket_number", _("Ticket number")
+        REJECTED = "rejected", _("Request rejected by the provider")
+        CANCELLED = "cancelled", _("Request closed by staff")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting to be sent")
+        HELD = "held", _("Held: the WhatsApp settings need a fix")
+        SENT = "sent", _("Accepted by WhatsApp")
+        DELIVERED = "delivered", _("Delivered")
+        READ = "read", _("Read")
+        FAILED = "failed", _("Could not be sent")
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="whatsapp_messages"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # Digits with the country code, as WhatsApp wants them ("60123456789").
+    to = models.CharField(_("to"), max_length=20)
+    language = models.CharField(_("language"), max_length=8)
+    template = models.CharField(_("template"), max_length=512)
+    parameters = models.JSONField(_("parameters"), default=list)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Meta's error code and words for the last failure (131026, "Message undeliverable").
+    error_code = models.PositiveIntegerField(_("error code"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    # Meta's ID of the message ("wamid...."), which its webhook reports statuses by.
+    wamid = models.CharField(_("WhatsApp message ID"), max_length=200, blank=True, db_index=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # When Meta's last status for it happened (the webhook's timestamp), so an old status that
+    # arrives late never moves it back.
+    status_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="whatsapp_not_sent",
+                condition=models.Q(state__in=["queued", "held"]),
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                name="whatsapp_leased",
+                condition=models.Q(lease_expires_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to WhatsApp ({self.state})"
+
+
+class WhatsAppCall(models.Model):
+    """One call to the WhatsApp Cloud API, with the access token removed."""
+
+    message = models.ForeignKey(WhatsAppMessage, on_delete=models.CASCADE, related_name="calls")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    url = models.CharField(max_length=500)
+    request = models.JSONField(help_text="Headers and body as sent, with secrets redacted.")
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.TextField(blank=True)
+    error_class = models.CharField(max_length=20, choices=ErrorClass.choices)
+    message_text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.error_class}"
+
+
+class WhatsAppOptOut(models.Model):
+    """A phone number that asked for no more WhatsApp messages (it replied STOP)."""
+
+    phone = models.CharField(max_length=20, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    how = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"opted out at {self.created_at:%Y-%m-%d %H:%M}"

@@ -47,6 +47,11 @@ NEEDS_ATTENTION = Q(status__in=WAITING_ON_STAFF_STATUSES) | Q(possible_duplicate
 SUMMARY_DAYS = 7
 
 
+def submission_whatsapp_messages(*, submission: Submission) -> list:
+    """Every WhatsApp message sent or due about this submission, with its calls, oldest first."""
+    return list(submission.whatsapp_messages.prefetch_related("calls").order_by("created_at", "id"))
+
+
 def submission_emails(*, submission: Submission) -> QuerySet[OutgoingEmail]:
     """Every e-mail sent or due about this submission, oldest first."""
     return submission.emails.order_by("created_at", "id")

@@ -1,5 +1,5 @@
 """Background tasks, each named after the service it runs: forward a submission, send an
-e-mail, gather staff alerts, sweep the outboxes, the daily upkeep.
+e-mail or a WhatsApp message, gather staff alerts, sweep the outboxes, the daily upkeep.
 
 Tasks call services and nothing else; they import the services in their bodies, because the
 services import these tasks to queue them. Django's tasks framework has no retries yet, so work
@@ -23,6 +23,14 @@ def email_send(email_id: int) -> str:
 
     email = notifications.email_send(email_id=email_id)
     return email.state if email else "nothing to do"
+
+
+@task()
+def whatsapp_send(message_id: int) -> str:
+    from tickets.services import whatsapp
+
+    message = whatsapp.whatsapp_send(message_id=message_id)
+    return message.state if message else "nothing to do"
 
 
 @task()

@@ -66,7 +66,7 @@ def test_attachments_are_stored_with_the_submission_and_forwarded(sandbox, run_w
     [
         ("storehub", {"name": "x"}, "Missing required fields"),
         ("nobody", {}, "Unknown or disabled provider"),
-        ("onecloud", {**onecloud_data(), "phone": "6012"}, "Fields not used"),
+        ("onecloud", {**onecloud_data(), "store_name": "Kedai"}, "Fields not used"),
         ("onecloud", {**onecloud_data(), "latitude": None}, "both latitude and longitude"),
         ("onecloud", {**onecloud_data(), "email": "not-an-email"}, "email"),
     ],

@@ -1,6 +1,6 @@
-"""One delivery mechanism, two outboxes: every rule of ``tickets.services.outbox`` holds for
-forwards and for e-mails alike. An outbox added to ``recovery.OUTBOXES`` runs here too once
-``OWED`` has a builder of a row it owes."""
+"""One delivery mechanism, three outboxes: every rule of ``tickets.services.outbox`` holds for
+forwards, e-mails and WhatsApp messages alike. An outbox added to ``recovery.OUTBOXES`` runs
+here too once ``OWED`` has a builder of a row it owes."""
 
 from datetime import timedelta
 
@@ -10,10 +10,11 @@ from django_tasks_db.models import DBTaskResult
 
 from tests.factories import storehub_data
 from tickets.clock import database_now
-from tickets.models import OutgoingEmail, Status, Submission
+from tickets.models import OutgoingEmail, Status, Submission, WhatsAppMessage
 from tickets.services.intake import submission_create
 from tickets.services.notifications import EMAILS
 from tickets.services.recovery import OUTBOXES, outbox_sweep
+from tickets.services.whatsapp import MESSAGES
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -38,8 +39,23 @@ def an_email():
     return email
 
 
+def a_whatsapp_message():
+    submission = Submission.objects.create(provider="storehub", name="Ahmad", phone="60123456789")
+    message = WhatsAppMessage.objects.create(
+        submission=submission,
+        kind=WhatsAppMessage.Kind.RECEIPT,
+        to=submission.phone,
+        language="ms",
+        template="portal_receipt",
+        parameters=[submission.reference, "StoreHub", "https://example.my/status/x/"],
+        next_attempt_at=database_now(),
+    )
+    MESSAGES.schedule(message)
+    return message
+
+
 # A row each outbox owes, due now, with its task queued where the portal queues it.
-OWED = {"forwards": a_forward, "emails": an_email}
+OWED = {"forwards": a_forward, "emails": an_email, "whatsapp": a_whatsapp_message}
 
 
 def owed_row(outbox):
@@ -129,7 +145,7 @@ def test_a_lost_task_is_queued_again_once_and_a_waiting_one_is_left_alone(
     assert tasks_waiting(outbox, row).count() == 1
 
 
-def test_a_row_owed_nothing_is_never_claimed(outbox, sandbox, smtp_server, run_worker):
+def test_a_row_owed_nothing_is_never_claimed(outbox, whatsapp, smtp_server, run_worker):
     row = owed_row(outbox)
     run_worker()  # the work is done: sent
     row = outbox.model.objects.get(pk=row.pk)

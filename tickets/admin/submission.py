@@ -318,6 +318,7 @@ class SubmissionAdmin(admin.ModelAdmin):
                 submission, selectors.submission_corrections(submission=submission)
             ),
             "emails": selectors.submission_emails(submission=submission),
+            "whatsapp_messages": selectors.submission_whatsapp_messages(submission=submission),
             "can_correct": (
                 submission.status in RESENDABLE_STATUSES
                 and self.has_correct_permission(request, submission)

@@ -13,6 +13,9 @@ from django.forms import BoundField
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from tickets import whatsapp
+from tickets.models import WHATSAPP_UPDATES
+
 from .fields import KeptToken, UploadField, kept_field_name
 from .uploads import keep_upload, read_kept_upload
 
@@ -70,6 +73,8 @@ class SubmissionForm(forms.Form):
         # The client address files kept for this form count against (KEPT_UPLOADS_PER_CLIENT).
         self.kept_uploads_owner = kept_uploads_owner
         self.configure_fields(self.fields, provider=provider)
+        if not whatsapp.is_on():
+            self.fields.pop(WHATSAPP_UPDATES, None)
         self.token = read_form_token(self.data.get("form_token")) if self.is_bound else None
         if self.token is None:
             # The empty form gets its token here; a form posted with a forged or missing one is
@@ -138,15 +143,27 @@ class SubmissionForm(forms.Form):
         self._offer_kept_uploads()
 
     def submission_data(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.customer_field_names()}
+        # Only the fields this form asked for: the WhatsApp opt-in is not, while WhatsApp is off.
+        return {
+            name: self.cleaned_data[name]
+            for name in self.customer_field_names()
+            if name in self.cleaned_data
+        }
 
     def submission_files(self) -> dict:
         names = self.upload_field_names()
         return {name: self.cleaned_data[name] for name in names if self.cleaned_data[name]}
 
     # --- validation -----------------------------------------------------------------------
+    def whatsapp_fields(self) -> list[str]:
+        """The WhatsApp opt-in for a layout, while WhatsApp is on."""
+        return [WHATSAPP_UPDATES] if WHATSAPP_UPDATES in self.fields else []
+
     def clean(self):
         cleaned_data = super().clean()
+        wants_whatsapp = cleaned_data.get(WHATSAPP_UPDATES)
+        if wants_whatsapp and not cleaned_data.get("phone") and "phone" not in self.errors:
+            self.add_error("phone", _("Give the phone number the WhatsApp updates should go to."))
         if self.is_bound and self.token is None:
             self.add_error(
                 None,

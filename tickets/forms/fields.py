@@ -47,13 +47,21 @@ class CustomerEmailField(forms.EmailField):
 
 
 class PhoneNumberField(forms.CharField):
-    """A phone number as typed, stored as digits with the country code and no plus."""
+    """A phone number as typed, stored as digits with the country code and no plus.
+
+    ``region``: the country of a number typed without its code ("0812..." in Indonesia);
+    ``PHONE_DEFAULT_REGION`` unless given.
+    """
 
     widget = forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"})
     default_error_messages = {
         "invalid": _("Enter a phone number such as 012-345 6789 or +60 12-345 6789."),
         "too_long": _("This phone number is too long (at most %(max)d digits)."),
     }
+
+    def __init__(self, *, region: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.region = region
 
     def widget_attrs(self, widget):
         attrs = super().widget_attrs(widget)
@@ -67,7 +75,7 @@ class PhoneNumberField(forms.CharField):
         if len(value) > PHONE_TYPED_MAX_LENGTH * 2:
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         try:
-            number = phonenumbers.parse(value, settings.PHONE_DEFAULT_REGION)
+            number = phonenumbers.parse(value, self.region or settings.PHONE_DEFAULT_REGION)
         except phonenumbers.NumberParseException as exc:
             raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
         if not phonenumbers.is_valid_number(number):
@@ -78,6 +86,17 @@ class PhoneNumberField(forms.CharField):
                 self.error_messages["too_long"], code="too_long", params={"max": PHONE_MAX_DIGITS}
             )
         return digits
+
+
+def whatsapp_updates_field() -> forms.BooleanField:
+    """The customer's opt-in to WhatsApp updates, as Meta requires it: unticked, next to the
+    phone number it goes to (``SubmissionForm`` drops it while WhatsApp is off)."""
+    return forms.BooleanField(
+        label=_("Send me updates on WhatsApp"),
+        help_text=_("The receipt and the ticket number, to the phone number above."),
+        required=False,
+        initial=False,
+    )
 
 
 class CoordinateField(forms.DecimalField):

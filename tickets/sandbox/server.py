@@ -10,6 +10,7 @@ Shared paths:
     POST /_sandbox/script               {"provider": "<alias>", "outcomes": ["503", "drop"]}
     GET  /_sandbox/requests             every ticket request received, newest last
     GET  /_sandbox/mail                 e-mails caught by ``run_sandbox``, newest first
+    GET  /_sandbox/whatsapp             WhatsApp messages taken by the fake Cloud API, newest first
     POST /_sandbox/reset                forget scripts, requests and tickets
 
 Outcomes, used once each in order, then "success" again. Every provider answers these:
@@ -89,6 +90,10 @@ class SandboxEndpoints:
 
     def reset(self) -> None:
         """Forget what this provider's endpoints have issued (tickets, tokens)."""
+
+    def route(self, rest: str) -> str | None:
+        """The method that answers a POST to ``/<alias>/<rest>``, by name."""
+        return self.routes.get(rest)
 
     @classmethod
     def portal_options(cls, base_url: str) -> dict[str, Any]:
@@ -229,6 +234,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
             with self.server.state.lock:
                 self.send(200, self.server.state.requests)
             return
+        if urlsplit(self.path).path == "/_sandbox/whatsapp":
+            from tickets.whatsapp.sandbox import whatsapp_page
+
+            whatsapp = self.server.endpoints.get("whatsapp")
+            with whatsapp.lock if whatsapp else self.server.state.lock:
+                sent = list(whatsapp.sent) if whatsapp else []
+            self.send(200, whatsapp_page(sent).encode(), "text/html; charset=utf-8")
+            return
         if urlsplit(self.path).path == "/_sandbox/mail":
             with self.server.state.lock:
                 caught = list(reversed(self.server.state.mail))
@@ -251,7 +264,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         alias, _, rest = path.strip("/").partition("/")
         endpoints = self.server.endpoints.get(alias)
-        method = endpoints and endpoints.routes.get(rest)
+        method = endpoints and endpoints.route(rest)
         if not method:
             self.send(404, {"error": "not found"})
             return

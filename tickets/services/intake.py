@@ -16,7 +16,13 @@ from django.utils import timezone
 from django.utils.translation import get_supported_language_variant
 
 from tickets.clock import database_now
-from tickets.models import Attachment, Submission, new_reference, split_customer_data
+from tickets.models import (
+    WHATSAPP_UPDATES,
+    Attachment,
+    Submission,
+    new_reference,
+    split_customer_data,
+)
 from tickets.providers import ConfigurationError, TicketProvider, get_provider
 
 from .forward import FORWARDS
@@ -78,9 +84,14 @@ def submission_create(
 
     columns, details = split_customer_data(data)
     now = database_now()
+    language = _supported_language(language)
+    # Meta allows business-initiated messages only with the customer's consent: when and how.
+    wants_whatsapp = bool(details.get(WHATSAPP_UPDATES)) and bool(columns.get("phone"))
     submission = Submission(
         provider=provider,
-        language=_supported_language(language),
+        language=language,
+        whatsapp_opt_in_at=now if wants_whatsapp else None,
+        whatsapp_opt_in=(f"ticked on the {provider} form, in {language}" if wants_whatsapp else ""),
         # Due now, on the database's clock: the sweep judges a lost task by this time.
         next_attempt_at=now,
         form_token=form_token,

@@ -1,4 +1,5 @@
 """E-mails: the customer told in their own language, staff told when a request needs a person.
+(The same changes reach customers who opted in on WhatsApp too: ``whatsapp``.)
 
 E-mails are an outbox (``outbox``): every e-mail is an ``OutgoingEmail`` row written in the
 transaction of the change it tells of (``submission_moved``; the receipt with the first claim of
@@ -25,12 +26,13 @@ from django.utils import translation
 from tickets import locks
 from tickets.alert_text import STAFF_ALERT_REASONS
 from tickets.clock import database_now
-from tickets.models import OutgoingEmail, StaffAlert, Status, Submission
+from tickets.models import OutgoingEmail, StaffAlert, Status, Submission, WhatsAppMessage
 from tickets.providers import provider_label, provider_or_none
 from tickets.retry import EmailRetryPolicy
 from tickets.tasks import email_send as email_send_task
 from tickets.tasks import staff_alerts_send as staff_alerts_send_task
 
+from . import whatsapp
 from .outbox import Outbox
 from .scheduling import schedule
 
@@ -105,6 +107,7 @@ def submission_moved(
         kind = CUSTOMER_EMAIL_FOR_STATUS.get(submission.status)
         if kind is not None:
             _queue_customer_email(submission, kind, now=now)
+            whatsapp.whatsapp_queue(submission, kind, now=now)
         reason = STAFF_ALERT_FOR_STATUS.get(submission.status)
         if reason is not None:
             _raise_staff_alert(submission, reason)
@@ -117,6 +120,9 @@ def _receipt(submission: Submission, *, now: datetime) -> None:
     with the reference and the link, once (that forward may be cut short and claimed again)."""
     if submission.email and not submission.emails.filter(kind=OutgoingEmail.Kind.RECEIPT).exists():
         _queue_customer_email(submission, OutgoingEmail.Kind.RECEIPT, now=now)
+    receipt = WhatsAppMessage.Kind.RECEIPT
+    if submission.whatsapp_opt_in_at and not submission.whatsapp_messages.filter(kind=receipt):
+        whatsapp.whatsapp_queue(submission, receipt, now=now)
 
 
 def _queue_customer_email(submission: Submission, kind: str, *, now: datetime) -> None:

@@ -14,7 +14,7 @@ from django.db import transaction
 from tickets.clock import database_now
 from tickets.tasks import staff_alerts_send as staff_alerts_send_task
 
-from . import notifications
+from . import notifications, whatsapp
 from .forward import FORWARDS
 from .outbox import Outbox
 from .scheduling import (
@@ -26,7 +26,7 @@ from .scheduling import (
 
 logger = logging.getLogger(__name__)
 
-OUTBOXES: tuple[Outbox, ...] = (FORWARDS, notifications.EMAILS)
+OUTBOXES: tuple[Outbox, ...] = (FORWARDS, notifications.EMAILS, whatsapp.MESSAGES)
 # At most this many overdue rows of an outbox get a fresh task per sweep, so one sweep stays short.
 SWEEP_BATCH = 1000
 

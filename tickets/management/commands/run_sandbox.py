@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tickets.providers import enabled_providers
 from tickets.sandbox.server import SandboxServer
+from tickets.whatsapp.sandbox import WhatsAppSandbox
 
 
 class Command(BaseCommand):
@@ -16,9 +17,11 @@ class Command(BaseCommand):
         if not settings.SANDBOX_ENABLED:
             raise CommandError("The sandbox is off (it needs DEBUG=1 and SANDBOX not set to 0).")
         endpoints = {provider.alias: provider.sandbox_class for provider in enabled_providers()}
+        endpoints["whatsapp"] = WhatsAppSandbox
         server = SandboxServer((host, port), endpoints=endpoints, verbose=options["verbosity"] > 1)
         mounted = ", ".join(f"{server.url}/{alias}" for alias in endpoints)
         self.stdout.write(f"Sandbox providers on {mounted}")
+        self.stdout.write(f"WhatsApp messages listed at {server.url}/_sandbox/whatsapp")
         mail = self._catch_mail(server, host)
         try:
             server.serve_forever()

@@ -8,9 +8,11 @@ from tickets.forms.base import SubmissionForm
 from tickets.forms.fields import (
     CustomerEmailField,
     LongTextField,
+    PhoneNumberField,
     UploadField,
     latitude_field,
     longitude_field,
+    whatsapp_updates_field,
 )
 from tickets.forms.layout import LocationFieldset
 from tickets.forms.uploads import DOCUMENT_EXTENSIONS, IMAGE_EXTENSIONS
@@ -31,7 +33,12 @@ def category_choices(categories: list[str]) -> list[tuple[str, str]]:
 
 class OneCloudForm(SubmissionForm):
     # Field names are the portal's; client.py maps them to OneCloud's keys (fullName, contact...).
-    staff_labels = {"name": _("Name"), "content": _("Description")}
+    staff_labels = {
+        "name": _("Name"),
+        "phone": _("Phone number"),
+        "whatsapp_updates": _("WhatsApp updates"),
+        "content": _("Description"),
+    }
 
     name = forms.CharField(
         label=_("Full name"),
@@ -43,6 +50,14 @@ class OneCloudForm(SubmissionForm):
         max_length=254,
         help_text=_("The support team replies to this address."),
     )
+    # Not OneCloud's: kept here for WhatsApp updates, never sent to OneCloud.
+    phone = PhoneNumberField(
+        label=_("Phone number (optional)"),
+        help_text=_("For WhatsApp updates, for example 0812-3456-7890 or +62 812-3456-7890."),
+        required=False,
+        region="ID",
+    )
+    whatsapp_updates = whatsapp_updates_field()
     subject = forms.CharField(label=_("Subject"), max_length=200)
     category = forms.ChoiceField(label=_("Category"))
     content = LongTextField(
@@ -85,9 +100,13 @@ class OneCloudForm(SubmissionForm):
             self.add_error("longitude", _("Give the longitude too, or leave both empty."))
         return cleaned_data
 
+    def phone_fields(self) -> list[str]:
+        """The phone number is asked only for WhatsApp updates: not while WhatsApp is off."""
+        return ["phone", *self.whatsapp_fields()] if self.whatsapp_fields() else []
+
     def layout_fields(self) -> list:
         return [
-            Fieldset(_("About you"), "name", "email"),
+            Fieldset(_("About you"), "name", "email", *self.phone_fields()),
             Fieldset(_("Your request"), "category", "subject", "content"),
             Fieldset(
                 _("Files (optional)"),

@@ -11,6 +11,7 @@ from tickets.forms.fields import (
     PhoneNumberField,
     latitude_field,
     longitude_field,
+    whatsapp_updates_field,
 )
 from tickets.forms.layout import LocationFieldset
 
@@ -22,6 +23,7 @@ class StoreHubForm(SubmissionForm):
     staff_labels = {
         "name": _("Name"),
         "receive_sms": _("SMS updates"),
+        "whatsapp_updates": _("WhatsApp updates"),
         "remark": _("Description"),
     }
 
@@ -39,6 +41,7 @@ class StoreHubForm(SubmissionForm):
         max_length=100,
         required=False,
     )
+    whatsapp_updates = whatsapp_updates_field()
     receive_sms = forms.BooleanField(
         label=_("Send me SMS updates about this visit"), required=False, initial=False
     )
@@ -92,7 +95,9 @@ class StoreHubForm(SubmissionForm):
 
     def layout_fields(self) -> list:
         return [
-            Fieldset(_("About you"), "name", "phone", "email", "receive_sms"),
+            Fieldset(
+                _("About you"), "name", "phone", *self.whatsapp_fields(), "email", "receive_sms"
+            ),
             Fieldset(_("Your shop"), "store_name", "dealer_reseller", "address", "state"),
             LocationFieldset(_("Where is your shop?"), "latitude", "longitude"),
             Fieldset(_("The visit"), "service_id", "priority", "issue", "remark"),

@@ -1,0 +1,227 @@
+"""WhatsApp messages to customers who opted in: queued with the change they tell of, sent by a
+task, retried, held or given up by what Meta answered.
+
+A third outbox (``outbox``) beside forwards and e-mails, with the e-mails' pace and budget
+(``tickets.retry.EmailRetryPolicy``), and two rules of its own: a rate limit waits at least what
+Meta asked; a configuration or account error (an expired token, 190) holds the message and tries
+again every ``FORWARD_CONFIG_RETRY_SECONDS`` without using up the budget, since only a person
+can fix it. A number that is not on WhatsApp, or a template that does not exist, is given up at
+once. Every call is kept (``WhatsAppCall``), the access token removed.
+
+A message is written only while WhatsApp is on, for a request whose customer opted in, to a
+number that has not opted out; one already queued for a number that opts out meanwhile is not
+sent.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+
+from tickets import whatsapp
+from tickets.clock import database_now
+from tickets.models import (
+    Submission,
+    WhatsAppCall,
+    WhatsAppMessage,
+    WhatsAppOptOut,
+)
+from tickets.providers import provider_label, provider_or_none
+from tickets.providers.errors import ConfigurationError, ProviderRateLimited, ProviderRejected
+from tickets.retry import EmailRetryPolicy
+from tickets.statuses import ErrorClass
+from tickets.tasks import whatsapp_send as whatsapp_send_task
+from tickets.whatsapp.client import CloudApi
+
+from .outbox import Outbox
+
+logger = logging.getLogger(__name__)
+
+# Enough for the slowest call (connect and read time-outs) and the bookkeeping around it.
+SEND_LEASE_SECONDS = 120
+
+
+class WhatsAppMessages(Outbox):
+    name = "whatsapp"
+    model = WhatsAppMessage
+    task = whatsapp_send_task
+
+    def owed(self) -> Q:
+        return Q(state__in=[WhatsAppMessage.State.QUEUED, WhatsAppMessage.State.HELD])
+
+    def lease_seconds(self) -> float:
+        timeouts = settings.WHATSAPP["CONNECT_TIMEOUT"] + settings.WHATSAPP["READ_TIMEOUT"]
+        return max(SEND_LEASE_SECONDS, 2 * timeouts)
+
+    def retry_policy(self) -> EmailRetryPolicy:
+        return EmailRetryPolicy.from_settings()
+
+    def claimed(self, row: WhatsAppMessage, *, now: datetime) -> None:
+        row.attempts += 1
+        row.save(update_fields=["attempts", "claim_token", "lease_expires_at"])
+
+    def recover_expired(self, row: WhatsAppMessage, *, now: datetime) -> None:
+        # The call may or may not have reached Meta: sent again, at once.
+        self.release(row)
+        row.next_attempt_at = now
+        row.save(update_fields=["claim_token", "lease_expires_at", "next_attempt_at"])
+        self.schedule(row, now=now)
+        logger.warning(
+            "WhatsApp message %s (%s): worker lost mid-send, queued again", row.pk, row.kind
+        )
+
+
+MESSAGES = WhatsAppMessages()
+
+
+# --- queueing ---------------------------------------------------------------------------------
+def whatsapp_queue(submission: Submission, kind: str, *, now: datetime) -> WhatsAppMessage | None:
+    """Write the message ``kind`` for ``submission`` and queue its send, with the current
+    transaction; None when nobody is to be told on WhatsApp."""
+    template = settings.WHATSAPP["TEMPLATES"].get(kind)
+    if not (whatsapp.is_on() and template and submission.whatsapp_opt_in_at and submission.phone):
+        return None
+    if WhatsAppOptOut.objects.filter(phone=submission.phone).exists():
+        return None
+    message = WhatsAppMessage.objects.create(
+        submission=submission,
+        kind=kind,
+        to=submission.phone,
+        language=whatsapp.TEMPLATE_LANGUAGES.get(submission.language, "en"),
+        template=template,
+        parameters=template_parameters(submission, kind),
+        next_attempt_at=now,
+    )
+    MESSAGES.schedule(message, now=now)
+    return message
+
+
+def template_parameters(submission: Submission, kind: str) -> list[str]:
+    """The body's {{1}}, {{2}}... of each template, as the README lists them for Meta."""
+    status_url = settings.PORTAL_URL + reverse("tickets:status", args=[submission.public_id])
+    if kind == WhatsAppMessage.Kind.RECEIPT:
+        provider = provider_or_none(submission.provider)
+        service = str(provider.title) if provider else provider_label(submission.provider)
+        return [submission.reference, service, status_url]
+    if kind == WhatsAppMessage.Kind.TICKET_NUMBER:
+        return [submission.reference, submission.customer_ticket_number, status_url]
+    return [submission.reference, status_url]
+
+
+# --- sending ----------------------------------------------------------------------------------
+# What a send writes back: never ``attempts``, which only claims count (and a hold resets).
+OUTCOME_FIELDS = [
+    "state",
+    "wamid",
+    "sent_at",
+    "next_attempt_at",
+    "error_code",
+    "last_error",
+    "attempts",
+    "claim_token",
+    "lease_expires_at",
+]
+
+
+def whatsapp_send(*, message_id: int) -> WhatsAppMessage | None:
+    """Send one message that is due; record the calls and decide what comes next.
+
+    ``None`` when there is nothing to do: sent, given up, not yet due, or being sent.
+    """
+    message = MESSAGES.claim(message_id)
+    if message is None:
+        MESSAGES.schedule_if_early(message_id)
+        return None
+    claim_token = message.claim_token
+    if WhatsAppOptOut.objects.filter(phone=message.to).exists():
+        return _settle(message_id, claim_token, exchanges=[], failure=None, opted_out=True)
+    exchanges: list = []
+    try:
+        wamid = CloudApi().send_template(
+            to=message.to,
+            template=message.template,
+            language=message.language,
+            parameters=message.parameters,
+            exchanges=exchanges,
+        )
+    except Exception as exc:
+        return _settle(message_id, claim_token, exchanges=exchanges, failure=exc)
+    return _settle(message_id, claim_token, exchanges=exchanges, failure=None, wamid=wamid)
+
+
+def _settle(
+    message_id: int,
+    claim_token,
+    *,
+    exchanges: list,
+    failure: Exception | None,
+    wamid: str = "",
+    opted_out: bool = False,
+) -> WhatsAppMessage:
+    with transaction.atomic():
+        message, held = MESSAGES.held_by(message_id, claim_token)
+        _record_calls(message, exchanges, failure)
+        if not held:
+            logger.warning("WhatsApp message %s: a late answer only recorded", message.pk)
+            return message
+        MESSAGES.release(message)
+        now = database_now()
+        state = WhatsAppMessage.State
+        if opted_out:
+            message.state, message.next_attempt_at = state.FAILED, None
+            message.last_error = "Not sent: the customer asked for no more WhatsApp messages."
+        elif failure is None:
+            message.state, message.wamid, message.sent_at = state.SENT, wamid, now
+            message.next_attempt_at, message.error_code, message.last_error = None, None, ""
+        else:
+            _decide_after(message, failure, now=now)
+        message.save(update_fields=OUTCOME_FIELDS)
+        if message.next_attempt_at is not None:
+            MESSAGES.schedule(message, now=now)
+    logger.info("WhatsApp message %s (%s): %s", message.pk, message.kind, message.state)
+    return message
+
+
+def _decide_after(message: WhatsAppMessage, failure: Exception, *, now: datetime) -> None:
+    """A failed send: given up, held, or tried again, by the failure's class."""
+    state = WhatsAppMessage.State
+    message.error_code = getattr(failure, "meta_code", None)
+    message.last_error = str(getattr(failure, "message", "") or failure)[:2000]
+    if not hasattr(failure, "error_class"):
+        # Not Meta: a bug of ours. Logged, and retried like a transient failure.
+        logger.exception("WhatsApp message %s could not be sent", message.pk, exc_info=failure)
+    policy = MESSAGES.retry_policy()
+    if isinstance(failure, ProviderRejected):
+        message.state, message.next_attempt_at = state.FAILED, None
+    elif isinstance(failure, ConfigurationError):
+        # Only a person can fix it: the time held does not use up the budget.
+        message.state, message.attempts = state.HELD, 0
+        message.next_attempt_at = now + timedelta(seconds=settings.FORWARD_CONFIG_RETRY_SECONDS)
+    elif policy.gives_up(attempts=message.attempts):
+        message.state, message.next_attempt_at = state.FAILED, None
+    else:
+        wait = policy.wait_seconds(attempts=message.attempts)
+        if isinstance(failure, ProviderRateLimited) and failure.retry_after:
+            wait = max(wait, failure.retry_after)
+        message.state, message.next_attempt_at = state.QUEUED, now + timedelta(seconds=wait)
+
+
+def _record_calls(message: WhatsAppMessage, exchanges: list, failure: Exception | None) -> None:
+    error_class = getattr(failure, "error_class", ErrorClass.SUCCESS if failure is None else "")
+    WhatsAppCall.objects.bulk_create(
+        WhatsAppCall(
+            message=message,
+            started_at=exchange.started_at,
+            duration_ms=exchange.duration_ms,
+            url=exchange.url,
+            request=exchange.request,
+            http_status=exchange.http_status,
+            response=exchange.response,
+            error_class=error_class or ErrorClass.TRANSIENT,
+            message_text=str(getattr(failure, "message", "") or "") if failure else "",
+        )
+        for exchange in exchanges
+    )

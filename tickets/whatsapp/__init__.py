@@ -1,0 +1,27 @@
+"""WhatsApp, the customer's second channel beside e-mail, through Meta's WhatsApp Cloud API.
+
+``client`` speaks the API (one template message per call, every failure classed as the
+providers' are); ``sandbox`` is a fake of it for ``make run`` and the tests; the service that
+queues and sends the messages is ``tickets.services.whatsapp``.
+"""
+
+from django.conf import settings
+
+# Meta's names for the portal's languages, in the template's language object.
+TEMPLATE_LANGUAGES = {"en": "en", "ms": "ms", "id": "id"}
+
+
+def is_on() -> bool:
+    """Whether customers are offered WhatsApp updates: the number and the token are set."""
+    return bool(settings.WHATSAPP["PHONE_NUMBER_ID"] and settings.WHATSAPP["ACCESS_TOKEN"])
+
+
+def missing_settings() -> list[str]:
+    """The settings WhatsApp still needs, by environment variable, once it is on."""
+    if not is_on():
+        return []
+    return [
+        f"WHATSAPP_TEMPLATE_{kind.upper()}"
+        for kind, name in settings.WHATSAPP["TEMPLATES"].items()
+        if not name
+    ]

@@ -1,0 +1,147 @@
+"""The WhatsApp Cloud API: ``POST /<version>/<phone-number-id>/messages`` with a template.
+
+Every answer is classed as the ticket providers' are (``tickets.providers.errors``), by Meta's
+error code first and the HTTP status second, so the service decides what comes next the same
+way: retry a transient failure or a rate limit, hold for a configuration error (an expired
+token: only a person can fix it), give up at once when no retry can help (a number not on
+WhatsApp, a template that does not exist).
+"""
+
+from typing import Any
+
+from django.conf import settings
+
+from tickets.providers.errors import (
+    AccountError,
+    ConfigurationError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderTransientError,
+    ProviderUnknownOutcome,
+    server_error,
+)
+from tickets.providers.http import Exchange, HttpClient
+
+# Meta's error codes (developers.facebook.com, WhatsApp Cloud API, "Error codes"), by what the
+# portal does about them.
+RATE_LIMIT_CODES = frozenset({4, 80007, 130429, 131048, 131056})
+# No retry changes these: the number, the template or this message is wrong for good.
+PERMANENT_CODES = frozenset(
+    {
+        100,  # invalid parameter
+        131008,  # a required parameter is missing
+        131009,  # a parameter value is not valid
+        131021,  # the recipient is the sender
+        131026,  # undeliverable: not on WhatsApp, or an old app
+        131047,  # outside the 24-hour window (a template would not get this)
+        131051,  # unsupported message type
+        132000,  # wrong number of template parameters
+        132001,  # no such template in that language
+        132005,  # the translated text is too long
+        132007,  # the template breaks a formatting policy
+        132012,  # a parameter's format does not fit the template
+        132015,  # the template is paused
+        132016,  # the template is disabled
+    }
+)
+ACCOUNT_CODES = frozenset({131031, 131042, 368})  # locked, payment, policy block
+CONFIGURATION_CODES = frozenset({0, 3, 10, 190, 131030, 131045, 133010})
+TRANSIENT_CODES = frozenset({1, 2, 131000, 131016})
+
+
+class CloudApi:
+    """One business phone number's messages endpoint."""
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        self.options = options or settings.WHATSAPP
+        self.http = HttpClient(
+            connect_timeout=self.options["CONNECT_TIMEOUT"],
+            read_timeout=self.options["READ_TIMEOUT"],
+        )
+
+    @property
+    def messages_url(self) -> str:
+        return f"{self.options['API_URL'].rstrip('/')}/{self.options['PHONE_NUMBER_ID']}/messages"
+
+    def send_template(
+        self,
+        *,
+        to: str,
+        template: str,
+        language: str,
+        parameters: list[str],
+        exchanges: list[Exchange],
+    ) -> str:
+        """Send one template message; Meta's message ID ("wamid....") on success.
+
+        Raises a classified error (see the module's docstring); each call is in ``exchanges``.
+        """
+        body = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "template",
+            "template": {
+                "name": template,
+                "language": {"code": language},
+                "components": [
+                    {
+                        "type": "body",
+                        "parameters": [{"type": "text", "text": value} for value in parameters],
+                    }
+                ],
+            },
+        }
+        reply = self.http.post(
+            url=self.messages_url,
+            kind="message",
+            headers={"Authorization": f"Bearer {self.options['ACCESS_TOKEN']}"},
+            json_body=body,
+            exchanges=exchanges,
+        )
+        answer = reply.json if isinstance(reply.json, dict) else {}
+        if 200 <= reply.status < 300:
+            messages = answer.get("messages")
+            if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+                wamid = messages[0].get("id")
+                if isinstance(wamid, str) and wamid:
+                    return wamid
+            raise ProviderUnknownOutcome(
+                f"WhatsApp: HTTP {reply.status} without a message ID; it may have been sent.",
+                http_status=reply.status,
+            )
+        error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+        raise classify(reply, error)
+
+
+def classify(reply, error: dict[str, Any]) -> Exception:
+    """The failure class of an error answer: by Meta's code, then by the HTTP status."""
+    code = error.get("code")
+    code = int(code) if isinstance(code, int | str) and str(code).isdigit() else None
+    details = (
+        (error.get("error_data") or {}).get("details")
+        if isinstance(error.get("error_data"), dict)
+        else None
+    )
+    said = str(error.get("message") or "")
+    words = f"{said} ({details})" if details and str(details) not in said else said
+    message = f"WhatsApp {code if code is not None else reply.status}: {words or 'no message'}"
+    failure: Exception
+    if code in RATE_LIMIT_CODES or reply.status == 429:
+        failure = ProviderRateLimited.from_reply(message, reply)
+    elif code in PERMANENT_CODES:
+        failure = ProviderRejected(message, http_status=reply.status)
+    elif code in ACCOUNT_CODES:
+        failure = AccountError(message, http_status=reply.status)
+    elif code in CONFIGURATION_CODES or (200 <= (code or 0) <= 299) or reply.status in (401, 403):
+        failure = ConfigurationError(message, http_status=reply.status)
+    elif code in TRANSIENT_CODES:
+        failure = ProviderTransientError(message, http_status=reply.status)
+    elif reply.status >= 500:
+        failure = server_error("WhatsApp", reply.status)
+    else:
+        # An error Meta has not documented for this call: tried again, and given up after the
+        # last try like any other.
+        failure = ProviderTransientError(message, http_status=reply.status)
+    failure.meta_code = code
+    return failure
