@@ -351,6 +351,12 @@ WHATSAPP = {
         )
         for kind in ("receipt", "ticket_number", "rejected", "cancelled")
     },
+    # Meta's webhook (/whatsapp/webhook/): the app secret its POSTs are signed with, and the
+    # token its subscription check (a GET) must bring.
+    "APP_SECRET": env_str("WHATSAPP_APP_SECRET", "sandbox-app-secret" if WHATSAPP_SANDBOX else ""),
+    "VERIFY_TOKEN": env_str(
+        "WHATSAPP_VERIFY_TOKEN", "sandbox-verify-token" if WHATSAPP_SANDBOX else ""
+    ),
     "CONNECT_TIMEOUT": env_float("WHATSAPP_CONNECT_TIMEOUT", 5),
     "READ_TIMEOUT": env_float("WHATSAPP_READ_TIMEOUT", 20),
 }

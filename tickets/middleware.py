@@ -20,9 +20,6 @@ from .database import OUTAGE_ERRORS, database_answers
 
 logger = logging.getLogger(__name__)
 
-# Paths the limits leave alone: staff pages (django-axes guards the login) and the health probe.
-EXEMPT_PREFIXES = ("/admin/", "/healthz", "/metrics", "/static/")
-
 
 def client_ip(request: HttpRequest | None) -> str | None:
     """The caller's address, trusting X-Forwarded-For only as far as our own proxies append, and

@@ -9,6 +9,7 @@ urlpatterns = [
     path("privacy/", views.privacy_notice, name="privacy"),
     path("status/<uuid:public_id>/", views.submission_status, name="status"),
     path("status/<uuid:public_id>.json", views.submission_status_json, name="status-json"),
+    path("whatsapp/webhook/", views.whatsapp_webhook, name="whatsapp-webhook"),
     # Each form has its own address (the provider's alias), so a business can link straight to
     # the one it needs. An alias that is not configured is a 404 from the view.
     path("<slug:provider>/", views.submission_form, name="form"),

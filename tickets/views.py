@@ -1,5 +1,6 @@
 """Thin views: forms validate, services decide, selectors read."""
 
+import json
 import logging
 
 from django.conf import settings
@@ -11,8 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
+from . import whatsapp
 from .browser import browser_cookie, browser_key, remember_browser
 from .middleware import client_ip
 from .models import WAITING_ON_STAFF_STATUSES, Submission
@@ -21,7 +24,9 @@ from .providers import enabled_providers, provider_or_none
 from .rate_limit import form_post_wait
 from .selectors import submission_for_status_page
 from .services.intake import AlreadySent, submission_create
+from .services.whatsapp import whatsapp_webhook_received
 from .status_text import contact_text, customer_status_text, next_step_text
+from .whatsapp.webhook import SIGNATURE_HEADER, signature_is_valid, verify_token_is_valid
 
 logger = logging.getLogger(__name__)
 
@@ -206,3 +211,26 @@ def submission_status(request: HttpRequest, public_id) -> HttpResponse:
 def submission_status_json(request: HttpRequest, public_id) -> JsonResponse:
     submission = submission_for_status_page(public_id=public_id)
     return JsonResponse(_status_context(submission))
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
+    """Meta's webhook: its subscription check, then signed news of the messages and replies."""
+    if not whatsapp.is_on():
+        raise Http404("WhatsApp is off.")
+    if request.method == "GET":
+        if request.GET.get("hub.mode") == "subscribe" and verify_token_is_valid(
+            request.GET.get("hub.verify_token")
+        ):
+            return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
+        return HttpResponse("Wrong verify token.", status=403, content_type="text/plain")
+    if not signature_is_valid(request.body, request.headers.get(SIGNATURE_HEADER)):
+        logger.warning("WhatsApp webhook: a POST without a valid signature was refused")
+        return HttpResponse("Bad signature.", status=403, content_type="text/plain")
+    try:
+        payload = json.loads(request.body)
+    except ValueError:
+        return HttpResponse("Not JSON.", status=400, content_type="text/plain")
+    whatsapp_webhook_received(payload)
+    return HttpResponse("OK", content_type="text/plain")

@@ -92,9 +92,9 @@ def test_nobody_who_did_not_tick_the_box_is_written_to(whatsapp, run_worker):
     assert whatsapp.sent == []
 
 
-def test_a_number_that_opted_out_gets_nothing_more(whatsapp, run_worker):
-    WhatsAppOptOut.objects.create(phone="60123456789", how="replied STOP")
+def test_a_number_that_opted_out_since_the_request_gets_nothing_more(whatsapp, run_worker):
     submission = create()
+    WhatsAppOptOut.objects.create(phone="60123456789", how="replied STOP")
     run_worker()
 
     assert submission.whatsapp_messages.count() == 0

@@ -93,7 +93,9 @@ def whatsapp_updates_field() -> forms.BooleanField:
     phone number it goes to (``SubmissionForm`` drops it while WhatsApp is off)."""
     return forms.BooleanField(
         label=_("Send me updates on WhatsApp"),
-        help_text=_("The receipt and the ticket number, to the phone number above."),
+        help_text=_(
+            "The receipt and the ticket number, to the phone number above. Reply STOP to end them."
+        ),
         required=False,
         initial=False,
     )

@@ -20,6 +20,7 @@ from tickets.models import (
     WHATSAPP_UPDATES,
     Attachment,
     Submission,
+    WhatsAppOptOut,
     new_reference,
     split_customer_data,
 )
@@ -108,6 +109,9 @@ def submission_create(
         try:
             with transaction.atomic():
                 submission.save()
+                if wants_whatsapp:
+                    # Ticking the box again is a fresh consent: an earlier STOP no longer holds.
+                    WhatsAppOptOut.objects.filter(phone=submission.phone).delete()
                 _store_files(submission, files)
                 # A queue that fails must not turn a stored request into an error page: the
                 # request is pending in the database, and the sweep queues it.

@@ -10,11 +10,12 @@ once. Every call is kept (``WhatsAppCall``), the access token removed.
 
 A message is written only while WhatsApp is on, for a request whose customer opted in, to a
 number that has not opted out; one already queued for a number that opts out meanwhile is not
-sent.
+sent. Meta's webhook then reports each message delivered, read, or failed after all (decided as
+a failed send would be), and a customer's STOP opts the number out.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -34,7 +35,7 @@ from tickets.providers.errors import ConfigurationError, ProviderRateLimited, Pr
 from tickets.retry import EmailRetryPolicy
 from tickets.statuses import ErrorClass
 from tickets.tasks import whatsapp_send as whatsapp_send_task
-from tickets.whatsapp.client import CloudApi
+from tickets.whatsapp.client import CloudApi, failure_for
 
 from .outbox import Outbox
 
@@ -225,3 +226,91 @@ def _record_calls(message: WhatsAppMessage, exchanges: list, failure: Exception 
         )
         for exchange in exchanges
     )
+
+
+# --- what Meta's webhook reports -------------------------------------------------------------
+# A message moves only forward through these; a status that arrives late changes nothing.
+STATUS_ORDER = {"sent": 1, "delivered": 2, "read": 3}
+# A customer's reply that opts their number out, as typed in any of the portal's languages.
+OPT_OUT_WORDS = frozenset({"stop", "berhenti", "unsubscribe", "stop whatsapp"})
+
+
+def whatsapp_webhook_received(payload: dict) -> dict[str, int]:
+    """Take in one webhook delivery (already checked as Meta's): the statuses of messages sent,
+    and customers' replies. Safe to receive twice (Meta retries, a replay changes nothing).
+    Returns how many statuses moved a message and how many numbers opted out."""
+    moved = opted_out = 0
+    for value in _change_values(payload):
+        for status in value.get("statuses") or []:
+            if isinstance(status, dict) and _status_received(status):
+                moved += 1
+        for reply in value.get("messages") or []:
+            if isinstance(reply, dict) and _reply_received(reply):
+                opted_out += 1
+    return {"moved": moved, "opted_out": opted_out}
+
+
+def _change_values(payload: dict):
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        return
+    for entry in payload.get("entry") or []:
+        for change in (entry or {}).get("changes") or []:
+            if isinstance(change, dict) and isinstance(change.get("value"), dict):
+                yield change["value"]
+
+
+def _status_received(status: dict) -> bool:
+    wamid, name = status.get("id"), status.get("status")
+    at = _timestamp(status.get("timestamp"))
+    if not isinstance(wamid, str) or not wamid or at is None:
+        return False
+    with transaction.atomic():
+        message = WhatsAppMessage.objects.select_for_update().filter(wamid=wamid).first()
+        if message is None or (message.status_at and at < message.status_at):
+            return False
+        state = WhatsAppMessage.State
+        current = STATUS_ORDER.get(message.state)
+        if name in STATUS_ORDER:
+            if current is None or STATUS_ORDER[name] <= current:
+                return False
+            message.state, message.status_at = name, at
+            message.save(update_fields=["state", "status_at"])
+        elif name == "failed" and message.state == state.SENT:
+            # Meta took it, then could not deliver it: decided as a failed send would be.
+            errors = status.get("errors") or [{}]
+            failure = failure_for(errors[0] if isinstance(errors[0], dict) else {})
+            now = database_now()
+            _decide_after(message, failure, now=now)
+            message.status_at = at
+            message.save(update_fields=[*OUTCOME_FIELDS, "status_at"])
+            if message.next_attempt_at is not None:
+                MESSAGES.schedule(message, now=now)
+        else:
+            return False
+    logger.info("WhatsApp message %s (%s): %s", message.pk, message.kind, message.state)
+    return True
+
+
+def _reply_received(reply: dict) -> bool:
+    """A customer's message: STOP (or its Malay and Indonesian word) opts the number out."""
+    text = (reply.get("text") or {}).get("body") if isinstance(reply.get("text"), dict) else None
+    if reply.get("type") == "button":
+        text = (reply.get("button") or {}).get("text")
+    phone = reply.get("from")
+    if not isinstance(text, str) or not isinstance(phone, str) or not phone.isdigit():
+        return False
+    if " ".join(text.casefold().strip(" .!").split()) not in OPT_OUT_WORDS:
+        return False
+    _, created = WhatsAppOptOut.objects.get_or_create(
+        phone=phone, defaults={"how": f"replied {text.strip()[:50]!r} on WhatsApp"}
+    )
+    if created:
+        logger.info("a customer's number opted out of WhatsApp updates")
+    return created
+
+
+def _timestamp(value) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None

@@ -1,8 +1,9 @@
 """WhatsApp, the customer's second channel beside e-mail, through Meta's WhatsApp Cloud API.
 
 ``client`` speaks the API (one template message per call, every failure classed as the
-providers' are); ``sandbox`` is a fake of it for ``make run`` and the tests; the service that
-queues and sends the messages is ``tickets.services.whatsapp``.
+providers' are); ``webhook`` checks what Meta sends back (statuses, replies); ``sandbox`` is a
+fake of both sides for ``make run`` and the tests; the service that queues and sends the
+messages and takes in the webhook's news is ``tickets.services.whatsapp``.
 """
 
 from django.conf import settings
@@ -20,8 +21,12 @@ def missing_settings() -> list[str]:
     """The settings WhatsApp still needs, by environment variable, once it is on."""
     if not is_on():
         return []
-    return [
+    missing = [
         f"WHATSAPP_TEMPLATE_{kind.upper()}"
         for kind, name in settings.WHATSAPP["TEMPLATES"].items()
         if not name
     ]
+    for name in ("APP_SECRET", "VERIFY_TOKEN"):
+        if not settings.WHATSAPP[name]:
+            missing.append(f"WHATSAPP_{name}")
+    return missing

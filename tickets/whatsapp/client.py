@@ -115,33 +115,38 @@ class CloudApi:
 
 
 def classify(reply, error: dict[str, Any]) -> Exception:
-    """The failure class of an error answer: by Meta's code, then by the HTTP status."""
-    code = error.get("code")
-    code = int(code) if isinstance(code, int | str) and str(code).isdigit() else None
-    details = (
-        (error.get("error_data") or {}).get("details")
-        if isinstance(error.get("error_data"), dict)
-        else None
-    )
-    said = str(error.get("message") or "")
+    """The failure of an error answer to a send (an ``HttpReply`` and its ``error`` object)."""
+    return failure_for(error, http_status=reply.status, retry_after=reply.retry_after_seconds())
+
+
+def failure_for(
+    error: dict[str, Any], *, http_status: int | None = None, retry_after: float | None = None
+) -> Exception:
+    """The failure class of one of Meta's error objects (``{"code", "message", "error_data"}``,
+    from an answer or a webhook's failed status): by its code, then by the HTTP status."""
+    raw = error.get("code")
+    code = int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else None
+    data = error.get("error_data")
+    details = data.get("details") if isinstance(data, dict) else None
+    said = str(error.get("message") or error.get("title") or "")
     words = f"{said} ({details})" if details and str(details) not in said else said
-    message = f"WhatsApp {code if code is not None else reply.status}: {words or 'no message'}"
+    message = f"WhatsApp {code if code is not None else http_status}: {words or 'no message'}"
     failure: Exception
-    if code in RATE_LIMIT_CODES or reply.status == 429:
-        failure = ProviderRateLimited.from_reply(message, reply)
+    if code in RATE_LIMIT_CODES or http_status == 429:
+        failure = ProviderRateLimited(message, http_status=http_status, retry_after=retry_after)
     elif code in PERMANENT_CODES:
-        failure = ProviderRejected(message, http_status=reply.status)
+        failure = ProviderRejected(message, http_status=http_status)
     elif code in ACCOUNT_CODES:
-        failure = AccountError(message, http_status=reply.status)
-    elif code in CONFIGURATION_CODES or (200 <= (code or 0) <= 299) or reply.status in (401, 403):
-        failure = ConfigurationError(message, http_status=reply.status)
+        failure = AccountError(message, http_status=http_status)
+    elif code in CONFIGURATION_CODES or 200 <= (code or 0) <= 299 or http_status in (401, 403):
+        failure = ConfigurationError(message, http_status=http_status)
     elif code in TRANSIENT_CODES:
-        failure = ProviderTransientError(message, http_status=reply.status)
-    elif reply.status >= 500:
-        failure = server_error("WhatsApp", reply.status)
+        failure = ProviderTransientError(message, http_status=http_status)
+    elif http_status is not None and http_status >= 500:
+        failure = server_error("WhatsApp", http_status)
     else:
         # An error Meta has not documented for this call: tried again, and given up after the
         # last try like any other.
-        failure = ProviderTransientError(message, http_status=reply.status)
+        failure = ProviderTransientError(message, http_status=http_status)
     failure.meta_code = code
     return failure

@@ -5,17 +5,25 @@
 Outcomes, besides the sandbox's shared ones (drop, hang, 5xx...): ``success``, or any of Meta's
 error codes below (``131026``, ``130429``, ``131056``, ``132001``, ``190``, ``131000``...),
 answered as the Graph API does: ``{"error": {"message", "type", "code", "error_data",
-"fbtrace_id"}}`` with its HTTP status. Every message it takes is listed at
-``/_sandbox/whatsapp``.
+"fbtrace_id"}}`` with its HTTP status; ``late:<code>`` takes the message, then reports it failed
+with that code through the webhook. Every message it takes is listed at ``/_sandbox/whatsapp``.
+
+Given a ``webhook_url`` and the ``app_secret`` (``run_sandbox`` gives the portal's), it calls
+back as Meta does, signed: each message taken is reported sent, delivered and read.
 """
 
 import html
 import json
 import re
 import secrets
+import threading
+import time
 from typing import Any
 
+import requests
+
 from tickets.sandbox.server import SandboxEndpoints
+from tickets.whatsapp.webhook import SIGNATURE_HEADER, sign
 
 ERRORS: dict[str, tuple[int, str]] = {
     "100": (400, "Invalid parameter"),
@@ -39,6 +47,12 @@ TOKEN_PREFIX = "sandbox-"  # noqa: S105  (not a secret: the sandbox takes any su
 
 
 class WhatsAppSandbox(SandboxEndpoints):
+    # Where and how to call back with statuses, as Meta's webhook does; None: no callbacks.
+    webhook_url: str | None = None
+    app_secret: str = ""
+    # Seconds between one status and the next.
+    callback_pace = 0.3
+
     def route(self, rest: str) -> str | None:
         return "messages" if MESSAGES_PATH.match(rest) else None
 
@@ -60,6 +74,9 @@ class WhatsAppSandbox(SandboxEndpoints):
         except ValueError:
             body = None
         outcome = self.next_outcome(handler, raw)
+        late_failure = outcome.removeprefix("late:") if outcome.startswith("late:") else None
+        if late_failure:
+            outcome = "success"
         entry = self.record(handler, body, outcome)
         # Meta's codes first: the shared faults take any number from 500 up as an HTTP status.
         if outcome in ERRORS:
@@ -78,6 +95,19 @@ class WhatsAppSandbox(SandboxEndpoints):
         entry["ticket"] = {"wamid": wamid}
         with self.lock:
             self.sent.append({"wamid": wamid, **body})
+        if self.webhook_url:
+            statuses = (
+                [("failed", late_failure)]
+                if late_failure
+                else [
+                    ("sent", None),
+                    ("delivered", None),
+                    ("read", None),
+                ]
+            )
+            threading.Thread(
+                target=self._call_back, args=(wamid, body["to"], statuses), daemon=True
+            ).start()
         handler.send(
             200,
             {
@@ -86,6 +116,22 @@ class WhatsAppSandbox(SandboxEndpoints):
                 "messages": [{"id": wamid, "message_status": "accepted"}],
             },
         )
+
+    def _call_back(self, wamid: str, to: str, statuses: list[tuple[str, str | None]]) -> None:
+        for name, code in statuses:
+            time.sleep(self.callback_pace)
+            status: dict[str, Any] = {
+                "id": wamid,
+                "status": name,
+                "timestamp": str(int(time.time())),
+                "recipient_id": to,
+            }
+            if code:
+                _, message = ERRORS.get(code, (400, "Error"))
+                status["errors"] = [
+                    {"code": int(code), "title": message, "error_data": {"details": message}}
+                ]
+            post_to_webhook(self.webhook_url, self.app_secret, {"statuses": [status]})
 
     @staticmethod
     def _error(handler, code: int, *, details: str = "") -> None:
@@ -102,6 +148,46 @@ class WhatsAppSandbox(SandboxEndpoints):
                 }
             },
         )
+
+
+def webhook_payload(value: dict[str, Any]) -> dict[str, Any]:
+    """A webhook delivery as Meta wraps one change of the messages field."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WHATSAPP_BUSINESS_ACCOUNT_ID",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "60312345678",
+                                "phone_number_id": "100200300400500",
+                            },
+                            **value,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def post_to_webhook(url: str, app_secret: str, value: dict[str, Any]) -> int | None:
+    """POST one change to the portal's webhook, signed with the app secret as Meta signs."""
+    body = json.dumps(webhook_payload(value)).encode()
+    try:
+        answer = requests.post(
+            url,
+            data=body,
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, app_secret)},
+            timeout=10,
+        )
+    except requests.RequestException:
+        return None  # the portal is down: Meta would try again later; the sandbox does not
+    return answer.status_code
 
 
 def _problem(body: Any) -> str:

@@ -19,6 +19,9 @@ class Command(BaseCommand):
         endpoints = {provider.alias: provider.sandbox_class for provider in enabled_providers()}
         endpoints["whatsapp"] = WhatsAppSandbox
         server = SandboxServer((host, port), endpoints=endpoints, verbose=options["verbosity"] > 1)
+        # Statuses go back to the portal's webhook, signed with its app secret, as Meta's do.
+        server.endpoints["whatsapp"].webhook_url = settings.PORTAL_URL + "/whatsapp/webhook/"
+        server.endpoints["whatsapp"].app_secret = settings.WHATSAPP["APP_SECRET"]
         mounted = ", ".join(f"{server.url}/{alias}" for alias in endpoints)
         self.stdout.write(f"Sandbox providers on {mounted}")
         self.stdout.write(f"WhatsApp messages listed at {server.url}/_sandbox/whatsapp")
