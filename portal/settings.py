@@ -349,7 +349,7 @@ WHATSAPP = {
         kind: env_str(
             f"WHATSAPP_TEMPLATE_{kind.upper()}", f"portal_{kind}" if WHATSAPP_SANDBOX else ""
         )
-        for kind in ("receipt", "ticket_number", "rejected", "cancelled")
+        for kind in ("receipt", "ticket_number", "rejected", "cancelled", "access_code")
     },
     # Meta's webhook (/whatsapp/webhook/): the app secret its POSTs are signed with, and the
     # token its subscription check (a GET) must bring.

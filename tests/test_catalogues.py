@@ -258,6 +258,10 @@ def customer_pages(client, settings, language):
         pages[f"status {status}"] = client.get(
             reverse("tickets:status", args=[submission.public_id]), **headers
         )
+    pages["find my request"] = client.get("/find/", **headers)
+    pages["find my request, wrong"] = client.post("/find/", {"reference": "x"}, **headers)
+    client.post("/find/", {"reference": "REQ-ZZZZZZ", "phone": "0123456789"}, **headers)
+    pages["enter the code, wrong"] = client.post("/find/code/", {"code": "1"}, **headers)
     pages["not found"] = client.get("/no-such-page/", **headers)
     return pages
 

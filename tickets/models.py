@@ -294,6 +294,7 @@ class OutgoingEmail(models.Model):
         TICKET_NUMBER = "ticket_number", _("Ticket number")
         CANCELLED = "cancelled", _("Request closed by staff")
         REJECTED = "rejected", _("Request rejected by the provider")
+        ACCESS_CODE = "access_code", _("Code to find the request")
         STAFF_ALERT = "staff_alert", _("Staff alert")
 
     # How ``last_error`` begins when the mail server refused the recipients, not the message:
@@ -382,6 +383,7 @@ class WhatsAppMessage(models.Model):
         TICKET_NUMBER = "ticket_number", _("Ticket number")
         REJECTED = "rejected", _("Request rejected by the provider")
         CANCELLED = "cancelled", _("Request closed by staff")
+        ACCESS_CODE = "access_code", _("Code to find the request")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Waiting to be sent")
@@ -464,3 +466,28 @@ class WhatsAppOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"opted out at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AccessCode(models.Model):
+    """A one-time code that opens a request's status page to whoever reads the request's
+    WhatsApp or e-mail: "Find my request", for a customer who lost the link.
+
+    Short-lived and single-use, with a few tries; kept as typed (6 digits) only until it
+    expires, when the daily upkeep deletes it.
+    """
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="access_codes"
+    )
+    code = models.CharField(max_length=12)
+    channel = models.CharField(max_length=10)  # "whatsapp" or "email"
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    wrong_tries = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"code for {self.submission_id} by {self.channel}"

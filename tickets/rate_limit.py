@@ -24,12 +24,12 @@ CACHE_UNREACHABLE = (RedisError, OSError)
 _cache_down = False
 
 
-def form_post_wait(request: HttpRequest) -> int | None:
+def form_post_wait(request: HttpRequest, *, scope: str = "form") -> int | None:
     """None when this form post is within its client's limit; else the seconds until it may
-    send again."""
+    send again. ``scope``: which forms share the count (the request forms; "Find my request")."""
     window = settings.FORM_RATE_LIMIT_WINDOW_SECONDS
     bucket = int(time.time() // window)
-    count = _posts_counted(f"form-rate:{client_ip(request) or 'unknown'}:{bucket}", window)
+    count = _posts_counted(f"{scope}-rate:{client_ip(request) or 'unknown'}:{bucket}", window)
     if count is None or count <= settings.FORM_RATE_LIMIT:
         return None
     logger.warning("form rate limit reached on %s", request.path)

@@ -17,12 +17,14 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from . import whatsapp
 from .browser import browser_cookie, browser_key, remember_browser
+from .forms.find import AccessCodeForm, FindRequestForm
 from .middleware import client_ip
 from .models import WAITING_ON_STAFF_STATUSES, Submission
 from .page_cache import empty_form_page
 from .providers import enabled_providers, provider_or_none
 from .rate_limit import form_post_wait
 from .selectors import submission_for_status_page
+from .services.access import access_code_check, access_code_send
 from .services.intake import AlreadySent, submission_create
 from .services.whatsapp import whatsapp_webhook_received
 from .status_text import contact_text, customer_status_text, next_step_text
@@ -234,3 +236,52 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponse("Not JSON.", status=400, content_type="text/plain")
     whatsapp_webhook_received(payload)
     return HttpResponse("OK", content_type="text/plain")
+
+
+# The reference a "Find my request" asked for, while its code is awaited.
+FIND_SESSION_KEY = "find_reference"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def find_request(request: HttpRequest) -> HttpResponse:
+    """The reference and phone number of a request; a code goes to where the request says."""
+    form = FindRequestForm(request.POST or None)
+    if request.method == "POST":
+        wait = form_post_wait(request, scope="find")
+        if wait is not None:
+            context = {"form": form, "retry_minutes": max(1, wait // 60)}
+            return render(request, "tickets/find.html", context, status=429)
+        if form.is_valid():
+            access_code_send(**form.cleaned_data)
+            # The same next page whether or not anything matched: nothing is revealed.
+            request.session[FIND_SESSION_KEY] = form.cleaned_data["reference"]
+            return redirect("tickets:find-code")
+    return render(request, "tickets/find.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def find_request_code(request: HttpRequest) -> HttpResponse:
+    reference = request.session.get(FIND_SESSION_KEY)
+    if not reference:
+        return redirect("tickets:find")
+    form = AccessCodeForm(request.POST or None)
+    if request.method == "POST":
+        wait = form_post_wait(request, scope="find")
+        if wait is not None:
+            context = {"form": form, "reference": reference, "retry_minutes": max(1, wait // 60)}
+            return render(request, "tickets/find_code.html", context, status=429)
+        if form.is_valid():
+            submission = access_code_check(reference=reference, code=form.cleaned_data["code"])
+            if submission is not None:
+                del request.session[FIND_SESSION_KEY]
+                return redirect("tickets:status", public_id=submission.public_id)
+            form.add_error(
+                "code",
+                _(
+                    "That code is not right, or it has expired. Check the message, or ask "
+                    "for a new code."
+                ),
+            )
+    return render(request, "tickets/find_code.html", {"form": form, "reference": reference})

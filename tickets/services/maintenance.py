@@ -12,6 +12,7 @@ from django.tasks import TaskResultStatus
 from tickets.clock import database_now
 from tickets.forms.uploads import purge_stale_pending_uploads
 
+from .access import access_codes_purge
 from .privacy import submissions_purge_expired
 from .scheduling import maintenance_ensure_scheduled
 
@@ -25,6 +26,7 @@ def maintenance_run() -> dict[str, int]:
     maintenance_ensure_scheduled()
     counts = submissions_purge_expired(older_than_days=settings.RETENTION_DAYS)
     counts["task_results_pruned"] = _task_results_prune()
+    counts["access_codes_deleted"] = access_codes_purge()
     purge_stale_pending_uploads()
     return counts
 

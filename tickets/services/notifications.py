@@ -240,6 +240,9 @@ def _message_for(email: OutgoingEmail) -> EmailMultiAlternatives:
         context = _staff_alert_context(email)
     else:
         context = _customer_context(email.submission)
+    if email.kind == OutgoingEmail.Kind.ACCESS_CODE:
+        latest = email.submission.access_codes.filter(channel="email").order_by("-created_at")
+        context["code"] = latest.values_list("code", flat=True).first() or ""
     with translation.override(email.language):
         context = {**context, "language": email.language}
         subject = " ".join(render_to_string(f"emails/{email.kind}_subject.txt", context).split())

@@ -79,9 +79,11 @@ MESSAGES = WhatsAppMessages()
 
 
 # --- queueing ---------------------------------------------------------------------------------
-def whatsapp_queue(submission: Submission, kind: str, *, now: datetime) -> WhatsAppMessage | None:
+def whatsapp_queue(
+    submission: Submission, kind: str, *, now: datetime, code: str = ""
+) -> WhatsAppMessage | None:
     """Write the message ``kind`` for ``submission`` and queue its send, with the current
-    transaction; None when nobody is to be told on WhatsApp."""
+    transaction; None when nobody is to be told on WhatsApp. ``code``: an access code's."""
     template = settings.WHATSAPP["TEMPLATES"].get(kind)
     if not (whatsapp.is_on() and template and submission.whatsapp_opt_in_at and submission.phone):
         return None
@@ -93,14 +95,14 @@ def whatsapp_queue(submission: Submission, kind: str, *, now: datetime) -> Whats
         to=submission.phone,
         language=whatsapp.TEMPLATE_LANGUAGES.get(submission.language, "en"),
         template=template,
-        parameters=template_parameters(submission, kind),
+        parameters=template_parameters(submission, kind, code=code),
         next_attempt_at=now,
     )
     MESSAGES.schedule(message, now=now)
     return message
 
 
-def template_parameters(submission: Submission, kind: str) -> list[str]:
+def template_parameters(submission: Submission, kind: str, *, code: str = "") -> list[str]:
     """The body's {{1}}, {{2}}... of each template, as the README lists them for Meta."""
     status_url = settings.PORTAL_URL + reverse("tickets:status", args=[submission.public_id])
     if kind == WhatsAppMessage.Kind.RECEIPT:
@@ -109,6 +111,8 @@ def template_parameters(submission: Submission, kind: str) -> list[str]:
         return [submission.reference, service, status_url]
     if kind == WhatsAppMessage.Kind.TICKET_NUMBER:
         return [submission.reference, submission.customer_ticket_number, status_url]
+    if kind == WhatsAppMessage.Kind.ACCESS_CODE:
+        return [code]
     return [submission.reference, status_url]
 
 
@@ -147,6 +151,9 @@ def whatsapp_send(*, message_id: int) -> WhatsAppMessage | None:
             language=message.language,
             parameters=message.parameters,
             exchanges=exchanges,
+            copy_code=(
+                message.parameters[0] if message.kind == WhatsAppMessage.Kind.ACCESS_CODE else None
+            ),
         )
     except Exception as exc:
         return _settle(message_id, claim_token, exchanges=exchanges, failure=exc)

@@ -71,10 +71,13 @@ class CloudApi:
         language: str,
         parameters: list[str],
         exchanges: list[Exchange],
+        copy_code: str | None = None,
     ) -> str:
         """Send one template message; Meta's message ID ("wamid....") on success.
 
-        Raises a classified error (see the module's docstring); each call is in ``exchanges``.
+        ``copy_code``: an authentication template's one-time code, which Meta wants again for
+        its copy-code button. Raises a classified error (see the module's docstring); each call
+        is in ``exchanges``.
         """
         body = {
             "messaging_product": "whatsapp",
@@ -92,6 +95,15 @@ class CloudApi:
                 ],
             },
         }
+        if copy_code is not None:
+            body["template"]["components"].append(
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": "0",
+                    "parameters": [{"type": "text", "text": copy_code}],
+                }
+            )
         reply = self.http.post(
             url=self.messages_url,
             kind="message",
