@@ -76,3 +76,18 @@ def test_production_without_an_operator_is_warned_about():
     )
 
     assert "tickets.W005" in result.stderr and "OPERATOR_NAME or PRIVACY_CONTACT" in result.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "words"), [("en", "WhatsApp (Meta)"), ("ms", "BERHENTI"), ("id", "BERHENTI")]
+)
+def test_the_notice_names_whatsapp_while_customers_are_offered_it(
+    client, settings, language, words
+):
+    on = client.get("/privacy/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    settings.WHATSAPP = {**settings.WHATSAPP, "PHONE_NUMBER_ID": "", "ACCESS_TOKEN": ""}
+    off = client.get("/privacy/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert 'id="privacy-whatsapp"' in on and words in on
+    assert 'id="privacy-whatsapp"' not in off

@@ -58,7 +58,11 @@ def privacy_notice(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/privacy.html",
-        {"services": enabled_providers(), "retention_days": settings.RETENTION_DAYS},
+        {
+            "services": enabled_providers(),
+            "retention_days": settings.RETENTION_DAYS,
+            "whatsapp_on": whatsapp.is_on(),
+        },
     )
 
 
