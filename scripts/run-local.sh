@@ -40,9 +40,9 @@ done
 cat <<BANNER
 
   Support portal is running (Ctrl+C stops it all)
-    Portal:  $PORTAL_URL/
-    Staff:   $PORTAL_URL/admin/   (first account: make superuser)
-    E-mails: $SANDBOX_URL/_sandbox/mail
+    Portal:   $PORTAL_URL/
+    Staff:    $PORTAL_URL/admin/   (first account: make superuser)
+    E-mails:  $SANDBOX_URL/_sandbox/mail
     WhatsApp: $SANDBOX_URL/_sandbox/whatsapp
 
 BANNER

@@ -7,7 +7,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import storehub_data
-from tickets.models import OutgoingEmail, Submission
+from tickets.models import OutgoingEmail, Submission, WhatsAppMessage
 from tickets.services.intake import submission_create
 
 TOKEN = "a-scrape-token-of-some-length-0123456789"
@@ -129,3 +129,23 @@ def test_a_scraper_calling_by_address_over_http_is_answered(client, settings):
     )
 
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_whatsapp_messages_waiting_held_and_given_up_are_counted(scrape):
+    submission = Submission.objects.create(provider="storehub", name="Ahmad", phone="60123456789")
+    for state in ("queued", "held", "held", "failed", "read"):
+        WhatsAppMessage.objects.create(
+            submission=submission,
+            kind="receipt",
+            to="60123456789",
+            language="ms",
+            template="portal_receipt",
+            state=state,
+        )
+
+    samples = scrape()
+
+    assert samples["portal_whatsapp_messages_not_sent", (("state", "queued"),)] == 1
+    assert samples["portal_whatsapp_messages_not_sent", (("state", "held"),)] == 2
+    assert samples["portal_whatsapp_messages_not_sent", (("state", "failed"),)] == 1

@@ -23,11 +23,16 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from . import reports
-from .models import OutgoingEmail, ProviderCall, Submission
+from .models import OutgoingEmail, ProviderCall, Submission, WhatsAppMessage
 from .providers import enabled_providers
 from .selectors import submissions_needing_attention
 
 QUANTILES = (50, 95)
+WHATSAPP_NOT_SENT = (
+    WhatsAppMessage.State.QUEUED,
+    WhatsAppMessage.State.HELD,
+    WhatsAppMessage.State.FAILED,
+)
 
 
 class DeliveryCollector:
@@ -124,6 +129,23 @@ class DeliveryCollector:
         email_oldest.add_metric([], (now - first_queued).total_seconds() if first_queued else 0.0)
         yield emails
         yield email_oldest
+
+        whatsapp = GaugeMetricFamily(
+            "portal_whatsapp_messages_not_sent",
+            "WhatsApp messages not sent: waiting (queued), held for the settings (held), or "
+            "given up (failed).",
+            labels=["state"],
+        )
+        rows = (
+            WhatsAppMessage.objects.filter(state__in=WHATSAPP_NOT_SENT)
+            .values_list("state")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        counts = dict(rows)
+        for state in WHATSAPP_NOT_SENT:
+            whatsapp.add_metric([state], counts.get(state, 0))
+        yield whatsapp
 
         yield GaugeMetricFamily(
             "portal_needs_attention",
