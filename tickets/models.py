@@ -282,7 +282,27 @@ class Correction(models.Model):
         return f"{self.submission_id} corrected at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
-class OutgoingEmail(models.Model):
+class OutboxMessage(models.Model):
+    """What an e-mail and a WhatsApp message to a customer share: a row of an outbox
+    (``tickets.services.outbox``), sent by a task, retried by its policy, claimed by one worker
+    at a time, and kept for staff to see."""
+
+    language = models.CharField(_("language"), max_length=8)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    # When it is next due (when written, or its retry's time); empty once sent or given up.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+
+
+class OutgoingEmail(OutboxMessage):
     """One e-mail the portal sends: to whom, what, when, and how it went. Shown to staff.
 
     Written in the same transaction as the change it tells of, and sent by a task, so a mail
@@ -311,21 +331,10 @@ class OutgoingEmail(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     to = models.CharField(_("to"), max_length=1000)
-    language = models.CharField(_("language"), max_length=8)
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-    # When a waiting e-mail is next due (when written, or its retry's time); empty once sent or
-    # given up. The outbox's claim and lease: see tickets.services.outbox.
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(OutboxMessage.Meta):
         indexes = [
             # The sweep and /healthz look at the few e-mails not sent among the many that were.
             models.Index(
@@ -371,7 +380,7 @@ class StaffAlert(models.Model):
         return f"{self.submission_id} {self.reason}"
 
 
-class WhatsAppMessage(models.Model):
+class WhatsAppMessage(OutboxMessage):
     """One WhatsApp template message to a customer who opted in: what, to whom, and how it went.
 
     An outbox row like ``OutgoingEmail`` (written with the change it tells of, sent by a task,
@@ -399,27 +408,18 @@ class WhatsAppMessage(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     # Digits with the country code, as WhatsApp wants them ("60123456789").
     to = models.CharField(_("to"), max_length=20)
-    language = models.CharField(_("language"), max_length=8)
     template = models.CharField(_("template"), max_length=512)
     parameters = models.JSONField(_("parameters"), default=list)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    # Meta's error code and words for the last failure (131026, "Message undeliverable").
+    # Meta's code for the last failure (131026: undeliverable); its words are ``last_error``.
     error_code = models.PositiveIntegerField(_("error code"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
     # Meta's ID of the message ("wamid...."), which its webhook reports statuses by.
     wamid = models.CharField(_("WhatsApp message ID"), max_length=200, blank=True, db_index=True)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.UUIDField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # When Meta's last status for it happened (the webhook's timestamp), so an old status that
     # arrives late never moves it back.
     status_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(OutboxMessage.Meta):
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],

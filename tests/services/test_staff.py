@@ -44,18 +44,27 @@ def test_staff_can_cancel_but_not_a_sent_one(sandbox, run_worker):
     assert len(sandbox.requests("storehub")) == 1
 
 
-def test_staff_can_cancel_a_request_on_the_wire_and_its_late_ticket_is_flagged(sandbox, settings):
-    """A request stuck "sending" (a provider that never finishes) can be stopped; should the
-    call create a ticket after all, it is recorded beside the cancelled request, for staff."""
+def cancelled_on_the_wire(sandbox, settings):
+    """A request cancelled while its forward waits for a provider that then makes the ticket
+    after all: the late ticket is recorded beside it. Returns (the request, whether the cancel
+    took)."""
     set_provider_options(settings, "storehub", read_timeout=10)
     sandbox.script("storehub", "success;delay=2")
     submission = create("storehub")
     worker = threading.Thread(target=submission_forward, kwargs={"submission_id": submission.pk})
     worker.start()
     wait_for(lambda: refreshed(submission).status == Status.SENDING, 10, what="on the wire")
-
-    assert submission_cancel(submission=submission, user=None, reason="Customer withdrew")
+    cancelled = submission_cancel(submission=submission, user=None, reason="Customer withdrew")
     worker.join(timeout=30)
+    return submission, cancelled
+
+
+def test_staff_can_cancel_a_request_on_the_wire_and_its_late_ticket_is_flagged(sandbox, settings):
+    """A request stuck "sending" (a provider that never finishes) can be stopped; should the
+    call create a ticket after all, it is recorded beside the cancelled request, for staff."""
+    submission, cancelled_it = cancelled_on_the_wire(sandbox, settings)
+
+    assert cancelled_it
 
     cancelled = refreshed(submission)
     assert cancelled.status == Status.CANCELLED
@@ -107,14 +116,7 @@ def test_a_reopened_request_is_sent_as_if_new(sandbox, settings, run_worker, adm
 def test_a_request_the_provider_made_a_ticket_for_after_the_cancel_is_not_reopened(
     sandbox, settings
 ):
-    set_provider_options(settings, "storehub", read_timeout=10)
-    sandbox.script("storehub", "success;delay=2")
-    submission = create("storehub")
-    worker = threading.Thread(target=submission_forward, kwargs={"submission_id": submission.pk})
-    worker.start()
-    wait_for(lambda: refreshed(submission).status == Status.SENDING, 10, what="on the wire")
-    submission_cancel(submission=submission, user=None, reason="Customer withdrew")
-    worker.join(timeout=30)
+    submission, _ = cancelled_on_the_wire(sandbox, settings)
 
     # Reopening would make a second ticket at the provider.
     assert not submission_reopen(submission=refreshed(submission), user=None)
