@@ -49,7 +49,7 @@ def test_the_answer_is_the_same_whether_or_not_anything_matched(client, whatsapp
 def test_the_right_code_opens_the_status_page(client, whatsapp):
     submission = opted_in_request()
     client.post("/find/", {"reference": submission.reference.lower(), "phone": "0123456789"})
-    code = AccessCode.objects.get().code
+    code = AccessCode.objects.get().code_to_send
 
     opened = client.post("/find/code/", {"code": code})
 
@@ -63,7 +63,7 @@ def test_a_wrong_code_says_so_and_keeps_the_page(client, whatsapp):
     submission = opted_in_request()
     client.post("/find/", {"reference": submission.reference, "phone": "0123456789"})
 
-    code = AccessCode.objects.get().code
+    code = AccessCode.objects.get().code_to_send
     wrong = "000000" if code != "000000" else "111111"
 
     answer = client.post("/find/code/", {"code": wrong})

@@ -61,7 +61,7 @@ def test_ticked_with_an_indonesian_number_records_the_consent(client, whatsapp):
     submission = Submission.objects.get()
     assert submission.phone == "6281234567890"
     assert submission.whatsapp_opt_in_at is not None
-    assert submission.whatsapp_opt_in == "ticked on the onecloud form, in id"
+    assert submission.whatsapp_opt_in == "onecloud:id"
 
 
 def test_unticked_records_no_consent(client, whatsapp):

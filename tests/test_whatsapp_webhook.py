@@ -181,6 +181,17 @@ def test_a_late_failure_is_decided_as_a_failed_send_would_be(
     assert (sent_message.next_attempt_at is not None) == retried
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_status_that_beats_the_message_s_id_is_asked_for_again(client, settings, whatsapp):
+    """Meta may report a message before the worker that sent it has written its ID: the webhook
+    answers 503, so Meta delivers it again; an old one of someone else's is let go."""
+    fresh = status("wamid.not-written-yet", "delivered", at=int(time.time()))
+    old = status("wamid.someone-elses", "delivered", at=int(time.time()) - 3600)
+
+    assert post(client, settings, fresh).status_code == 503
+    assert post(client, settings, old).status_code == 200
+
+
 # --- replies -------------------------------------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("word", ["STOP", "Stop.", "berhenti", "BERHENTI!", " unsubscribe "])
@@ -208,8 +219,25 @@ def test_other_replies_opt_nobody_out(client, settings, whatsapp, text):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ticking_the_box_again_is_a_fresh_consent(client, settings, whatsapp, run_worker):
+def test_a_form_ticked_with_the_number_does_not_undo_its_stop(
+    client, settings, whatsapp, run_worker
+):
     post(client, settings, reply("STOP"))
+
+    submission = submission_create(
+        provider="storehub", data=storehub_data(whatsapp_updates=True), language="en"
+    )
+    run_worker()
+
+    assert WhatsAppOptOut.objects.exists()
+    assert submission.whatsapp_messages.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("word", ["START", "mula", "Mulai"])
+def test_the_number_itself_opts_back_in(client, settings, whatsapp, run_worker, word):
+    post(client, settings, reply("STOP"))
+    post(client, settings, reply(word))
 
     submission = submission_create(
         provider="storehub", data=storehub_data(whatsapp_updates=True), language="en"

@@ -125,7 +125,8 @@ class Submission(models.Model):
     # may decide the status, so a worker that lost its lease cannot overwrite anything.
     claim_token = models.UUIDField(null=True, blank=True, editable=False)
     # WhatsApp updates (Meta allows business-initiated messages only to customers who opted in):
-    # when the customer ticked the box and how ("storehub form, ms"); empty when they did not.
+    # when the customer ticked the box, and on which form in which language ("storehub:ms");
+    # empty when they did not.
     whatsapp_opt_in_at = models.DateTimeField(
         _("WhatsApp updates agreed at"), null=True, blank=True
     )
@@ -472,14 +473,15 @@ class AccessCode(models.Model):
     """A one-time code that opens a request's status page to whoever reads the request's
     WhatsApp or e-mail: "Find my request", for a customer who lost the link.
 
-    Short-lived and single-use, with a few tries; kept as typed (6 digits) only until it
-    expires, when the daily upkeep deletes it.
+    Kept as a keyed hash; the code itself only until the message that carries it has gone (or
+    been given up). The daily upkeep deletes codes once expired.
     """
 
     submission = models.ForeignKey(
         Submission, on_delete=models.CASCADE, related_name="access_codes"
     )
-    code = models.CharField(max_length=12)
+    code_hash = models.CharField(max_length=64)
+    code_to_send = models.CharField(max_length=12, blank=True)
     channel = models.CharField(max_length=10)  # "whatsapp" or "email"
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

@@ -24,7 +24,7 @@ from .page_cache import empty_form_page
 from .providers import enabled_providers, provider_or_none
 from .rate_limit import form_post_wait
 from .selectors import submission_for_status_page
-from .services.access import access_code_check, access_code_send
+from .services.access import CODE_SECONDS, access_code_check, access_code_send
 from .services.intake import AlreadySent, submission_create
 from .services.whatsapp import whatsapp_webhook_received
 from .status_text import contact_text, customer_status_text, next_step_text
@@ -39,8 +39,7 @@ STATUS_POLL_SECONDS_WAITING_ON_STAFF = 60
 # Before that, the page asks at these ages of the request (seconds since it was stored), not of
 # the page, so a phone whose page arrived late asks at once: the worker looks for work every
 # 0.2 s and a provider that answers at once takes tens of milliseconds more, so numbers exist
-# 0.05-0.25 s after storing (`make bench`). As many asks in the first 30 s as a back-off timed
-# from the page's arrival made.
+# 0.05-0.25 s after storing (`make bench`). Nine asks in the first 30 s in all.
 STATUS_FIRST_ASKS_SECONDS = (0.3, 0.6, 1.2, 2.4)
 
 
@@ -238,7 +237,9 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
         payload = json.loads(request.body)
     except ValueError:
         return HttpResponse("Not JSON.", status=400, content_type="text/plain")
-    whatsapp_webhook_received(payload)
+    if whatsapp_webhook_received(payload)["early"]:
+        # Meta delivers again later, by when the message's ID is written.
+        return HttpResponse("Not known yet.", status=503, content_type="text/plain")
     return HttpResponse("OK", content_type="text/plain")
 
 
@@ -271,10 +272,11 @@ def find_request_code(request: HttpRequest) -> HttpResponse:
     if not reference:
         return redirect("tickets:find")
     form = AccessCodeForm(request.POST or None)
+    code_context = {"reference": reference, "code_minutes": CODE_SECONDS // 60}
     if request.method == "POST":
         wait = form_post_wait(request, scope="find")
         if wait is not None:
-            context = {"form": form, "reference": reference, "retry_minutes": max(1, wait // 60)}
+            context = {**code_context, "form": form, "retry_minutes": max(1, wait // 60)}
             return render(request, "tickets/find_code.html", context, status=429)
         if form.is_valid():
             submission = access_code_check(reference=reference, code=form.cleaned_data["code"])
@@ -288,4 +290,4 @@ def find_request_code(request: HttpRequest) -> HttpResponse:
                     "for a new code."
                 ),
             )
-    return render(request, "tickets/find_code.html", {"form": form, "reference": reference})
+    return render(request, "tickets/find_code.html", {**code_context, "form": form})

@@ -1,6 +1,8 @@
 """Find my request (``tickets.services.access``): a one-time code to the request's WhatsApp or
 e-mail, short-lived, single-use, a few tries; nothing for anyone else."""
 
+import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,7 +10,9 @@ import pytest
 from tests.factories import onecloud_data, storehub_data
 from tickets.models import AccessCode, OutgoingEmail, WhatsAppMessage
 from tickets.services.access import (
-    MAX_WRONG_TRIES,
+    CODES_PER_DAY,
+    CODES_PER_HOUR,
+    WRONG_TRIES_PER_DAY,
     access_code_check,
     access_code_send,
     access_codes_purge,
@@ -24,7 +28,8 @@ def storehub_request(**overrides):
 
 
 def the_code(submission) -> str:
-    return submission.access_codes.latest("created_at").code
+    """The code of the latest ask, still in clear: its message has not gone yet."""
+    return submission.access_codes.latest("created_at").code_to_send
 
 
 def test_an_opted_in_request_gets_its_code_on_whatsapp(whatsapp, run_worker):
@@ -33,13 +38,20 @@ def test_an_opted_in_request_gets_its_code_on_whatsapp(whatsapp, run_worker):
     access_code_send(reference=submission.reference.lower(), phone="012-345 6789")
     run_worker()
 
-    code = the_code(submission)
     sent = [m for m in whatsapp.sent if m["template"]["name"] == "portal_access_code"]
     assert len(sent) == 1
     components = sent[0]["template"]["components"]
-    assert components[0]["parameters"] == [{"type": "text", "text": code}]
+    code = components[0]["parameters"][0]["text"]
+    assert re.fullmatch(r"\d{6}", code)
     assert components[1]["sub_type"] == "url"  # the copy-code button, as Meta wants it
+    assert components[1]["parameters"][0]["text"] == code
     assert sent[0]["template"]["language"]["code"] == "ms"
+    # Gone: the code is no longer kept in clear, not in the message, not in its stored call.
+    access = submission.access_codes.get()
+    message = submission.whatsapp_messages.get(kind="access_code")
+    assert access.code_to_send == "" and code not in access.code_hash
+    assert message.parameters == []
+    assert code not in json.dumps(message.calls.get().request)
     assert access_code_check(reference=submission.reference, code=code) == submission
 
 
@@ -51,10 +63,13 @@ def test_without_whatsapp_the_code_goes_by_e_mail(whatsapp, smtp_server, run_wor
 
     email = submission.emails.get(kind=OutgoingEmail.Kind.ACCESS_CODE)
     assert email.state == "sent"
-    code = the_code(submission)
-    (message,) = [m for m in smtp_server.messages if code in m.subject]
-    assert submission.reference in message.subject
+    (message,) = [m for m in smtp_server.messages if "Kod anda" in m.subject]
+    code = re.search(r"^\s+(\d{6})\s*$", message.text, re.M).group(1)
+    # Not in the subject, which staff see on the request's page.
+    assert submission.reference in message.subject and code not in email.subject
+    assert submission.access_codes.get().code_to_send == ""
     assert not submission.whatsapp_messages.filter(kind="access_code").exists()
+    assert access_code_check(reference=submission.reference, code=code) == submission
 
 
 def test_an_indonesian_number_is_read_as_its_own_form_reads_it(whatsapp, run_worker):
@@ -117,25 +132,54 @@ def test_a_code_expires(whatsapp):
     assert access_codes_purge() == 1
 
 
-def test_a_code_is_refused_after_too_many_wrong_tries(whatsapp):
+def test_wrong_codes_are_counted_for_the_request_whichever_code_they_aim_at(whatsapp):
     submission = storehub_request(whatsapp_updates=True)
-    access_code_send(reference=submission.reference, phone="0123456789")
-    code = the_code(submission)
-    wrong = "000000" if code != "000000" else "111111"
+    for ask in range(3):
+        access_code_send(reference=submission.reference, phone="0123456789")
+        code = the_code(submission)
+        wrong = "000000" if code != "000000" else "111111"
+        tries = 4 if ask < 2 else WRONG_TRIES_PER_DAY - 8
+        for _ in range(tries):
+            assert access_code_check(reference=submission.reference, code=wrong) is None
 
-    for _ in range(MAX_WRONG_TRIES):
-        assert access_code_check(reference=submission.reference, code=wrong) is None
-
+    # The day's wrong tries are used up: even the right code opens nothing now.
     assert access_code_check(reference=submission.reference, code=code) is None
 
 
-def test_a_request_gets_a_few_codes_an_hour_at_most(whatsapp):
+def test_a_new_code_ends_the_ones_before_it(whatsapp):
+    submission = storehub_request(whatsapp_updates=True)
+    access_code_send(reference=submission.reference, phone="0123456789")
+    first = the_code(submission)
+    access_code_send(reference=submission.reference, phone="0123456789")
+    second = the_code(submission)
+
+    assert access_code_check(reference=submission.reference, code=first) is None
+    assert access_code_check(reference=submission.reference, code=second) == submission
+
+
+def test_a_request_gets_a_few_codes_an_hour_and_a_day_at_most(whatsapp):
     submission = storehub_request(whatsapp_updates=True)
 
     for _ in range(5):
         access_code_send(reference=submission.reference, phone="0123456789")
+    assert submission.access_codes.count() == CODES_PER_HOUR
 
-    assert submission.access_codes.count() == 3
+    AccessCode.objects.update(created_at=submission.created_at - timedelta(hours=2))
+    for _ in range(5):
+        access_code_send(reference=submission.reference, phone="0123456789")
+    assert submission.access_codes.count() == CODES_PER_DAY
+
+
+def test_a_code_that_expired_before_its_message_went_is_not_sent(whatsapp, smtp_server, run_worker):
+    submission = storehub_request()
+    access_code_send(reference=submission.reference, phone="0123456789")
+    AccessCode.objects.update(expires_at=submission.created_at)
+
+    run_worker()
+
+    email = submission.emails.get(kind=OutgoingEmail.Kind.ACCESS_CODE)
+    assert email.state == "failed" and "expired" in email.last_error
+    assert not [m for m in smtp_server.messages if "Kod anda" in m.subject]
 
 
 @pytest.mark.parametrize(

@@ -121,3 +121,22 @@ def test_a_request_the_provider_made_a_ticket_for_after_the_cancel_is_not_reopen
     # Reopening would make a second ticket at the provider.
     assert not submission_reopen(submission=refreshed(submission), user=None)
     assert refreshed(submission).status == Status.CANCELLED
+
+
+def test_a_request_cancelled_on_the_wire_is_not_reopened_while_its_call_may_answer(
+    sandbox, settings
+):
+    set_provider_options(settings, "storehub", read_timeout=10)
+    sandbox.script("storehub", "success;delay=2")
+    submission = create("storehub")
+    worker = threading.Thread(target=submission_forward, kwargs={"submission_id": submission.pk})
+    worker.start()
+    wait_for(lambda: refreshed(submission).status == Status.SENDING, 10, what="on the wire")
+    submission_cancel(submission=submission, user=None, reason="Customer withdrew")
+
+    # The call is still out: it may yet bring a ticket.
+    refused_at_once = submission_reopen(submission=refreshed(submission), user=None)
+    worker.join(timeout=30)
+
+    assert not refused_at_once
+    assert refreshed(submission).status == Status.CANCELLED

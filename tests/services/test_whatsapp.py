@@ -6,9 +6,11 @@ import json
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
+from django.utils import translation
 
 from tests.factories import storehub_data
 from tickets.models import Status, WhatsAppMessage, WhatsAppOptOut
+from tickets.providers import get_provider
 from tickets.services.intake import submission_create
 from tickets.services.whatsapp import whatsapp_send
 
@@ -63,14 +65,17 @@ def test_an_opted_in_customer_gets_the_receipt_and_the_ticket_number(
     submission.refresh_from_db()
     assert submission.status == Status.SENT
     assert submission.whatsapp_opt_in_at is not None
-    assert submission.whatsapp_opt_in == f"ticked on the storehub form, in {language}"
+    assert submission.whatsapp_opt_in == f"storehub:{language}"
     status_url = f"{settings.PORTAL_URL}/status/{submission.public_id}/"
+    with translation.override(language):
+        service = str(get_provider("storehub").title)
+    assert language == "en" or service != "StoreHub on-site service"
     assert sent_templates(whatsapp) == [
         (
             "60123456789",
             "portal_receipt",
             language,
-            [submission.reference, "StoreHub on-site service", status_url],
+            [submission.reference, service, status_url],
         ),
         (
             "60123456789",
@@ -199,6 +204,7 @@ def test_staff_see_each_message_its_state_and_its_calls(
 
     section = page.content.decode().split('class="module submission-whatsapp"')[1]
     assert "The customer agreed to WhatsApp updates on" in section
+    assert "by ticking the box on the StoreHub form, in English." in section
     assert "Receipt with the reference" in section and "Ticket number" in section
     assert "Waiting to be sent" in section  # the receipt, rate-limited, waits for its retry
     assert "Accepted by WhatsApp" in section  # the ticket number went out

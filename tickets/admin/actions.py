@@ -115,8 +115,10 @@ def reopen(model_admin, request: HttpRequest, queryset) -> None:
             count,
         ),
         skipped_because=lambda count: ngettext(
-            "%(count)d skipped: not cancelled, or the provider made a ticket for it after all.",
-            "%(count)d skipped: not cancelled, or the provider made a ticket for them after all.",
+            "%(count)d skipped: not cancelled, or the provider made (or may still make) a ticket "
+            "for it: try again in a few minutes, or check at the provider.",
+            "%(count)d skipped: not cancelled, or the provider made (or may still make) a ticket "
+            "for them: try again in a few minutes, or check at the provider.",
             count,
         ),
     )

@@ -7,10 +7,11 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 
 from tickets.models import Status
-from tickets.providers import provider_or_none
+from tickets.providers import provider_label, provider_or_none
 
 MAP_ZOOM = 17
 
@@ -80,6 +81,18 @@ def customer_details(submission) -> list[dict]:
             value = label if label == str(value) else f"{label} ({value})"
         rows.append({"name": name, "label": field.label or name, "value": _display(value)})
     return rows
+
+
+def whatsapp_consent(submission) -> dict | None:
+    """On which form and in which language the customer agreed to WhatsApp updates."""
+    if not submission.whatsapp_opt_in_at:
+        return None
+    alias, _sep, language = submission.whatsapp_opt_in.partition(":")
+    try:
+        language_name = get_language_info(language)["name_local"]
+    except KeyError:
+        language_name = language
+    return {"form": provider_label(alias), "language": language_name}
 
 
 def staff_history(submission, corrections) -> list:

@@ -42,6 +42,7 @@ from .presentation import (
     staff_history,
     status_badge,
     timeline_entry,
+    whatsapp_consent,
 )
 
 
@@ -319,6 +320,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             ),
             "emails": selectors.submission_emails(submission=submission),
             "whatsapp_messages": selectors.submission_whatsapp_messages(submission=submission),
+            "whatsapp_consent": whatsapp_consent(submission),
             "can_correct": (
                 submission.status in RESENDABLE_STATUSES
                 and self.has_correct_permission(request, submission)

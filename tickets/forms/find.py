@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tickets.services.access import CODE_DIGITS, normalized_reference
@@ -33,8 +34,13 @@ class AccessCodeForm(forms.Form):
         label=_("Code"),
         min_length=CODE_DIGITS,
         max_length=CODE_DIGITS,
-        help_text=_("The 6 digits we sent."),
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]*"}
         ),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].help_text = gettext("The %(digits)d digits we sent.") % {
+            "digits": CODE_DIGITS
+        }

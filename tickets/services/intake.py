@@ -20,7 +20,6 @@ from tickets.models import (
     WHATSAPP_UPDATES,
     Attachment,
     Submission,
-    WhatsAppOptOut,
     new_reference,
     split_customer_data,
 )
@@ -92,7 +91,7 @@ def submission_create(
         provider=provider,
         language=language,
         whatsapp_opt_in_at=now if wants_whatsapp else None,
-        whatsapp_opt_in=(f"ticked on the {provider} form, in {language}" if wants_whatsapp else ""),
+        whatsapp_opt_in=f"{provider}:{language}" if wants_whatsapp else "",
         # Due now, on the database's clock: the sweep judges a lost task by this time.
         next_attempt_at=now,
         form_token=form_token,
@@ -109,9 +108,6 @@ def submission_create(
         try:
             with transaction.atomic():
                 submission.save()
-                if wants_whatsapp:
-                    # Ticking the box again is a fresh consent: an earlier STOP no longer holds.
-                    WhatsAppOptOut.objects.filter(phone=submission.phone).delete()
                 _store_files(submission, files)
                 # A queue that fails must not turn a stored request into an error page: the
                 # request is pending in the database, and the sweep queues it.

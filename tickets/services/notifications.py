@@ -28,12 +28,11 @@ from tickets.alert_text import STAFF_ALERT_REASONS
 from tickets.clock import database_now
 from tickets.models import OutgoingEmail, StaffAlert, Status, Submission, WhatsAppMessage
 from tickets.providers import provider_label, provider_or_none
-from tickets.retry import EmailRetryPolicy
 from tickets.tasks import email_send as email_send_task
 from tickets.tasks import staff_alerts_send as staff_alerts_send_task
 
 from . import whatsapp
-from .outbox import Outbox
+from .outbox import MessageOutbox
 from .scheduling import schedule
 
 logger = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ STAFF_ALERT_FOR_STATUS = {
 SEND_LEASE_SECONDS = 300
 
 
-class Emails(Outbox):
+class Emails(MessageOutbox):
     name = "emails"
     model = OutgoingEmail
     task = email_send_task
@@ -70,22 +69,6 @@ class Emails(Outbox):
         recipients."""
         timeout = settings.MAILERS.get("default", {}).get("OPTIONS", {}).get("timeout") or 20
         return max(SEND_LEASE_SECONDS, (8 + len(settings.STAFF_ALERT_EMAILS)) * timeout)
-
-    def retry_policy(self) -> EmailRetryPolicy:
-        return EmailRetryPolicy.from_settings()
-
-    def claimed(self, row: OutgoingEmail, *, now: datetime) -> None:
-        # Counted when claimed: a send whose worker died counts as a try too.
-        row.attempts += 1
-        row.save(update_fields=["attempts", "claim_token", "lease_expires_at"])
-
-    def recover_expired(self, row: OutgoingEmail, *, now: datetime) -> None:
-        # The send may or may not have reached the mail server: sent again, at once.
-        self.release(row)
-        row.next_attempt_at = now
-        row.save(update_fields=["claim_token", "lease_expires_at", "next_attempt_at"])
-        self.schedule(row, now=now)
-        logger.warning("e-mail %s (%s): worker lost mid-send, queued again", row.pk, row.kind)
 
 
 EMAILS = Emails()
@@ -178,8 +161,20 @@ def email_send(*, email_id: int) -> OutgoingEmail | None:
         email.next_attempt_at = None
         email.last_error = ""
         email.save(update_fields=OUTCOME_FIELDS)
+        _forget_a_code_sent(email)
     logger.info("e-mail %s (%s) sent", email.pk, email.kind)
     return email
+
+
+class CodeExpired(Exception):
+    """An access code's e-mail found its code expired or replaced before it could go."""
+
+
+def _forget_a_code_sent(email: OutgoingEmail) -> None:
+    if email.kind == OutgoingEmail.Kind.ACCESS_CODE:
+        from .access import access_code_sent
+
+        access_code_sent(email.submission, channel="email")
 
 
 # What a send writes back: never ``attempts``, which only claims count.
@@ -208,7 +203,7 @@ def _record_failure(email_id: int, claim_token, exc: Exception) -> OutgoingEmail
     """Count the failure; retry later, or give up when the policy says so."""
     with transaction.atomic():
         email, held = EMAILS.held_by(email_id, claim_token)
-        if not isinstance(exc, smtplib.SMTPException | OSError):
+        if not isinstance(exc, smtplib.SMTPException | OSError | CodeExpired):
             # Not the mail server: a bug of ours (a template, the data). Retried all the same,
             # since a fix deployed meanwhile sends it; given up like any other after the last.
             logger.exception("e-mail %s (%s) could not be built or sent", email.pk, email.kind)
@@ -218,10 +213,12 @@ def _record_failure(email_id: int, claim_token, exc: Exception) -> OutgoingEmail
         EMAILS.release(email)
         email.last_error = failure_text(exc)
         policy = EMAILS.retry_policy()
-        if policy.gives_up(attempts=email.attempts) or address_refused_for_good(exc):
+        given_up = policy.gives_up(attempts=email.attempts) or address_refused_for_good(exc)
+        if given_up or isinstance(exc, CodeExpired):
             email.state = OutgoingEmail.State.FAILED
             email.next_attempt_at = None
             email.save(update_fields=OUTCOME_FIELDS)
+            _forget_a_code_sent(email)
             logger.error("e-mail %s (%s) given up: %s", email.pk, email.kind, email.last_error)
             return email
         now = database_now()
@@ -241,8 +238,12 @@ def _message_for(email: OutgoingEmail) -> EmailMultiAlternatives:
     else:
         context = _customer_context(email.submission)
     if email.kind == OutgoingEmail.Kind.ACCESS_CODE:
-        latest = email.submission.access_codes.filter(channel="email").order_by("-created_at")
-        context["code"] = latest.values_list("code", flat=True).first() or ""
+        from .access import CODE_SECONDS, access_code_to_send
+
+        context["code"] = access_code_to_send(email.submission, channel="email")
+        context["code_minutes"] = CODE_SECONDS // 60
+        if not context["code"]:
+            raise CodeExpired("Not sent: the code expired, or a newer one replaced it.")
     with translation.override(email.language):
         context = {**context, "language": email.language}
         subject = " ".join(render_to_string(f"emails/{email.kind}_subject.txt", context).split())

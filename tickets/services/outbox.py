@@ -1,8 +1,10 @@
 """The outbox: work the portal owes, kept in the database and done by workers.
 
-Forwards (``Submission``) and e-mails (``OutgoingEmail``) are two outboxes of this one mechanism;
-an ``Outbox`` says which rows are owed work, what a claim adds, how long the work may take, when
-to try again, and what to do with a row whose worker vanished. The rules:
+Forwards (``Submission``), e-mails (``OutgoingEmail``) and WhatsApp messages
+(``WhatsAppMessage``) are three outboxes of this one mechanism, the last two alike enough to
+share ``MessageOutbox``; an ``Outbox`` says which rows are owed work, what a claim adds, how
+long the work may take, when to try again, and what to do with a row whose worker vanished.
+The rules:
 
 1. a row is written with its due time (``next_attempt_at``) in the transaction of the change it
    is about, and its task is queued in that same transaction (``scheduling``);
@@ -17,6 +19,7 @@ to try again, and what to do with a row whose worker vanished. The rules:
    workers on several machines compare them.
 """
 
+import logging
 import uuid
 from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
@@ -27,8 +30,11 @@ from django.db.models import Q
 from django.tasks import Task
 
 from tickets.clock import database_now
+from tickets.retry import EmailRetryPolicy
 
 from . import scheduling
+
+logger = logging.getLogger(__name__)
 
 
 class Outbox(ABC):
@@ -121,3 +127,26 @@ class Outbox(ABC):
         )
         if waiting is not None and not scheduling.rows_with_a_task_waiting(self.task, row=pk):
             self.schedule(waiting, now=now)
+
+
+class MessageOutbox(Outbox):
+    """A message to a person (an ``OutboxMessage``): each claim counts as a try, and a send
+    whose worker died is made again at once (it may have gone: a person may get it twice, but
+    never not at all)."""
+
+    def retry_policy(self) -> EmailRetryPolicy:
+        return EmailRetryPolicy.from_settings()
+
+    def claimed(self, row: Any, *, now: datetime) -> None:
+        # Counted when claimed: a send whose worker died counts as a try too.
+        row.attempts += 1
+        row.save(update_fields=["attempts", "claim_token", "lease_expires_at"])
+
+    def recover_expired(self, row: Any, *, now: datetime) -> None:
+        self.release(row)
+        row.next_attempt_at = now
+        row.save(update_fields=["claim_token", "lease_expires_at", "next_attempt_at"])
+        self.schedule(row, now=now)
+        logger.warning(
+            "%s %s (%s): worker lost mid-send, queued again", self.name, row.pk, row.kind
+        )

@@ -3,9 +3,11 @@ duplicate. Each change a person decides on is recorded as a ``Correction`` (who,
 why): the submission's staff history."""
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -84,11 +86,12 @@ def submission_reopen(*, submission: Submission, user: "AbstractBaseUser | None"
     """Undo a cancel: the request goes back in the queue, due now, with a fresh retry budget.
 
     Not when the provider made a ticket for it after all (a late answer to the cancelled
-    forward, recorded beside it): reopening would make a second one.
+    forward, recorded beside it), nor while the forward it was cancelled in may still bring one
+    (less than a lease ago): reopening would make a second.
     """
     with transaction.atomic():
         current = _locked(submission, REOPENABLE_STATUSES)
-        if current is not None and current.extra_tickets:
+        if current is not None and (current.extra_tickets or _may_still_answer(current)):
             current = None
         if current is not None:
             _queue_now(current)
@@ -98,6 +101,15 @@ def submission_reopen(*, submission: Submission, user: "AbstractBaseUser | None"
     submission.refresh_from_db()
     logger.info("submission %s reopened by staff", submission.reference)
     return True
+
+
+def _may_still_answer(submission: Submission) -> bool:
+    """Cancelled while on the wire, so recently that its forward's call may still answer."""
+    cancel = submission.corrections.order_by("-changed_at", "-pk").first()
+    if cancel is None or cancel.changes.get("status") != [Status.SENDING, Status.CANCELLED]:
+        return False
+    since = database_now() - timedelta(seconds=settings.FORWARD_LEASE_SECONDS)
+    return cancel.changed_at >= since
 
 
 def _record(

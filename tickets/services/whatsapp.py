@@ -14,6 +14,7 @@ sent. Meta's webhook then reports each message delivered, read, or failed after 
 a failed send would be), and a customer's STOP opts the number out.
 """
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import translation
 
 from tickets import whatsapp
 from tickets.clock import database_now
@@ -32,12 +34,12 @@ from tickets.models import (
 )
 from tickets.providers import provider_label, provider_or_none
 from tickets.providers.errors import ConfigurationError, ProviderRateLimited, ProviderRejected
-from tickets.retry import EmailRetryPolicy
+from tickets.providers.http import REDACTED
 from tickets.statuses import ErrorClass
 from tickets.tasks import whatsapp_send as whatsapp_send_task
 from tickets.whatsapp.client import CloudApi, failure_for
 
-from .outbox import Outbox
+from .outbox import MessageOutbox
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ logger = logging.getLogger(__name__)
 SEND_LEASE_SECONDS = 120
 
 
-class WhatsAppMessages(Outbox):
+class WhatsAppMessages(MessageOutbox):
     name = "whatsapp"
     model = WhatsAppMessage
     task = whatsapp_send_task
@@ -57,33 +59,14 @@ class WhatsAppMessages(Outbox):
         timeouts = settings.WHATSAPP["CONNECT_TIMEOUT"] + settings.WHATSAPP["READ_TIMEOUT"]
         return max(SEND_LEASE_SECONDS, 2 * timeouts)
 
-    def retry_policy(self) -> EmailRetryPolicy:
-        return EmailRetryPolicy.from_settings()
-
-    def claimed(self, row: WhatsAppMessage, *, now: datetime) -> None:
-        row.attempts += 1
-        row.save(update_fields=["attempts", "claim_token", "lease_expires_at"])
-
-    def recover_expired(self, row: WhatsAppMessage, *, now: datetime) -> None:
-        # The call may or may not have reached Meta: sent again, at once.
-        self.release(row)
-        row.next_attempt_at = now
-        row.save(update_fields=["claim_token", "lease_expires_at", "next_attempt_at"])
-        self.schedule(row, now=now)
-        logger.warning(
-            "WhatsApp message %s (%s): worker lost mid-send, queued again", row.pk, row.kind
-        )
-
 
 MESSAGES = WhatsAppMessages()
 
 
 # --- queueing ---------------------------------------------------------------------------------
-def whatsapp_queue(
-    submission: Submission, kind: str, *, now: datetime, code: str = ""
-) -> WhatsAppMessage | None:
+def whatsapp_queue(submission: Submission, kind: str, *, now: datetime) -> WhatsAppMessage | None:
     """Write the message ``kind`` for ``submission`` and queue its send, with the current
-    transaction; None when nobody is to be told on WhatsApp. ``code``: an access code's."""
+    transaction; None when nobody is to be told on WhatsApp."""
     template = settings.WHATSAPP["TEMPLATES"].get(kind)
     if not (whatsapp.is_on() and template and submission.whatsapp_opt_in_at and submission.phone):
         return None
@@ -95,29 +78,31 @@ def whatsapp_queue(
         to=submission.phone,
         language=whatsapp.TEMPLATE_LANGUAGES.get(submission.language, "en"),
         template=template,
-        parameters=template_parameters(submission, kind, code=code),
+        parameters=template_parameters(submission, kind),
         next_attempt_at=now,
     )
     MESSAGES.schedule(message, now=now)
     return message
 
 
-def template_parameters(submission: Submission, kind: str, *, code: str = "") -> list[str]:
-    """The body's {{1}}, {{2}}... of each template, as the README lists them for Meta."""
+def template_parameters(submission: Submission, kind: str) -> list[str]:
+    """The body's {{1}}, {{2}}... of each template, as the README lists them for Meta, in the
+    request's language. An access code's one is filled in only as it is sent (``access``)."""
     status_url = settings.PORTAL_URL + reverse("tickets:status", args=[submission.public_id])
     if kind == WhatsAppMessage.Kind.RECEIPT:
         provider = provider_or_none(submission.provider)
-        service = str(provider.title) if provider else provider_label(submission.provider)
+        with translation.override(submission.language or settings.LANGUAGE_CODE):
+            service = str(provider.title) if provider else provider_label(submission.provider)
         return [submission.reference, service, status_url]
     if kind == WhatsAppMessage.Kind.TICKET_NUMBER:
         return [submission.reference, submission.customer_ticket_number, status_url]
     if kind == WhatsAppMessage.Kind.ACCESS_CODE:
-        return [code]
+        return []
     return [submission.reference, status_url]
 
 
 # --- sending ----------------------------------------------------------------------------------
-# What a send writes back: never ``attempts``, which only claims count (and a hold resets).
+# What a send writes back (``attempts`` only as a hold resets it: claims count them).
 OUTCOME_FIELDS = [
     "state",
     "wamid",
@@ -142,45 +127,60 @@ def whatsapp_send(*, message_id: int) -> WhatsAppMessage | None:
         return None
     claim_token = message.claim_token
     if WhatsAppOptOut.objects.filter(phone=message.to).exists():
-        return _settle(message_id, claim_token, exchanges=[], failure=None, opted_out=True)
+        return _settle(message_id, claim_token, failure=None, unsent=OPTED_OUT)
+    parameters, code = message.parameters, None
+    if message.kind == WhatsAppMessage.Kind.ACCESS_CODE:
+        from .access import access_code_to_send
+
+        code = access_code_to_send(message.submission, channel="whatsapp")
+        if not code:
+            return _settle(message_id, claim_token, failure=None, unsent=CODE_EXPIRED)
+        parameters = [code]
     exchanges: list = []
     try:
         wamid = CloudApi().send_template(
             to=message.to,
             template=message.template,
             language=message.language,
-            parameters=message.parameters,
+            parameters=parameters,
             exchanges=exchanges,
-            copy_code=(
-                message.parameters[0] if message.kind == WhatsAppMessage.Kind.ACCESS_CODE else None
-            ),
+            copy_code=code,
         )
     except Exception as exc:
-        return _settle(message_id, claim_token, exchanges=exchanges, failure=exc)
-    return _settle(message_id, claim_token, exchanges=exchanges, failure=None, wamid=wamid)
+        return _settle(message_id, claim_token, exchanges=exchanges, failure=exc, code=code)
+    return _settle(
+        message_id, claim_token, exchanges=exchanges, failure=None, wamid=wamid, code=code
+    )
+
+
+# Why a message was not sent at all.
+OPTED_OUT = "Not sent: the customer asked for no more WhatsApp messages."
+CODE_EXPIRED = "Not sent: the code expired, or a newer one replaced it, before it could go."
 
 
 def _settle(
     message_id: int,
     claim_token,
     *,
-    exchanges: list,
     failure: Exception | None,
+    exchanges: list = (),
     wamid: str = "",
-    opted_out: bool = False,
+    unsent: str = "",
+    code: str | None = None,
 ) -> WhatsAppMessage:
+    """Record the calls and write the outcome. ``unsent``: why nothing was sent; ``code``: an
+    access code sent, cut out of the stored calls."""
     with transaction.atomic():
         message, held = MESSAGES.held_by(message_id, claim_token)
-        _record_calls(message, exchanges, failure)
+        _record_calls(message, exchanges, failure, hide=code)
         if not held:
             logger.warning("WhatsApp message %s: a late answer only recorded", message.pk)
             return message
         MESSAGES.release(message)
         now = database_now()
         state = WhatsAppMessage.State
-        if opted_out:
-            message.state, message.next_attempt_at = state.FAILED, None
-            message.last_error = "Not sent: the customer asked for no more WhatsApp messages."
+        if unsent:
+            message.state, message.next_attempt_at, message.last_error = state.FAILED, None, unsent
         elif failure is None:
             message.state, message.wamid, message.sent_at = state.SENT, wamid, now
             message.next_attempt_at, message.error_code, message.last_error = None, None, ""
@@ -189,8 +189,19 @@ def _settle(
         message.save(update_fields=OUTCOME_FIELDS)
         if message.next_attempt_at is not None:
             MESSAGES.schedule(message, now=now)
+        elif message.kind == WhatsAppMessage.Kind.ACCESS_CODE:
+            from .access import access_code_sent
+
+            access_code_sent(message.submission, channel="whatsapp")
     logger.info("WhatsApp message %s (%s): %s", message.pk, message.kind, message.state)
     return message
+
+
+def _without(value, secret: str | None):
+    """``value`` (a stored request) with ``secret`` replaced wherever it stands."""
+    if not secret:
+        return value
+    return json.loads(json.dumps(value).replace(secret, REDACTED))
 
 
 def _decide_after(message: WhatsAppMessage, failure: Exception, *, now: datetime) -> None:
@@ -217,7 +228,9 @@ def _decide_after(message: WhatsAppMessage, failure: Exception, *, now: datetime
         message.state, message.next_attempt_at = state.QUEUED, now + timedelta(seconds=wait)
 
 
-def _record_calls(message: WhatsAppMessage, exchanges: list, failure: Exception | None) -> None:
+def _record_calls(
+    message: WhatsAppMessage, exchanges, failure: Exception | None, *, hide: str | None
+) -> None:
     error_class = getattr(failure, "error_class", ErrorClass.SUCCESS if failure is None else "")
     WhatsAppCall.objects.bulk_create(
         WhatsAppCall(
@@ -225,7 +238,7 @@ def _record_calls(message: WhatsAppMessage, exchanges: list, failure: Exception 
             started_at=exchange.started_at,
             duration_ms=exchange.duration_ms,
             url=exchange.url,
-            request=exchange.request,
+            request=_without(exchange.request, hide),
             http_status=exchange.http_status,
             response=exchange.response,
             error_class=error_class or ErrorClass.TRANSIENT,
@@ -238,23 +251,34 @@ def _record_calls(message: WhatsAppMessage, exchanges: list, failure: Exception 
 # --- what Meta's webhook reports -------------------------------------------------------------
 # A message moves only forward through these; a status that arrives late changes nothing.
 STATUS_ORDER = {"sent": 1, "delivered": 2, "read": 3}
-# A customer's reply that opts their number out, as typed in any of the portal's languages.
+# A customer's reply that opts their number out, or back in, as typed in any of the portal's
+# languages. Only the number itself can opt back in: a form ticked with someone's number cannot
+# undo their STOP.
 OPT_OUT_WORDS = frozenset({"stop", "berhenti", "unsubscribe", "stop whatsapp"})
+OPT_IN_WORDS = frozenset({"start", "mula", "mulai"})
+# A status this recent, of a message not known (yet), is asked for again rather than dropped.
+EARLY_STATUS_SECONDS = 300
 
 
 def whatsapp_webhook_received(payload: dict) -> dict[str, int]:
     """Take in one webhook delivery (already checked as Meta's): the statuses of messages sent,
     and customers' replies. Safe to receive twice (Meta retries, a replay changes nothing).
-    Returns how many statuses moved a message and how many numbers opted out."""
-    moved = opted_out = 0
+
+    Returns how many statuses moved a message, how many numbers opted out, and how many
+    statuses are ``early``: of a message not known yet, only seconds old. Meta can report a
+    message before the worker that sent it has written its ID; the webhook then asks Meta to
+    deliver again later.
+    """
+    counts = {"moved": 0, "opted_out": 0, "early": 0, "ignored": 0}
     for value in _change_values(payload):
         for status in value.get("statuses") or []:
-            if isinstance(status, dict) and _status_received(status):
-                moved += 1
+            if isinstance(status, dict):
+                counts[_status_received(status)] += 1
         for reply in value.get("messages") or []:
             if isinstance(reply, dict) and _reply_received(reply):
-                opted_out += 1
-    return {"moved": moved, "opted_out": opted_out}
+                counts["opted_out"] += 1
+    counts.pop("ignored", None)
+    return counts
 
 
 def _change_values(payload: dict):
@@ -266,20 +290,24 @@ def _change_values(payload: dict):
                 yield change["value"]
 
 
-def _status_received(status: dict) -> bool:
+def _status_received(status: dict) -> str:
+    """ "moved", "early" (see above) or "ignored" (someone else's message, old news)."""
     wamid, name = status.get("id"), status.get("status")
     at = _timestamp(status.get("timestamp"))
     if not isinstance(wamid, str) or not wamid or at is None:
-        return False
+        return "ignored"
     with transaction.atomic():
         message = WhatsAppMessage.objects.select_for_update().filter(wamid=wamid).first()
-        if message is None or (message.status_at and at < message.status_at):
-            return False
+        if message is None:
+            recent = (database_now() - at).total_seconds() < EARLY_STATUS_SECONDS
+            return "early" if recent else "ignored"
+        if message.status_at and at < message.status_at:
+            return "ignored"
         state = WhatsAppMessage.State
         current = STATUS_ORDER.get(message.state)
         if name in STATUS_ORDER:
             if current is None or STATUS_ORDER[name] <= current:
-                return False
+                return "ignored"
             message.state, message.status_at = name, at
             message.save(update_fields=["state", "status_at"])
         elif name == "failed" and message.state == state.SENT:
@@ -293,20 +321,26 @@ def _status_received(status: dict) -> bool:
             if message.next_attempt_at is not None:
                 MESSAGES.schedule(message, now=now)
         else:
-            return False
+            return "ignored"
     logger.info("WhatsApp message %s (%s): %s", message.pk, message.kind, message.state)
-    return True
+    return "moved"
 
 
 def _reply_received(reply: dict) -> bool:
-    """A customer's message: STOP (or its Malay and Indonesian word) opts the number out."""
+    """A customer's message: STOP (or its Malay and Indonesian word) opts the number out, START
+    opts it back in. True when it opted out."""
     text = (reply.get("text") or {}).get("body") if isinstance(reply.get("text"), dict) else None
     if reply.get("type") == "button":
         text = (reply.get("button") or {}).get("text")
     phone = reply.get("from")
     if not isinstance(text, str) or not isinstance(phone, str) or not phone.isdigit():
         return False
-    if " ".join(text.casefold().strip(" .!").split()) not in OPT_OUT_WORDS:
+    word = " ".join(text.casefold().strip(" .!").split())
+    if word in OPT_IN_WORDS:
+        if WhatsAppOptOut.objects.filter(phone=phone).delete()[0]:
+            logger.info("a customer's number opted back in to WhatsApp updates")
+        return False
+    if word not in OPT_OUT_WORDS:
         return False
     _, created = WhatsAppOptOut.objects.get_or_create(
         phone=phone, defaults={"how": f"replied {text.strip()[:50]!r} on WhatsApp"}
