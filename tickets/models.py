@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from .statuses import (  # noqa: F401  (re-exported: the models' vocabulary)
     CANCELLABLE_STATUSES,
@@ -476,6 +477,11 @@ class AccessCode(models.Model):
     Kept as a keyed hash; the code itself only until the message that carries it has gone (or
     been given up). The daily upkeep deletes codes once expired.
     """
+
+    # Why a message carrying a code was not sent (shown to staff in their language).
+    EXPIRED_BEFORE_SENT = gettext_noop(
+        "Not sent: the code expired, or a newer one replaced it, before it could go."
+    )
 
     submission = models.ForeignKey(
         Submission, on_delete=models.CASCADE, related_name="access_codes"

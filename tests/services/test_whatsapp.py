@@ -210,3 +210,16 @@ def test_staff_see_each_message_its_state_and_its_calls(
     assert "Accepted by WhatsApp" in section  # the ticket number went out
     assert "1 call to WhatsApp" in section and "WhatsApp 130429" in section
     assert settings.WHATSAPP["ACCESS_TOKEN"] not in section
+
+
+def test_why_a_message_was_not_sent_is_told_in_the_staff_s_language(whatsapp, receipt_only, client):
+    receipt = receipt_only()
+    WhatsAppOptOut.objects.create(phone="60123456789", how="replied STOP")
+    whatsapp_send(message_id=receipt.pk)
+    staff = User.objects.create_superuser("agent", "agent@example.my", "a-long-password-1")
+    client.force_login(staff)
+
+    url = reverse("admin:tickets_submission_change", args=[receipt.submission_id])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="ms").content.decode()
+
+    assert "Tidak dihantar: pelanggan meminta supaya tidak lagi dihantar mesej WhatsApp." in page

@@ -26,7 +26,14 @@ from django.utils import translation
 from tickets import locks
 from tickets.alert_text import STAFF_ALERT_REASONS
 from tickets.clock import database_now
-from tickets.models import OutgoingEmail, StaffAlert, Status, Submission, WhatsAppMessage
+from tickets.models import (
+    AccessCode,
+    OutgoingEmail,
+    StaffAlert,
+    Status,
+    Submission,
+    WhatsAppMessage,
+)
 from tickets.providers import provider_label, provider_or_none
 from tickets.tasks import email_send as email_send_task
 from tickets.tasks import staff_alerts_send as staff_alerts_send_task
@@ -213,6 +220,8 @@ def _record_failure(email_id: int, claim_token, exc: Exception) -> OutgoingEmail
         EMAILS.release(email)
         email.last_error = failure_text(exc)
         policy = EMAILS.retry_policy()
+        if isinstance(exc, CodeExpired):
+            email.last_error = AccessCode.EXPIRED_BEFORE_SENT
         given_up = policy.gives_up(attempts=email.attempts) or address_refused_for_good(exc)
         if given_up or isinstance(exc, CodeExpired):
             email.state = OutgoingEmail.State.FAILED
@@ -243,7 +252,7 @@ def _message_for(email: OutgoingEmail) -> EmailMultiAlternatives:
         context["code"] = access_code_to_send(email.submission, channel="email")
         context["code_minutes"] = CODE_SECONDS // 60
         if not context["code"]:
-            raise CodeExpired("Not sent: the code expired, or a newer one replaced it.")
+            raise CodeExpired(AccessCode.EXPIRED_BEFORE_SENT)
     with translation.override(email.language):
         context = {**context, "language": email.language}
         subject = " ".join(render_to_string(f"emails/{email.kind}_subject.txt", context).split())

@@ -23,10 +23,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext_noop
 
 from tickets import whatsapp
 from tickets.clock import database_now
 from tickets.models import (
+    AccessCode,
     Submission,
     WhatsAppCall,
     WhatsAppMessage,
@@ -134,7 +136,8 @@ def whatsapp_send(*, message_id: int) -> WhatsAppMessage | None:
 
         code = access_code_to_send(message.submission, channel="whatsapp")
         if not code:
-            return _settle(message_id, claim_token, failure=None, unsent=CODE_EXPIRED)
+            unsent = AccessCode.EXPIRED_BEFORE_SENT
+            return _settle(message_id, claim_token, failure=None, unsent=unsent)
         parameters = [code]
     exchanges: list = []
     try:
@@ -153,9 +156,8 @@ def whatsapp_send(*, message_id: int) -> WhatsAppMessage | None:
     )
 
 
-# Why a message was not sent at all.
-OPTED_OUT = "Not sent: the customer asked for no more WhatsApp messages."
-CODE_EXPIRED = "Not sent: the code expired, or a newer one replaced it, before it could go."
+# Why a message was not sent at all (shown to staff in their language: ``in_language``).
+OPTED_OUT = gettext_noop("Not sent: the customer asked for no more WhatsApp messages.")
 
 
 def _settle(
