@@ -2,7 +2,9 @@ import json
 import urllib.request
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.utils import translation
 from django.utils.module_loading import import_string
 
 from tests.mail import start_smtp_server
@@ -31,6 +33,15 @@ PRODUCTION_ENVIRONMENT = {
         for name, value in declared(alias).PRODUCTION_SETTINGS.items()
     },
 }
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language. Django keeps a thread's language after a
+    request, so a page asked for in Malay would otherwise leave Malay on for the next test."""
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 class Sandbox:
