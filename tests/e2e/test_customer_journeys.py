@@ -188,19 +188,27 @@ def test_sending_disables_the_button_and_shows_progress(browsing):
     page = browsing.page(viewport=PHONE)
     page.goto(browsing.server_url + "/storehub/")
     fill_storehub_minimum(page)
-    # Hold the submission in the page, to look at it while it would be on its way.
-    page.eval_on_selector(
-        "form[data-submit-once]",
-        "form => form.addEventListener('submit', (event) => event.preventDefault())",
+    # Hold the send on the wire, to look at the page while it is on its way.
+    held = []
+    page.route(
+        re.compile(r"/storehub/$"),
+        lambda route: held.append(route) if route.request.method == "POST" else route.fallback(),
     )
 
-    button = page.get_by_role("button", name="Send request")
-    button.click()
+    page.get_by_role("button", name="Send request").click()
 
     sending = page.get_by_role("button", name="Sending…")
     expect(sending).to_be_disabled()
     expect(page.get_by_role("status")).to_contain_text("Sending your request")
     expect(page.locator("form[data-submit-once]")).to_have_attribute("aria-busy", "true")
+    for _ in range(400):  # the route's handler runs only while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the send never left the page"
+    assert not Submission.objects.exists()
+    for route in held:
+        route.abort()
 
 
 def test_use_my_location_and_dragging_the_pin_fill_the_coordinates(browsing):
