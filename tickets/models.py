@@ -302,6 +302,14 @@ class OutboxMessage(models.Model):
     class Meta:
         abstract = True
         ordering = ["created_at", "id"]
+        indexes = [
+            # The sweep looks for the few leases that ran out.
+            models.Index(
+                fields=["lease_expires_at"],
+                name="%(app_label)s_%(class)s_leased",
+                condition=models.Q(lease_expires_at__isnull=False),
+            ),
+        ]
 
 
 class OutgoingEmail(OutboxMessage):
@@ -338,6 +346,7 @@ class OutgoingEmail(OutboxMessage):
 
     class Meta(OutboxMessage.Meta):
         indexes = [
+            *OutboxMessage.Meta.indexes,
             # The sweep and /healthz look at the few e-mails not sent among the many that were.
             models.Index(
                 fields=["next_attempt_at"],
@@ -346,12 +355,6 @@ class OutgoingEmail(OutboxMessage):
             ),
             # /healthz: when the mail server last took one.
             models.Index(fields=["sent_at"], name="email_sent_at"),
-            # The sweep looks for the few leases that ran out.
-            models.Index(
-                fields=["lease_expires_at"],
-                name="email_leased",
-                condition=models.Q(lease_expires_at__isnull=False),
-            ),
         ]
 
     def __str__(self) -> str:
@@ -423,15 +426,11 @@ class WhatsAppMessage(OutboxMessage):
 
     class Meta(OutboxMessage.Meta):
         indexes = [
+            *OutboxMessage.Meta.indexes,
             models.Index(
                 fields=["next_attempt_at"],
                 name="whatsapp_not_sent",
                 condition=models.Q(state__in=["queued", "held"]),
-            ),
-            models.Index(
-                fields=["lease_expires_at"],
-                name="whatsapp_leased",
-                condition=models.Q(lease_expires_at__isnull=False),
             ),
         ]
 

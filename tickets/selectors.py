@@ -25,7 +25,6 @@ from django.utils import timezone
 from .models import (
     CANCELLABLE_STATUSES,
     PENDING_STATUSES,
-    REOPENABLE_STATUSES,
     RESENDABLE_STATUSES,
     UNDELIVERED_STATUSES,
     WAITING_ON_STAFF_STATUSES,
@@ -203,11 +202,6 @@ def _text_of(field: str):
     """A column, or a key of ``details`` (``details__remark``) as text."""
     column, _, key = field.partition("__")
     return KeyTextTransform(key, column) if key else F(column)
-
-
-def submissions_reopenable(queryset: QuerySet[Submission]) -> list[Submission]:
-    """Cancelled ones the provider has no ticket for (a late answer may have brought one)."""
-    return list(queryset.filter(status__in=REOPENABLE_STATUSES, extra_tickets=[]))
 
 
 def submissions_possibly_duplicated(queryset: QuerySet[Submission]) -> list[Submission]:

@@ -2,6 +2,7 @@
 or stop it and reopen it; a sent one stays sent."""
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -44,27 +45,27 @@ def test_staff_can_cancel_but_not_a_sent_one(sandbox, run_worker):
     assert len(sandbox.requests("storehub")) == 1
 
 
-def cancelled_on_the_wire(sandbox, settings):
-    """A request cancelled while its forward waits for a provider that then makes the ticket
-    after all: the late ticket is recorded beside it. Returns (the request, whether the cancel
-    took)."""
+@contextmanager
+def forward_on_the_wire(sandbox, settings):
+    """A request whose forward waits for a provider that makes the ticket 2 s later: the call
+    is out inside the block, and has answered once it is left."""
     set_provider_options(settings, "storehub", read_timeout=10)
     sandbox.script("storehub", "success;delay=2")
     submission = create("storehub")
     worker = threading.Thread(target=submission_forward, kwargs={"submission_id": submission.pk})
     worker.start()
     wait_for(lambda: refreshed(submission).status == Status.SENDING, 10, what="on the wire")
-    cancelled = submission_cancel(submission=submission, user=None, reason="Customer withdrew")
-    worker.join(timeout=30)
-    return submission, cancelled
+    try:
+        yield submission
+    finally:
+        worker.join(timeout=30)
 
 
 def test_staff_can_cancel_a_request_on_the_wire_and_its_late_ticket_is_flagged(sandbox, settings):
     """A request stuck "sending" (a provider that never finishes) can be stopped; should the
     call create a ticket after all, it is recorded beside the cancelled request, for staff."""
-    submission, cancelled_it = cancelled_on_the_wire(sandbox, settings)
-
-    assert cancelled_it
+    with forward_on_the_wire(sandbox, settings) as submission:
+        assert submission_cancel(submission=submission, user=None, reason="Customer withdrew")
 
     cancelled = refreshed(submission)
     assert cancelled.status == Status.CANCELLED
@@ -116,7 +117,8 @@ def test_a_reopened_request_is_sent_as_if_new(sandbox, settings, run_worker, adm
 def test_a_request_the_provider_made_a_ticket_for_after_the_cancel_is_not_reopened(
     sandbox, settings
 ):
-    submission, _ = cancelled_on_the_wire(sandbox, settings)
+    with forward_on_the_wire(sandbox, settings) as submission:
+        submission_cancel(submission=submission, user=None, reason="Customer withdrew")
 
     # Reopening would make a second ticket at the provider.
     assert not submission_reopen(submission=refreshed(submission), user=None)
@@ -126,17 +128,10 @@ def test_a_request_the_provider_made_a_ticket_for_after_the_cancel_is_not_reopen
 def test_a_request_cancelled_on_the_wire_is_not_reopened_while_its_call_may_answer(
     sandbox, settings
 ):
-    set_provider_options(settings, "storehub", read_timeout=10)
-    sandbox.script("storehub", "success;delay=2")
-    submission = create("storehub")
-    worker = threading.Thread(target=submission_forward, kwargs={"submission_id": submission.pk})
-    worker.start()
-    wait_for(lambda: refreshed(submission).status == Status.SENDING, 10, what="on the wire")
-    submission_cancel(submission=submission, user=None, reason="Customer withdrew")
-
-    # The call is still out: it may yet bring a ticket.
-    refused_at_once = submission_reopen(submission=refreshed(submission), user=None)
-    worker.join(timeout=30)
+    with forward_on_the_wire(sandbox, settings) as submission:
+        submission_cancel(submission=submission, user=None, reason="Customer withdrew")
+        # The call is still out: it may yet bring a ticket.
+        refused_at_once = submission_reopen(submission=refreshed(submission), user=None)
 
     assert not refused_at_once
     assert refreshed(submission).status == Status.CANCELLED

@@ -106,7 +106,7 @@ def reopen(model_admin, request: HttpRequest, queryset) -> None:
         model_admin,
         request,
         queryset,
-        candidates=selectors.submissions_reopenable(queryset),
+        candidates=[submission for submission in queryset if staff.reopenable(submission)],
         act=lambda submission: staff.submission_reopen(submission=submission, user=request.user),
         logged="Reopened by staff.",
         done=lambda count: ngettext(

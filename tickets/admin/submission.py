@@ -26,11 +26,11 @@ from tickets.models import (
     CANCELLABLE_STATUSES,
     CUSTOMER_COLUMNS,
     PENDING_STATUSES,
-    REOPENABLE_STATUSES,
     RESENDABLE_STATUSES,
     Submission,
 )
 from tickets.providers import enabled_providers, provider_label
+from tickets.services import staff
 
 from . import actions as staff_actions
 from . import views
@@ -64,7 +64,7 @@ def applies(action_name: str, submission: Submission) -> bool:
     if action_name == "cancel":
         return submission.status in CANCELLABLE_STATUSES
     if action_name == "reopen":
-        return submission.status in REOPENABLE_STATUSES and not submission.extra_tickets
+        return staff.reopenable(submission)
     if action_name == "mark_duplicate_checked":
         return submission.possible_duplicate
     return True

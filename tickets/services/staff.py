@@ -91,7 +91,7 @@ def submission_reopen(*, submission: Submission, user: "AbstractBaseUser | None"
     """
     with transaction.atomic():
         current = _locked(submission, REOPENABLE_STATUSES)
-        if current is not None and (current.extra_tickets or _may_still_answer(current)):
+        if current is not None and (not reopenable(current) or _may_still_answer(current)):
             current = None
         if current is not None:
             _queue_now(current)
@@ -101,6 +101,13 @@ def submission_reopen(*, submission: Submission, user: "AbstractBaseUser | None"
     submission.refresh_from_db()
     logger.info("submission %s reopened by staff", submission.reference)
     return True
+
+
+def reopenable(submission: Submission) -> bool:
+    """Cancelled, and the provider made no ticket for it (a late answer to the cancelled forward
+    may have brought one): what staff are offered to reopen. ``submission_reopen`` also waits
+    out a forward that may still answer."""
+    return submission.status in REOPENABLE_STATUSES and not submission.extra_tickets
 
 
 def _may_still_answer(submission: Submission) -> bool:

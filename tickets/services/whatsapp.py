@@ -16,6 +16,7 @@ a failed send would be), and a customer's STOP opts the number out.
 
 import json
 import logging
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -262,16 +263,17 @@ OPT_IN_WORDS = frozenset({"start", "mula", "mulai"})
 EARLY_STATUS_SECONDS = 300
 
 
-def whatsapp_webhook_received(payload: dict) -> dict[str, int]:
+def whatsapp_webhook_received(payload: dict) -> Counter[str]:
     """Take in one webhook delivery (already checked as Meta's): the statuses of messages sent,
     and customers' replies. Safe to receive twice (Meta retries, a replay changes nothing).
 
-    Returns how many statuses moved a message, how many numbers opted out, and how many
-    statuses are ``early``: of a message not known yet, only seconds old. Meta can report a
+    Returns how many statuses ``moved`` a message or were ``ignored``, how many numbers
+    ``opted_out``, and how many statuses are ``early``: of a message not known yet, only seconds
+    old. Meta can report a
     message before the worker that sent it has written its ID; the webhook then asks Meta to
     deliver again later.
     """
-    counts = {"moved": 0, "opted_out": 0, "early": 0, "ignored": 0}
+    counts: Counter[str] = Counter()
     for value in _change_values(payload):
         for status in value.get("statuses") or []:
             if isinstance(status, dict):
@@ -279,7 +281,6 @@ def whatsapp_webhook_received(payload: dict) -> dict[str, int]:
         for reply in value.get("messages") or []:
             if isinstance(reply, dict) and _reply_received(reply):
                 counts["opted_out"] += 1
-    counts.pop("ignored", None)
     return counts
 
 
