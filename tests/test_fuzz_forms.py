@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import form_post
+from tests.providers import PROVIDERS
 from tickets.forms.base import issue_form_token
 from tickets.models import Submission
 from tickets.providers import get_provider
@@ -86,7 +87,7 @@ def assert_fully_valid(submission: Submission) -> None:
         assert -180 <= submission.longitude <= 180
 
 
-@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_hostile_input_never_gives_a_server_error_or_a_half_valid_record(provider, settings_):
     client = Client(raise_request_exception=False)
     field_names = form_fields(client, provider)
@@ -128,7 +129,7 @@ def settings_(settings):
     return settings
 
 
-@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_valid_form_is_stored_and_its_text_is_kept_exactly_as_typed(provider, settings_):
     client = Client()
     typed = '<b>Toko "Maju"</b> & Co. \u2014 张伟'
@@ -144,7 +145,7 @@ def test_a_valid_form_is_stored_and_its_text_is_kept_exactly_as_typed(provider, 
     assert "<b>Toko" not in page
 
 
-@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_post_without_csrf_is_refused_with_a_clear_page(provider):
     client = Client(enforce_csrf_checks=True)
 

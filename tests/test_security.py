@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import form_post, storehub_data
+from tests.providers import PROVIDERS
 from tickets.models import Submission
 from tickets.services.intake import submission_create
 
@@ -204,7 +205,7 @@ def test_the_admin_login_locks_out_password_guessing(client, django_user_model, 
     assert "Too many failed sign-ins" in locked.content.decode()
 
 
-@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_the_honeypot_refuses_bots_silently(client, provider):
     form_page = client.get(reverse("tickets:form", args=[provider])).content.decode()
     assert 'name="website"' in form_page
@@ -221,7 +222,7 @@ def test_the_honeypot_refuses_bots_silently(client, provider):
     assert Submission.objects.count() == 0
 
 
-@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_people_who_leave_the_honeypot_empty_are_served(client, provider):
     response = client.post(
         reverse("tickets:form", args=[provider]),

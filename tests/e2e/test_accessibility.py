@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import CUSTOMER_DATA, camera_photo_bytes, onecloud_data, png_bytes
+from tests.providers import PROVIDERS
 from tests.workers import wait_for
 from tickets.models import Status, Submission
 from tickets.services.intake import submission_create
@@ -68,7 +69,7 @@ PRIVACY_TITLES = {"en": "Privacy notice", "ms": "Notis privasi", "id": "Pemberit
 
 
 @VIEWPORTS
-@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_empty_form(browsing, viewport, provider):
     page = browsing.page(viewport=viewport, inject_axe=True)
     page.goto(f"{browsing.server_url}/{provider}/")

@@ -12,7 +12,12 @@ import importlib
 import pkgutil
 from types import ModuleType
 
+from django.conf import settings
+
 DECLARATIONS = ("valid_data", "PRODUCTION_SETTINGS")
+# Every provider the portal is configured with: what a test about "each provider" runs over, so
+# that a new one gets it too.
+PROVIDERS = list(settings.TICKET_PROVIDERS)
 
 
 def declared(alias: str) -> ModuleType:

@@ -11,9 +11,9 @@ import threading
 import time
 
 import pytest
-from django.conf import settings as django_settings
 
 from tests.factories import CUSTOMER_DATA, set_provider_options
+from tests.providers import PROVIDERS
 from tests.workers import wait_for
 from tickets.models import ErrorClass
 from tickets.providers import ConfigurationError, TicketRequest, get_provider
@@ -25,10 +25,9 @@ from tickets.providers.errors import (
 )
 from tickets.providers.http import HttpReply
 
-ALIASES = list(django_settings.TICKET_PROVIDERS)
 SECRET_OPTION_WORDS = ("token", "password", "key", "secret")
 
-pytestmark = pytest.mark.parametrize("alias", ALIASES)
+pytestmark = pytest.mark.parametrize("alias", PROVIDERS)
 
 
 def valid_request(alias: str) -> TicketRequest:

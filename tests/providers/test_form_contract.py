@@ -14,18 +14,17 @@ import re
 
 import pytest
 from django import forms
-from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 from django.utils.functional import Promise
 
 from tests.factories import CUSTOMER_DATA, form_post
+from tests.providers import PROVIDERS
 from tests.test_forms import error_html_next_to, errors_of, form_url
 from tickets.models import Submission
 from tickets.providers import get_provider
 
-ALIASES = list(django_settings.TICKET_PROVIDERS)
 CONTRACT_KEYS = {"required", "text_limits", "choices", "uploads"}
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +57,7 @@ def contract_of(alias: str) -> dict:
 def declared(kind: str) -> list:
     """One case (alias, field, declared value) per item of ``kind`` in every declared contract."""
     cases = []
-    for alias in ALIASES:
+    for alias in PROVIDERS:
         items = (declared_contract(alias) or {}).get(kind) or {}
         if not isinstance(items, dict):
             items = dict.fromkeys(sorted(items))
@@ -115,12 +114,12 @@ def label_block(html: str, name: str) -> str:
 
 
 # --- the contract itself ------------------------------------------------------------------
-@pytest.mark.parametrize("alias", ALIASES)
+@pytest.mark.parametrize("alias", PROVIDERS)
 def test_every_provider_declares_its_form_contract(alias):
     assert set(contract_of(alias)) == CONTRACT_KEYS
 
 
-@pytest.mark.parametrize("alias", ALIASES)
+@pytest.mark.parametrize("alias", PROVIDERS)
 def test_a_valid_request_is_accepted_whole_and_its_status_shown(client, alias):
     response = client.post(form_url(alias), form_post(alias), follow=True)
 
@@ -135,7 +134,7 @@ def test_a_valid_request_is_accepted_whole_and_its_status_shown(client, alias):
 
 
 # --- required fields ----------------------------------------------------------------------
-@pytest.mark.parametrize("alias", ALIASES)
+@pytest.mark.parametrize("alias", PROVIDERS)
 def test_the_required_fields_are_exactly_the_declared_ones(alias):
     required = contract_of(alias)["required"]
 
@@ -152,7 +151,7 @@ def test_a_required_field_left_empty_is_refused_with_a_message_next_to_it(client
     assert Submission.objects.count() == 0
 
 
-@pytest.mark.parametrize("alias", ALIASES)
+@pytest.mark.parametrize("alias", PROVIDERS)
 def test_required_fields_are_marked_and_optional_ones_are_not(client, alias):
     required = contract_of(alias)["required"]
     html = client.get(form_url(alias)).content.decode()
@@ -163,7 +162,7 @@ def test_required_fields_are_marked_and_optional_ones_are_not(client, alias):
 
 
 # --- text limits --------------------------------------------------------------------------
-@pytest.mark.parametrize("alias", ALIASES)
+@pytest.mark.parametrize("alias", PROVIDERS)
 def test_every_limited_text_field_is_declared(alias):
     limits = {
         name: field.max_length
@@ -208,7 +207,7 @@ def test_the_browser_is_told_each_limit_with_maxlength(client, alias, field, lim
 
 
 # --- choices ------------------------------------------------------------------------------
-@pytest.mark.parametrize("alias", ALIASES)
+@pytest.mark.parametrize("alias", PROVIDERS)
 def test_the_choice_fields_are_exactly_the_declared_ones(alias):
     fields = customer_fields(alias)
     choice_fields = {name for name, field in fields.items() if isinstance(field, forms.ChoiceField)}
@@ -235,7 +234,7 @@ def test_a_value_outside_the_declared_choices_is_refused(client, alias, field, _
 
 
 # --- uploads ------------------------------------------------------------------------------
-@pytest.mark.parametrize("alias", ALIASES)
+@pytest.mark.parametrize("alias", PROVIDERS)
 def test_the_upload_fields_are_exactly_the_declared_ones(client, alias):
     uploads = contract_of(alias)["uploads"]
     html = client.get(form_url(alias)).content.decode()
@@ -262,7 +261,7 @@ def test_an_upload_field_takes_the_declared_file_types(
 
 
 # --- labels -------------------------------------------------------------------------------
-@pytest.mark.parametrize("alias", ALIASES)
+@pytest.mark.parametrize("alias", PROVIDERS)
 @pytest.mark.parametrize("language", ["ms", "id"])
 def test_every_field_is_labelled_in_english_malay_and_indonesian(alias, language):
     for name, field in customer_fields(alias).items():

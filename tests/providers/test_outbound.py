@@ -12,6 +12,7 @@ from tests.factories import (
     set_provider_options,
     storehub_data,
 )
+from tests.providers import PROVIDERS
 from tests.services.helpers import refreshed
 from tickets.models import ErrorClass, ProviderCall, Status
 from tickets.services.intake import submission_create
@@ -47,7 +48,7 @@ def internal_address():
     server.server_close()
 
 
-@pytest.mark.parametrize("provider", ["storehub", "onecloud"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_redirect_is_refused_and_nothing_is_fetched(
     sandbox, run_worker, internal_address, provider
 ):

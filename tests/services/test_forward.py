@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import CUSTOMER_DATA, set_provider_options, storehub_data
+from tests.providers import PROVIDERS
 from tests.services.helpers import create, refreshed
 from tests.workers import start_worker, wait_for
 from tickets.clock import database_now
@@ -34,7 +35,7 @@ def closed_port_url(path: str) -> str:
 
 
 # --- one forward and its outcome ----------------------------------------------------------
-@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_the_worker_forwards_it_and_stores_the_ticket_number(sandbox, run_worker, provider):
     submission = create(provider)
 
@@ -53,7 +54,7 @@ def test_the_worker_forwards_it_and_stores_the_ticket_number(sandbox, run_worker
     )
 
 
-@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("fault", ["500", "503", "hang:2", "drop", "nonjson"])
 def test_a_failing_provider_leaves_it_queued_and_it_is_created_once_on_recovery(
     sandbox, run_worker, provider, fault
@@ -301,7 +302,7 @@ def test_a_late_failure_of_an_expired_claim_changes_nothing(sandbox, settings):
 
 
 # --- unknown outcomes ---------------------------------------------------------------------
-@pytest.mark.parametrize("provider", ["storehub", "onecloud"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_ticket_created_then_the_answer_lost_is_flagged_and_the_customer_gets_a_number(
     sandbox, run_worker, client, provider
 ):
@@ -320,7 +321,7 @@ def test_a_ticket_created_then_the_answer_lost_is_flagged_and_the_customer_gets_
     assert lost["ticket"] != delivered["ticket"]
 
 
-@pytest.mark.parametrize("provider", ["storehub", "onecloud"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("gateway_status", ["502", "504"])
 def test_a_gateway_error_is_an_unknown_outcome(sandbox, run_worker, provider, gateway_status):
     sandbox.script(provider, gateway_status)
@@ -422,7 +423,7 @@ def test_two_workers_on_one_queue_never_send_a_submission_twice(sandbox, tmp_pat
 
 
 # --- what a provider may send back ----------------------------------------------------------
-@pytest.mark.parametrize("provider", ["onecloud", "storehub"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("outcome", ["nul", "nuljson"])
 def test_a_provider_answer_holding_a_nul_is_stored_for_staff_and_retried(
     sandbox, provider, outcome
