@@ -12,6 +12,7 @@ from django.core.management.base import SystemCheckError
 from tests.conftest import PRODUCTION_ENVIRONMENT
 from tests.factories import set_provider_options
 from tests.providers import declared, provider_test_packages
+from tickets.providers.base import TicketProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +64,29 @@ def test_a_provider_backend_that_cannot_be_imported_is_reported(settings):
         call_command("check")
 
     assert "tickets.E001" in str(caught.value)
+
+
+class HalfWritten(TicketProvider):
+    """A provider package begun: a label and nothing else yet."""
+
+    label = "Half written"
+
+
+@pytest.mark.django_db
+def test_a_provider_that_does_not_say_everything_the_portal_asks_is_reported(settings):
+    settings.TICKET_PROVIDERS = {
+        **settings.TICKET_PROVIDERS,
+        "half": {"BACKEND": "tests.test_configuration.HalfWritten", "OPTIONS": {}},
+    }
+
+    with pytest.raises(SystemCheckError) as caught:
+        call_command("check")
+
+    assert "tickets.E001" in str(caught.value)
+    assert (
+        "does not set title, summary, ticket_number_label, form_class, sandbox_class, "
+        "settings_prefix, summary_field"
+    ) in str(caught.value)
 
 
 @pytest.mark.django_db

@@ -39,6 +39,14 @@ class ProviderHandler(BaseConnectionHandler):
             raise InvalidProvider(
                 f"TICKET_PROVIDERS[{alias!r}]: {backend!r} is not a TicketProvider."
             )
+        # What every provider must say and the base class cannot: its annotations with no value.
+        required = TicketProvider.__annotations__
+        unset = [name for name in required if not hasattr(provider_class, name)]
+        if unset:
+            raise InvalidProvider(
+                f"TICKET_PROVIDERS[{alias!r}]: {backend!r} does not set {', '.join(unset)} "
+                "(see docs/adding-a-provider.md)."
+            )
         return provider_class(alias=alias, **params.get("OPTIONS", {}))
 
 

@@ -26,7 +26,9 @@ A customer can also put ``[sandbox:<outcome>]`` in a text field to demo an outco
 """
 
 import email
+import email.parser
 import email.policy
+import hashlib
 import html
 import json
 import re
@@ -120,6 +122,8 @@ class SandboxEndpoints:
             "provider": self.alias,
             "content_type": handler.headers.get("Content-Type", ""),
             "authorization": handler.headers.get("Authorization", ""),
+            # Every header as sent, for a provider whose credential goes in one of its own.
+            "headers": dict(handler.headers),
             "body": body,
             "outcome": outcome,
             "ticket": None,
@@ -343,3 +347,31 @@ def start_in_thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox", daemon=True
     ).start()
     return server
+
+
+def body_fields(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A request's body as its fields: a JSON object's, or a multipart form's with each file as
+    its name, type, size and SHA-256 (what a test compares with what the customer sent)."""
+    if content_type.startswith("multipart/form-data"):
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+        )
+        fields: dict[str, Any] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            if part.get_filename():
+                fields[name] = {
+                    "filename": part.get_filename(),
+                    "content_type": part.get_content_type(),
+                    "size": len(payload),
+                    "sha256": hashlib.sha256(payload).hexdigest(),
+                }
+            else:
+                fields[name] = payload.decode("utf-8")
+        return fields
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

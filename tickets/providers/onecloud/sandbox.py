@@ -12,11 +12,9 @@ import hmac
 import json
 import secrets
 import time
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 
-from tickets.sandbox.server import SandboxEndpoints
+from tickets.sandbox.server import SandboxEndpoints, body_fields
 
 JWT_SECRET = b"sandbox-only-signing-key"
 REQUIRED = ("fullName", "contact", "subject", "category", "content")
@@ -68,7 +66,7 @@ class OneCloudSandbox(SandboxEndpoints):
         handler.send(200, {"token": self.issue_token(), "token_type": "Bearer"})
 
     def create(self, handler, raw: bytes) -> None:
-        fields = _parse_body(handler.headers.get("Content-Type", ""), raw)
+        fields = body_fields(handler.headers.get("Content-Type", ""), raw)
         outcome = self.next_outcome(handler, raw)
         entry = self.record(handler, fields, outcome)
         if handler.common_faults(outcome):
@@ -135,29 +133,3 @@ def _error(message: str, dev_message: str | None = "") -> dict[str, Any]:
             "applicationCode": "" if dev_message is not None else None,
         },
     }
-
-
-def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
-    if content_type.startswith("multipart/form-data"):
-        message = BytesParser(policy=HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\n\r\n".encode() + raw
-        )
-        fields: dict[str, Any] = {}
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True) or b""
-            if part.get_filename():
-                fields[name] = {
-                    "filename": part.get_filename(),
-                    "content_type": part.get_content_type(),
-                    "size": len(payload),
-                    "sha256": hashlib.sha256(payload).hexdigest(),
-                }
-            else:
-                fields[name] = payload.decode("utf-8")
-        return fields
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
