@@ -237,18 +237,22 @@ class Attachment(models.Model):
         return self.original_name
 
 
-class ProviderCall(models.Model):
-    """One HTTP call to a provider (token fetches included), with secrets removed.
+def storable(value):
+    """``value`` (text, or JSON's lists and objects) with every NUL character written out as
+    ``\\u0000``: PostgreSQL's text and jsonb cannot hold one, and an answer from outside may."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
 
-    One forward of a submission makes one or more calls.
-    """
 
-    class Kind(models.TextChoices):
-        TOKEN = "token", _("Token request")
-        TICKET = "ticket", _("Create ticket")
+class OutboundCall(models.Model):
+    """One HTTP call the portal made to another's API (a provider, WhatsApp), as staff see it:
+    secrets already removed, kept whatever the answer held."""
 
-    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="calls")
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TICKET)
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField()
     url = models.CharField(max_length=500)
@@ -256,11 +260,38 @@ class ProviderCall(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response = models.TextField(blank=True)
     error_class = models.CharField(max_length=20, choices=ErrorClass.choices)
-    message = models.TextField(blank=True)
-    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["started_at", "id"]
+
+    @classmethod
+    def of_exchange(cls, exchange, *, request: Any = None, **fields: Any) -> "OutboundCall":
+        """The record of ``exchange`` (``tickets.providers.http.Exchange``), unsaved; ``request``
+        replaces what it sent, when more than its headers' secrets must go."""
+        return cls(
+            started_at=exchange.started_at,
+            duration_ms=exchange.duration_ms,
+            url=storable(exchange.url)[:500],
+            request=storable(exchange.request if request is None else request),
+            http_status=exchange.http_status,
+            response=storable(exchange.response),
+            **fields,
+        )
+
+
+class ProviderCall(OutboundCall):
+    """One HTTP call to a provider (token fetches included). One forward of a submission makes
+    one or more calls."""
+
+    class Kind(models.TextChoices):
+        TOKEN = "token", _("Token request")
+        TICKET = "ticket", _("Create ticket")
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="calls")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TICKET)
+    message = models.TextField(blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.submission_id} {self.kind} {self.error_class}"
@@ -438,21 +469,11 @@ class WhatsAppMessage(OutboxMessage):
         return f"{self.kind} to WhatsApp ({self.state})"
 
 
-class WhatsAppCall(models.Model):
+class WhatsAppCall(OutboundCall):
     """One call to the WhatsApp Cloud API, with the access token removed."""
 
     message = models.ForeignKey(WhatsAppMessage, on_delete=models.CASCADE, related_name="calls")
-    started_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField()
-    url = models.CharField(max_length=500)
-    request = models.JSONField(help_text="Headers and body as sent, with secrets redacted.")
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response = models.TextField(blank=True)
-    error_class = models.CharField(max_length=20, choices=ErrorClass.choices)
     message_text = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["started_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.message_id} {self.error_class}"

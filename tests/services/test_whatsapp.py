@@ -149,6 +149,21 @@ def test_each_error_class_decides_what_comes_next(
         assert message.last_error.startswith("WhatsApp ")
 
 
+@pytest.mark.parametrize("outcome", ["nul", "nuljson"])
+def test_an_answer_holding_a_nul_is_kept_for_staff_and_the_message_tried_again(
+    sandbox, receipt_only, outcome
+):
+    """PostgreSQL's text and jsonb cannot hold a NUL: the answer is kept with it written out."""
+    message = receipt_only()
+    sandbox.script("whatsapp", outcome)
+
+    message = whatsapp_send(message_id=message.pk)
+
+    assert message.state == "queued" and message.next_attempt_at is not None
+    (call,) = message.calls.all()
+    assert "\\u0000" in call.response and "\x00" not in call.response
+
+
 def test_a_retried_message_is_sent_once_meta_answers(sandbox, receipt_only, settings):
     settings.EMAIL_MAX_ATTEMPTS = 3
     receipt = receipt_only()

@@ -19,7 +19,14 @@ from django.db.models import Q
 
 from tickets.clock import database_now
 from tickets.database import through_an_outage
-from tickets.models import PENDING_STATUSES, ErrorClass, ProviderCall, Status, Submission
+from tickets.models import (
+    PENDING_STATUSES,
+    ErrorClass,
+    ProviderCall,
+    Status,
+    Submission,
+    storable,
+)
 from tickets.providers import (
     ConfigurationError,
     FileUpload,
@@ -306,15 +313,10 @@ def _record_calls(
     submission: Submission, outcome: Outcome, *, retry_at: datetime | None, now: datetime
 ) -> None:
     calls = [
-        ProviderCall(
+        ProviderCall.of_exchange(
+            exchange,
             submission=submission,
             kind=exchange.kind,
-            started_at=exchange.started_at,
-            duration_ms=exchange.duration_ms,
-            url=storable(exchange.url)[:500],
-            request=storable(exchange.request),
-            http_status=exchange.http_status,
-            response=storable(exchange.response),
             error_class=exchange.error_class or outcome.error_class,
             message=storable(exchange.message),
         )
@@ -335,18 +337,6 @@ def _record_calls(
         )
     calls[-1].retry_at = retry_at
     ProviderCall.objects.bulk_create(calls)
-
-
-def storable(value):
-    """``value`` (text, or JSON's lists and objects) with every NUL character written out as
-    ``\\u0000``: PostgreSQL's text and jsonb cannot hold one, and a provider may send it."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\\u0000")
-    if isinstance(value, dict):
-        return {storable(key): storable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [storable(item) for item in value]
-    return value
 
 
 def forward_when_due(*, submission: Submission, now: datetime) -> None:

@@ -34,6 +34,7 @@ from tickets.models import (
     WhatsAppCall,
     WhatsAppMessage,
     WhatsAppOptOut,
+    storable,
 )
 from tickets.providers import provider_label, provider_or_none
 from tickets.providers.errors import ConfigurationError, ProviderRateLimited, ProviderRejected
@@ -211,7 +212,7 @@ def _decide_after(message: WhatsAppMessage, failure: Exception, *, now: datetime
     """A failed send: given up, held, or tried again, by the failure's class."""
     state = WhatsAppMessage.State
     message.error_code = getattr(failure, "meta_code", None)
-    message.last_error = str(getattr(failure, "message", "") or failure)[:2000]
+    message.last_error = storable(str(getattr(failure, "message", "") or failure))[:2000]
     if not hasattr(failure, "error_class"):
         # Not Meta: a bug of ours. Logged, and retried like a transient failure.
         logger.exception("WhatsApp message %s could not be sent", message.pk, exc_info=failure)
@@ -236,16 +237,12 @@ def _record_calls(
 ) -> None:
     error_class = getattr(failure, "error_class", ErrorClass.SUCCESS if failure is None else "")
     WhatsAppCall.objects.bulk_create(
-        WhatsAppCall(
-            message=message,
-            started_at=exchange.started_at,
-            duration_ms=exchange.duration_ms,
-            url=exchange.url,
+        WhatsAppCall.of_exchange(
+            exchange,
             request=_without(exchange.request, hide),
-            http_status=exchange.http_status,
-            response=exchange.response,
+            message=message,
             error_class=error_class or ErrorClass.TRANSIENT,
-            message_text=str(getattr(failure, "message", "") or "") if failure else "",
+            message_text=storable(str(getattr(failure, "message", "") or "") if failure else ""),
         )
         for exchange in exchanges
     )
