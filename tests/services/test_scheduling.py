@@ -23,6 +23,7 @@ from tickets.tasks import outbox_sweep as outbox_sweep_task
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SWEEP_TASK = "tickets.tasks.outbox_sweep"
+FORWARD_TASK = "tickets.tasks.submission_forward"
 
 
 def waiting_sweeps():
@@ -30,6 +31,23 @@ def waiting_sweeps():
 
 
 # --- into the queue -----------------------------------------------------------------------
+def test_a_forward_goes_ahead_of_the_e_mails_already_waiting(sandbox, smtp_server, run_worker):
+    """The customer watches the status page for the number; e-mails can wait a moment."""
+    for earlier in [create("storehub") for _ in range(3)]:
+        submission_forward(submission_id=earlier.pk)  # their e-mails now wait in the queue
+    emails = DBTaskResult.objects.filter(task_path="tickets.tasks.email_send")
+    assert emails.filter(status="READY").count() >= 3
+    create("storehub")
+
+    run_worker()
+
+    forward = DBTaskResult.objects.filter(task_path=FORWARD_TASK).latest("enqueued_at")
+    assert forward.status == "SUCCESSFUL"
+    older_emails = emails.filter(enqueued_at__lt=forward.enqueued_at)
+    assert older_emails.filter(status="SUCCESSFUL").count() == older_emails.count()
+    assert not older_emails.filter(finished_at__lt=forward.started_at).exists()
+
+
 def test_a_retry_is_queued_with_run_after_its_back_off(sandbox, settings, run_worker):
     settings.FORWARD_RETRY_FIRST_WAITS = [600]
     sandbox.script("storehub", "-10008")
