@@ -9,9 +9,7 @@ that must be tried again is queued again with ``run_after``; the service decides
 from django.tasks import task
 
 
-# Ahead of the rest in a busy queue: a customer may be watching the status page for its number,
-# while an e-mail or a sweep waits unseen.
-@task(priority=10)
+@task()
 def submission_forward(submission_id: int) -> str:
     from tickets.services import forward
 

@@ -12,9 +12,10 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tests.factories import form_post, storehub_data
-from tests.services.helpers import create, refreshed
+from tests.services.helpers import create, refreshed, send_tasks
 from tickets.models import Status, Submission
 from tickets.services import recovery
+from tickets.services.access import access_code_send
 from tickets.services.forward import submission_forward
 from tickets.services.intake import submission_create
 from tickets.services.scheduling import sweep_ensure_scheduled
@@ -31,21 +32,30 @@ def waiting_sweeps():
 
 
 # --- into the queue -----------------------------------------------------------------------
-def test_a_forward_goes_ahead_of_the_e_mails_already_waiting(sandbox, smtp_server, run_worker):
-    """The customer watches the status page for the number; e-mails can wait a moment."""
+@pytest.mark.parametrize("watched", ["forward", "access code"])
+def test_work_a_customer_waits_for_goes_ahead_of_e_mails_already_waiting(
+    sandbox, smtp_server, run_worker, watched
+):
     for earlier in [create("storehub") for _ in range(3)]:
         submission_forward(submission_id=earlier.pk)  # their e-mails now wait in the queue
-    emails = DBTaskResult.objects.filter(task_path="tickets.tasks.email_send")
-    assert emails.filter(status="READY").count() >= 3
-    create("storehub")
+    assert send_tasks().count() >= 3
+    if watched == "forward":
+        create("storehub")
+        task_path = FORWARD_TASK
+    else:
+        access_code_send(reference=earlier.reference, phone=f"+{earlier.phone}")
+        assert earlier.emails.filter(kind="access_code").exists()
+        task_path = "tickets.tasks.email_send"
 
     run_worker()
 
-    forward = DBTaskResult.objects.filter(task_path=FORWARD_TASK).latest("enqueued_at")
-    assert forward.status == "SUCCESSFUL"
-    older_emails = emails.filter(enqueued_at__lt=forward.enqueued_at)
-    assert older_emails.filter(status="SUCCESSFUL").count() == older_emails.count()
-    assert not older_emails.filter(finished_at__lt=forward.started_at).exists()
+    task = DBTaskResult.objects.filter(task_path=task_path).latest("enqueued_at")
+    assert task.status == "SUCCESSFUL"
+    older_emails = DBTaskResult.objects.filter(
+        task_path="tickets.tasks.email_send", enqueued_at__lt=task.enqueued_at
+    )
+    assert set(older_emails.values_list("status", flat=True)) == {"SUCCESSFUL"}
+    assert not older_emails.filter(finished_at__lt=task.started_at).exists()
 
 
 def test_a_retry_is_queued_with_run_after_its_back_off(sandbox, settings, run_worker):

@@ -36,6 +36,10 @@ from . import scheduling
 
 logger = logging.getLogger(__name__)
 
+# The queue's priority of work a person waits for on a page (a ticket number, a code): ahead of
+# every other ready task, which nobody is watching.
+WATCHED_PRIORITY = 10
+
 
 class Outbox(ABC):
     """One kind of owed work. Subclasses fill in the class attributes and the hooks."""
@@ -60,6 +64,10 @@ class Outbox(ABC):
     def claimed(self, row: Any, *, now: datetime) -> None:
         """Save a row just claimed, with what a claim adds for this outbox."""
         row.save()
+
+    def watched(self, row: Any) -> bool:
+        """Whether a person waits on a page for this row's work (``WATCHED_PRIORITY``)."""
+        return False
 
     @abstractmethod
     def recover_expired(self, row: Any, *, now: datetime) -> None:
@@ -113,7 +121,8 @@ class Outbox(ABC):
 
     def schedule(self, row: Any, *, now: datetime | None = None) -> None:
         """Queue the work on ``row`` for its due time, with the current transaction."""
-        scheduling.schedule(self.task, row.pk, due=row.next_attempt_at, now=now)
+        priority = WATCHED_PRIORITY if self.watched(row) else None
+        scheduling.schedule(self.task, row.pk, due=row.next_attempt_at, now=now, priority=priority)
 
     def schedule_if_early(self, pk: int) -> None:
         """A task that found its row not yet due (clocks differ, or a duplicate task) queues it
@@ -136,6 +145,9 @@ class MessageOutbox(Outbox):
 
     def retry_policy(self) -> EmailRetryPolicy:
         return EmailRetryPolicy.from_settings()
+
+    def watched(self, row: Any) -> bool:
+        return row.kind == self.model.Kind.ACCESS_CODE  # typed into "Find my request" next
 
     def claimed(self, row: Any, *, now: datetime) -> None:
         # Counted when claimed: a send whose worker died counts as a try too.

@@ -29,11 +29,18 @@ MAINTENANCE_INTERVAL_SECONDS = 24 * 3600
 
 
 def schedule(
-    task: Task, *args: int, due: datetime | None = None, now: datetime | None = None
+    task: Task,
+    *args: int,
+    due: datetime | None = None,
+    now: datetime | None = None,
+    priority: int | None = None,
 ) -> None:
     """Queue ``task(*args)`` for ``due`` (the database's time; None: at once), with the current
     transaction (see above). Never raises. ``now``: the database's time, when the caller has it.
+    ``priority``: the task's own unless given; workers take the highest of the ready ones first.
     """
+    if priority is not None:
+        task = task.using(priority=priority)
     if due is not None:
         now = now or database_now()
         if due > now:
