@@ -34,8 +34,8 @@ if ! postgres_up; then
   fi
 fi
 if postgres_up; then
-  # The fuzz's thousands of hostile values test the forms, the same on either database; a third
-  # of them is plenty for what PostgreSQL stores of them.
+  # The fuzz's hostile values test the forms, which are the same on either database: fewer
+  # suffice for what PostgreSQL stores of them.
   DATABASE_URL="$POSTGRES_URL" FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-1000}" .venv/bin/pytest "$@"
 elif [ "${REQUIRE_POSTGRES:-0}" = "1" ] || command -v pg_ctlcluster >/dev/null; then
   echo "FAILED: PostgreSQL is installed or required (REQUIRE_POSTGRES=1) but unreachable at $POSTGRES_URL." >&2

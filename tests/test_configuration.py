@@ -13,6 +13,7 @@ from tests.conftest import PRODUCTION_ENVIRONMENT
 from tests.factories import set_provider_options
 from tests.providers import declared, provider_test_packages
 from tickets.providers.base import TicketProvider
+from tickets.providers.storehub import StoreHub
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +88,28 @@ def test_a_provider_that_does_not_say_everything_the_portal_asks_is_reported(set
         "does not set title, summary, ticket_number_label, form_class, sandbox_class, "
         "settings_prefix, summary_field"
     ) in str(caught.value)
+
+
+# Says everything a provider must say (StoreHub's words), but does none of a send's hooks.
+WithoutHooks = type(
+    "WithoutHooks",
+    (TicketProvider,),
+    {name: getattr(StoreHub, name) for name in TicketProvider.__annotations__},
+)
+
+
+@pytest.mark.django_db
+def test_a_provider_without_the_hooks_of_a_send_is_reported(settings):
+    settings.TICKET_PROVIDERS = {
+        **settings.TICKET_PROVIDERS,
+        "hookless": {"BACKEND": "tests.test_configuration.WithoutHooks", "OPTIONS": {}},
+    }
+
+    with pytest.raises(SystemCheckError) as caught:
+        call_command("check")
+
+    assert "tickets.E001" in str(caught.value)
+    assert "abstract" in str(caught.value) and "parse_reply" in str(caught.value)
 
 
 @pytest.mark.django_db

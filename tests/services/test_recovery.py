@@ -1,5 +1,5 @@
 """The sweep (``tickets.services.recovery``): work a dead worker left behind, and tasks that
-were lost, are picked up again in both outboxes, oldest first; work that only waits for its
+were lost, are picked up again in every outbox, oldest first; work that only waits for its
 time or its turn is left alone."""
 
 import signal

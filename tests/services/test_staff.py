@@ -119,6 +119,8 @@ def test_a_request_the_provider_made_a_ticket_for_after_the_cancel_is_not_reopen
 ):
     with forward_on_the_wire(sandbox, settings) as submission:
         submission_cancel(submission=submission, user=None, reason="Customer withdrew")
+    assert refreshed(submission).extra_tickets
+    settings.FORWARD_LEASE_SECONDS = 0  # its call has answered: no longer "may still answer"
 
     # Reopening would make a second ticket at the provider.
     assert not submission_reopen(submission=refreshed(submission), user=None)

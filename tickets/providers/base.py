@@ -86,6 +86,8 @@ class TicketProvider(ABC):
     ``ConfigurationError``; either way every HTTP call made is in ``exchanges``.
     """
 
+    # Each class attribute annotated here without a value is one every provider must set: the
+    # registry refuses a provider class that leaves one out. Annotate nothing else here.
     # The provider's own name, as staff know it (a brand: never translated).
     label: ClassVar[str]
     # What the customer reads about the service: on the landing page, above the form, and on the

@@ -47,7 +47,10 @@ class ProviderHandler(BaseConnectionHandler):
                 f"TICKET_PROVIDERS[{alias!r}]: {backend!r} does not set {', '.join(unset)} "
                 "(see docs/adding-a-provider.md)."
             )
-        return provider_class(alias=alias, **params.get("OPTIONS", {}))
+        try:
+            return provider_class(alias=alias, **params.get("OPTIONS", {}))
+        except TypeError as exc:  # a hook left abstract, or an option it does not take
+            raise InvalidProvider(f"TICKET_PROVIDERS[{alias!r}]: {backend!r}: {exc}") from exc
 
 
 providers = ProviderHandler()

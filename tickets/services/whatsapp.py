@@ -266,9 +266,8 @@ def whatsapp_webhook_received(payload: dict) -> Counter[str]:
 
     Returns how many statuses ``moved`` a message or were ``ignored``, how many numbers
     ``opted_out``, and how many statuses are ``early``: of a message not known yet, only seconds
-    old. Meta can report a
-    message before the worker that sent it has written its ID; the webhook then asks Meta to
-    deliver again later.
+    old. Meta can report a message before the worker that sent it has written its ID; the webhook
+    then asks Meta to deliver again later.
     """
     counts: Counter[str] = Counter()
     for value in _change_values(payload):
