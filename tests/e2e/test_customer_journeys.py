@@ -196,16 +196,16 @@ def test_sending_disables_the_button_and_shows_progress(browsing):
     )
 
     page.get_by_role("button", name="Send request").click()
-
-    sending = page.get_by_role("button", name="Sending…")
-    expect(sending).to_be_disabled()
-    expect(page.get_by_role("status")).to_contain_text("Sending your request")
-    expect(page.locator("form[data-submit-once]")).to_have_attribute("aria-busy", "true")
     for _ in range(400):  # the route's handler runs only while Playwright waits
         if held:
             break
         page.wait_for_timeout(50)
     assert held, "the send never left the page"
+
+    sending = page.get_by_role("button", name="Sending…")
+    expect(sending).to_be_disabled()
+    expect(page.get_by_role("status")).to_contain_text("Sending your request")
+    expect(page.locator("form[data-submit-once]")).to_have_attribute("aria-busy", "true")
     assert not Submission.objects.exists()
     for route in held:
         route.abort()

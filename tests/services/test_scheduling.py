@@ -25,6 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SWEEP_TASK = "tickets.tasks.outbox_sweep"
 FORWARD_TASK = "tickets.tasks.submission_forward"
+EMAIL_TASK = "tickets.tasks.email_send"
 
 
 def waiting_sweeps():
@@ -45,14 +46,14 @@ def test_work_a_customer_waits_for_goes_ahead_of_e_mails_already_waiting(
     else:
         access_code_send(reference=earlier.reference, phone=f"+{earlier.phone}")
         assert earlier.emails.filter(kind="access_code").exists()
-        task_path = "tickets.tasks.email_send"
+        task_path = EMAIL_TASK
 
     run_worker()
 
     task = DBTaskResult.objects.filter(task_path=task_path).latest("enqueued_at")
     assert task.status == "SUCCESSFUL"
     older_emails = DBTaskResult.objects.filter(
-        task_path="tickets.tasks.email_send", enqueued_at__lt=task.enqueued_at
+        task_path=EMAIL_TASK, enqueued_at__lt=task.enqueued_at
     )
     assert set(older_emails.values_list("status", flat=True)) == {"SUCCESSFUL"}
     assert not older_emails.filter(finished_at__lt=task.started_at).exists()
