@@ -1,9 +1,9 @@
 """Send the OneCloud form with a 12 MP phone photo on Lighthouse's mobile profile.
 
-Chromium at phone size (360 x 760) -> PhoneLine (tests/line.py, MOBILE_PROFILE both ways: 1.6 Mbps
-down, 750 kbps up, 150 ms round trip) -> gunicorn (2 workers, DEBUG off) -> a real ``worker``
--> the OneCloud sandbox on loopback. The photo is ``camera_photo_bytes()``: 4000 x 3000, about
-3.6 MB, with its GPS position in EXIF. Two rows of ``BENCH_PHOTO_SENDS`` sends (default 3):
+Chromium at phone size (360 x 760) -> PhoneLine (tests/support/line.py, MOBILE_PROFILE both ways:
+1.6 Mbps down, 750 kbps up, 150 ms round trip) -> gunicorn (2 workers, DEBUG off) -> a real
+``worker`` -> the OneCloud sandbox on loopback. The photo is ``camera_photo_bytes()``: 4000 x 3000,
+about 3.6 MB, with its GPS position in EXIF. Two rows of ``BENCH_PHOTO_SENDS`` sends (default 3):
 
 - before: JavaScript off in the browser: the plain form post, what customers got without the
   scripts that shrink the photo and send in the background;
@@ -56,9 +56,9 @@ GPS_IFD = 0x8825
 def photo_sends(workdir: Path, sends: int = SENDS) -> dict[str, Any]:
     """Both rows, as the figures that go into results.json."""
     from bench.web import free_port, portal_env, run, start_gunicorn
-    from tests.factories import camera_photo_bytes
-    from tests.line import MOBILE_PROFILE, PhoneLine
-    from tests.mail import start_smtp_server
+    from tests.support.factories import camera_photo_bytes
+    from tests.support.line import MOBILE_PROFILE, PhoneLine
+    from tests.support.mail import start_smtp_server
     from tickets.providers.onecloud.sandbox import OneCloudSandbox
     from tickets.sandbox.server import start_in_thread
 
@@ -156,7 +156,7 @@ def browse(
 ) -> dict[str, list[dict[str, Any]]]:
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.helpers import CHROMIUM, CHROMIUM_BASE_ARGS, PHONE
+    from tests.support.browser import CHROMIUM, CHROMIUM_BASE_ARGS, PHONE
 
     rows: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     with sync_playwright() as playwright:

@@ -60,19 +60,19 @@ import requests  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from tests.e2e.helpers import (  # noqa: E402
+from tests.support.browser import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_BASE_ARGS,
     fill_storehub_minimum,
     on_status_page,
 )
-from tests.factories import storehub_data, storehub_request  # noqa: E402
-from tests.workers import wait_for  # noqa: E402
+from tests.support.factories import storehub_data, storehub_request  # noqa: E402
+from tests.support.workers import wait_for  # noqa: E402
+from tickets.customer.intake import submission_create  # noqa: E402
+from tickets.delivery.forward import submission_forward  # noqa: E402
 from tickets.providers import get_provider  # noqa: E402
 from tickets.providers.storehub.sandbox import StoreHubSandbox  # noqa: E402
 from tickets.sandbox.server import start_in_thread  # noqa: E402
-from tickets.services.forward import submission_forward  # noqa: E402
-from tickets.services.intake import submission_create  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 PER_ROUND = int(os.environ.get("BENCH_PER_ROUND", "50"))
@@ -279,7 +279,7 @@ def send_to_number(sandbox) -> tuple[list[float], list[float], list[float], list
     mobile profile; time the page and the number of each."""
     from playwright.sync_api import sync_playwright
 
-    from tests.line import emulate_mobile_network
+    from tests.support.line import emulate_mobile_network
 
     port = free_port()
     env = {

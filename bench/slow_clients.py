@@ -19,7 +19,7 @@ from pathlib import Path
 import requests
 
 from bench.web import free_port, portal_env
-from tests.slow_clients import DrippingClients, form_page_times
+from tests.support.slow_clients import DrippingClients, form_page_times
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 60

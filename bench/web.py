@@ -152,7 +152,7 @@ def form_tokens(env: dict, count: int, path: Path) -> None:
 
 def measure(workdir: Path, rounds: int) -> dict:
     """Interleaved rounds of the four loads; medians of requests per second."""
-    from tests.factories import form_post
+    from tests.support.factories import form_post
 
     if subprocess.run(["which", "wrk"], capture_output=True).returncode:
         raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
@@ -216,7 +216,7 @@ def submit_latency(workdir: Path, sandbox, sends: int) -> dict:
     """(c) Submit latency with the provider answering at once, then in 2 s: it must not depend
     on the provider, whose call is made later by the worker. p50 of ``sends`` sequential sends
     each way, the worker running; DEBUG on for both (plain http to the loopback sandbox)."""
-    from tests.factories import form_post
+    from tests.support.factories import form_post
 
     env = {
         **portal_env(workdir),
@@ -319,8 +319,8 @@ def forwarding_rate(workdir: Path, sandbox, count: int) -> dict | None:
                         "manage.py",
                         "shell",
                         "-c",
-                        "from tests.factories import storehub_data;"
-                        "from tickets.services.intake import submission_create;"
+                        "from tests.support.factories import storehub_data;"
+                        "from tickets.customer.intake import submission_create;"
                         f"[submission_create(provider='storehub', data=storehub_data(email='')) "
                         f"for _ in range({count})]",
                     ],

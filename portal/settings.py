@@ -56,27 +56,27 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "tickets.middleware.HealthCheckMiddleware",
-    "tickets.middleware.UntrustedForwardedForMiddleware",
+    "tickets.operations.middleware.HealthCheckMiddleware",
+    "tickets.operations.middleware.UntrustedForwardedForMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "tickets.middleware.PermissionsPolicyMiddleware",
+    "tickets.operations.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # After the language is chosen, so that its page is in the customer's; before anything
     # reads the body.
-    "tickets.middleware.RequestSizeLimitMiddleware",
+    "tickets.operations.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Reads the form before CsrfViewMiddleware's check, which runs in process_view, after every
     # middleware's __call__; placed after it so that its 400 page is in the customer's language
     # and carries a valid CSRF cookie for the language switcher.
-    "tickets.middleware.CompleteBodyMiddleware",
+    "tickets.operations.middleware.CompleteBodyMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "tickets.middleware.DatabaseOutageMiddleware",
+    "tickets.operations.middleware.DatabaseOutageMiddleware",
     # Last, as django-axes asks: it watches the admin login for password guessing.
     "axes.middleware.AxesMiddleware",
 ]
@@ -100,7 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "tickets.context_processors.operator",
+                "tickets.customer.context_processors.operator",
             ],
         },
     },
@@ -218,7 +218,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"hide_customer_links": {"()": "tickets.logs.HideCustomerLinks"}},
+    "filters": {"hide_customer_links": {"()": "tickets.operations.logs.HideCustomerLinks"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -454,8 +454,8 @@ if redis_url := env_str("REDIS_URL"):
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Forms sent per client address per window (tickets/rate_limit.py): an address may be shared by
-# many customers behind a mobile carrier's NAT.
+# Forms sent per client address per window (tickets/customer/rate_limit.py): an address may be
+# shared by many customers behind a mobile carrier's NAT.
 FORM_RATE_LIMIT = env_int("FORM_RATE_LIMIT", 30)
 FORM_RATE_LIMIT_WINDOW_SECONDS = env_int("FORM_RATE_LIMIT_WINDOW_SECONDS", 600)
 # How many proxies in front of the portal append to X-Forwarded-For (0: use REMOTE_ADDR), and
@@ -475,7 +475,7 @@ TRUSTED_PROXY_NETWORKS = _networks(
     "TRUSTED_PROXY_NETWORKS",
     "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
 )
-# The ages past which /healthz answers 503 (tickets/health.py says when).
+# The ages past which /healthz answers 503 (tickets/operations/health.py says when).
 HEALTH_MAX_FORWARD_DELAY_SECONDS = env_float("HEALTH_MAX_FORWARD_DELAY_SECONDS", 300)
 HEALTH_MAX_EMAIL_DELAY_SECONDS = env_float("HEALTH_MAX_EMAIL_DELAY_SECONDS", 900)
 HEALTH_MAX_WORKER_SILENCE_SECONDS = env_float(
@@ -493,7 +493,7 @@ AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes_locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "tickets.middleware.client_ip"
+AXES_CLIENT_IP_CALLABLE = "tickets.operations.client_address.client_ip"
 
 # --- Metrics -------------------------------------------------------------------------------
 # /metrics answers Prometheus with this bearer token, and nobody without it; unset, it is off.

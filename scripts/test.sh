@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test command (`make test`, called by .ci/run): lint, migrations, system checks, and
 # the test suite on SQLite and again on PostgreSQL (`check --deploy` under production settings is
-# tests/test_deployment.py, with every provider's settings as its test package declares them).
+# tests/operations/test_deployment.py, with every provider's settings as its test package declares them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -13,6 +13,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+
+step "imports point down the layers, with no circles (docs/architecture.md)"
+.venv/bin/lint-imports --no-cache
 
 step "migrations are complete"
 $PY manage.py makemigrations --check --dry-run

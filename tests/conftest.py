@@ -7,10 +7,10 @@ from django.core.management import call_command
 from django.utils import translation
 from django.utils.module_loading import import_string
 
-from tests.mail import start_smtp_server
 from tests.providers import declared, provider_test_packages
+from tests.support.mail import start_smtp_server
+from tickets.delivery.whatsapp.sandbox import WhatsAppSandbox
 from tickets.sandbox.server import start_in_thread
-from tickets.whatsapp.sandbox import WhatsAppSandbox
 
 # The portal as deployed: DEBUG off, behind a TLS proxy, every provider and the mail server set.
 # `manage.py check --deploy --fail-level WARNING` passes with these alone; a test that needs one

@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils.functional import Promise
 
-from tests.factories import form_post, stored_submission
+from tests.support.factories import form_post, stored_submission
 from tickets.providers import enabled_providers
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,10 +1,12 @@
-"""The move of provider-only fields into ``Submission.details`` keeps every existing request."""
+"""Migrations that move data keep it: provider-only fields into ``Submission.details``, and the
+tasks waiting in the queue when their functions moved."""
 
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,3 +105,34 @@ def test_existing_rows_keep_every_field_and_their_calls():
         18,
         True,
     )
+
+
+def test_tasks_waiting_under_their_old_paths_are_run_by_the_moved_functions():
+    from tickets.delivery.forward import submission_forward_task
+    from tickets.operations.upkeep import upkeep_run_task
+
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    queue = [node for node in leaves if node[0] == "django_tasks_database"]
+    old_apps = migrate([("tickets", "0010_outbox_leased_index_shared"), *queue])
+    OldTaskResult = old_apps.get_model("django_tasks_database", "DBTaskResult")
+    fields = {
+        "status": "READY",
+        "args_kwargs": {"args": [7], "kwargs": {}},
+        "priority": 0,
+        "queue_name": "default",
+        "backend_name": "default",
+        "run_after": timezone.now(),
+    }
+    forward = OldTaskResult.objects.create(task_path="tickets.tasks.submission_forward", **fields)
+    upkeep = OldTaskResult.objects.create(task_path="tickets.tasks.maintenance_run", **fields)
+    other = OldTaskResult.objects.create(task_path="someone_else.tasks.job", **fields)
+
+    new_apps = migrate([("tickets", "0011_task_paths_of_the_delivery_package"), *queue])
+    paths = dict(
+        new_apps.get_model("django_tasks_database", "DBTaskResult").objects.values_list(
+            "pk", "task_path"
+        )
+    )
+    assert paths[forward.pk] == submission_forward_task.module_path
+    assert paths[upkeep.pk] == upkeep_run_task.module_path
+    assert paths[other.pk] == "someone_else.tasks.job"

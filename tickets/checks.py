@@ -4,9 +4,9 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from . import whatsapp
-from .providers.registry import check_providers, enabled_providers
-from .retry import slowest_forward_seconds
+from tickets.channels import whatsapp_missing_settings
+from tickets.delivery.retry import slowest_forward_seconds
+from tickets.providers.registry import check_providers, enabled_providers
 
 # Every provider's own check() feeds Django's system checks (tickets.E001-E003).
 register(check_providers, Tags.compatibility)
@@ -91,7 +91,7 @@ def check_mail(app_configs=None, **kwargs) -> list[CheckMessage]:
 @register(Tags.compatibility)
 def check_whatsapp(app_configs=None, **kwargs) -> list[CheckMessage]:
     """WhatsApp on (a number and a token) with a message kind that has no template named."""
-    missing = whatsapp.missing_settings()
+    missing = whatsapp_missing_settings()
     if not missing:
         return []
     return [

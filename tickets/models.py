@@ -1,7 +1,7 @@
 """Records of what customers asked for and of every call made on their behalf.
 
 A ``Submission`` is written before anything is sent, so a provider that is down can never lose a
-request. Its status is changed only by ``tickets.services``.
+request. Its status is written only by ``tickets.delivery.forward.submission_move``.
 """
 
 import secrets
@@ -15,7 +15,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from .statuses import (  # noqa: F401  (re-exported: the models' vocabulary)
+from tickets.statuses import (  # noqa: F401  (re-exported: the models' vocabulary)
     CANCELLABLE_STATUSES,
     FINAL_STATUSES,
     PENDING_STATUSES,
@@ -160,7 +160,7 @@ class Submission(models.Model):
         ]
 
     # (status, possible_duplicate) as last read from or written to the database: what
-    # ``tickets.services.status.submission_move`` tells notifications the change started from.
+    # ``tickets.delivery.forward.submission_move`` tells notifications the change started from.
     as_read: tuple[str | None, bool] = (None, False)
     # The status a worker's claim found (in memory only): a forward moves it from there.
     claimed_from: str | None = None
@@ -267,7 +267,7 @@ class OutboundCall(models.Model):
 
     @classmethod
     def of_exchange(cls, exchange, *, request: Any = None, **fields: Any) -> "OutboundCall":
-        """The record of ``exchange`` (``tickets.providers.http.Exchange``), unsaved; ``request``
+        """The record of ``exchange`` (``tickets.outbound.http.Exchange``), unsaved; ``request``
         replaces what it sent, when more than its headers' secrets must go."""
         return cls(
             started_at=exchange.started_at,
@@ -315,9 +315,9 @@ class Correction(models.Model):
         return f"{self.submission_id} corrected at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
-class OutboxMessage(models.Model):
+class Message(models.Model):
     """What an e-mail and a WhatsApp message to a customer share: a row of an outbox
-    (``tickets.services.outbox``), sent by a task, retried by its policy, claimed by one worker
+    (``tickets.delivery.outbox``), sent by a task, retried by its policy, claimed by one worker
     at a time, and kept for staff to see."""
 
     language = models.CharField(_("language"), max_length=8)
@@ -343,7 +343,7 @@ class OutboxMessage(models.Model):
         ]
 
 
-class OutgoingEmail(OutboxMessage):
+class OutgoingEmail(Message):
     """One e-mail the portal sends: to whom, what, when, and how it went. Shown to staff.
 
     Written in the same transaction as the change it tells of, and sent by a task, so a mail
@@ -375,9 +375,9 @@ class OutgoingEmail(OutboxMessage):
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
 
-    class Meta(OutboxMessage.Meta):
+    class Meta(Message.Meta):
         indexes = [
-            *OutboxMessage.Meta.indexes,
+            *Message.Meta.indexes,
             # The sweep and /healthz look at the few e-mails not sent among the many that were.
             models.Index(
                 fields=["next_attempt_at"],
@@ -416,7 +416,7 @@ class StaffAlert(models.Model):
         return f"{self.submission_id} {self.reason}"
 
 
-class WhatsAppMessage(OutboxMessage):
+class WhatsAppMessage(Message):
     """One WhatsApp template message to a customer who opted in: what, to whom, and how it went.
 
     An outbox row like ``OutgoingEmail`` (written with the change it tells of, sent by a task,
@@ -455,9 +455,9 @@ class WhatsAppMessage(OutboxMessage):
     # arrives late never moves it back.
     status_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta(OutboxMessage.Meta):
+    class Meta(Message.Meta):
         indexes = [
-            *OutboxMessage.Meta.indexes,
+            *Message.Meta.indexes,
             models.Index(
                 fields=["next_attempt_at"],
                 name="whatsapp_not_sent",
@@ -490,6 +490,30 @@ class WhatsAppOptOut(models.Model):
         return f"opted out at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class AccessCodeQuerySet(models.QuerySet):
+    """The steps of a code that the messages carrying it take (``now``: the database's time)."""
+
+    def to_send(self, *, channel: str, now) -> str:
+        """The code a message on ``channel`` is to carry: the live one, or "" when it expired
+        (or a newer one replaced it) before the message could go."""
+        access = (
+            self.filter(channel=channel, used_at__isnull=True, expires_at__gt=now)
+            .exclude(code_to_send="")
+            .order_by("-created_at")
+            .first()
+        )
+        return access.code_to_send if access else ""
+
+    def sent(self, *, channel: str) -> None:
+        """The message that carried the code has gone (or was given up): forget it in clear."""
+        self.filter(channel=channel).exclude(code_to_send="").update(code_to_send="")
+
+    def purge_expired(self, *, now) -> int:
+        """Delete codes that have expired (the daily upkeep)."""
+        deleted, _ = self.filter(expires_at__lt=now).delete()
+        return deleted
+
+
 class AccessCode(models.Model):
     """A one-time code that opens a request's status page to whoever reads the request's
     WhatsApp or e-mail: "Find my request", for a customer who lost the link.
@@ -502,6 +526,8 @@ class AccessCode(models.Model):
     EXPIRED_BEFORE_SENT = gettext_noop(
         "Not sent: the code expired, or a newer one replaced it, before it could go."
     )
+    # How long a code opens the request.
+    LIFETIME_SECONDS = 600
 
     submission = models.ForeignKey(
         Submission, on_delete=models.CASCADE, related_name="access_codes"
@@ -513,6 +539,8 @@ class AccessCode(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     wrong_tries = models.PositiveSmallIntegerField(default=0)
+
+    objects = AccessCodeQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -1,7 +1,7 @@
 """Where a submission stands, and the failure class of each call: the words every layer shares.
 
-Kept apart from the models so that the retry policy (``tickets.retry``) can use them without
-touching the database.
+Kept apart from the models so that the retry policy (``tickets.delivery.retry``) can use them
+without touching the database.
 """
 
 from django.db import models

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import views
+from tickets.customer import views
+from tickets.delivery.whatsapp import views as whatsapp_views
 
 app_name = "tickets"
 
@@ -11,8 +12,8 @@ urlpatterns = [
     path("find/code/", views.find_request_code, name="find-code"),
     path("status/<uuid:public_id>/", views.submission_status, name="status"),
     path("status/<uuid:public_id>.json", views.submission_status_json, name="status-json"),
-    path("whatsapp/webhook/", views.whatsapp_webhook, name="whatsapp-webhook"),
+    path("whatsapp/webhook/", whatsapp_views.whatsapp_webhook, name="whatsapp-webhook"),
     # Each form has its own address (the provider's alias), so a business can link straight to
     # the one it needs. An alias that is not configured is a 404 from the view.
-    path("<slug:provider>/", views.submission_form, name="form"),
+    path("<slug:alias>/", views.submission_form, name="form"),
 ]

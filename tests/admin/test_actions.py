@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.admin.helpers import (
+from tests.support.console import (
     change_url,
     changelist,
     listed_references,
@@ -13,10 +13,10 @@ from tests.admin.helpers import (
     refreshed,
     run_action,
 )
-from tests.factories import storehub_data
+from tests.support.factories import storehub_data
+from tickets.admin.staff import submission_mark_duplicate_checked
+from tickets.customer.intake import submission_create
 from tickets.models import Correction, Status
-from tickets.services.intake import submission_create
-from tickets.services.staff import submission_mark_duplicate_checked
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,12 +3,12 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from tests.admin.helpers import change_url, correct_url, form_data, make, refreshed
-from tests.factories import storehub_data
+from tests.support.console import change_url, correct_url, form_data, make, refreshed
+from tests.support.factories import storehub_data
 from tickets.admin.forms import correction_initial
+from tickets.admin.staff import submission_correct
+from tickets.customer.intake import submission_create
 from tickets.models import Correction, Status
-from tickets.services.intake import submission_create
-from tickets.services.staff import submission_correct
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from tests.admin.helpers import EXPORT, changelist, make, run_action
+from tests.support.console import EXPORT, changelist, make, run_action
 from tickets.models import Status
 
 

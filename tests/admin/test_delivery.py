@@ -5,9 +5,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.factories import stored_submission, storehub_data
+from tests.support.factories import stored_submission, storehub_data
+from tickets.customer.intake import submission_create
 from tickets.models import Status
-from tickets.services.intake import submission_create
 
 DELIVERY = reverse("admin:tickets_submission_delivery")
 

@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.admin.helpers import change_url, correct_url, make, refreshed
-from tests.factories import add_attempts, enable_only, onecloud_data, png_upload
+from tests.support.console import change_url, correct_url, make, refreshed
+from tests.support.factories import add_attempts, enable_only, onecloud_data, png_upload
+from tickets.customer.intake import submission_create
 from tickets.models import Correction, ErrorClass, Status
-from tickets.services.intake import submission_create
 
 
 @pytest.mark.django_db

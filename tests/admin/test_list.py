@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.admin.helpers import changelist, listed_references, make
-from tests.factories import add_attempts, set_provider_options
+from tests.support.console import changelist, listed_references, make
+from tests.support.factories import add_attempts, set_provider_options
+from tickets.admin.selectors import submission_staff_summary
 from tickets.models import Status, Submission
-from tickets.selectors import submission_staff_summary
 
 
 @pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from tests.admin.helpers import (
+from tests.support.console import (
     CHANGELIST,
     EXPORT,
     change_url,
@@ -15,9 +15,9 @@ from tests.admin.helpers import (
     refreshed,
     run_action,
 )
-from tests.factories import onecloud_data, png_upload
+from tests.support.factories import onecloud_data, png_upload
+from tickets.customer.intake import submission_create
 from tickets.models import Status
-from tickets.services.intake import submission_create
 
 
 @pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.test.utils import override_settings
 from playwright import sync_api
 
-from .helpers import CHROMIUM, CHROMIUM_ARGS, Browsing
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, Browsing
 
 
 @pytest.fixture(scope="package")

@@ -6,34 +6,24 @@ Each page is also kept as a screenshot in artifacts/screenshots/ for review.
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import CUSTOMER_DATA, camera_photo_bytes, onecloud_data, png_bytes
 from tests.providers import PROVIDERS
-from tests.workers import wait_for
-from tickets.models import Status, Submission
-from tickets.providers import get_provider
-from tickets.services.intake import submission_create
-
-from .helpers import (
+from tests.support.browser import (
     DESKTOP,
     PHONE,
-    assert_accessible,
+    audit,
     fill_storehub_minimum,
     location,
     on_status_page,
-    screenshot,
 )
+from tests.support.factories import CUSTOMER_DATA, camera_photo_bytes, onecloud_data, png_bytes
+from tests.support.workers import wait_for
+from tickets.customer.intake import submission_create
+from tickets.models import Status, Submission
+from tickets.providers import get_provider
 
 pytestmark = pytest.mark.e2e
 
 VIEWPORTS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-
-
-def audit(page, name: str) -> None:
-    # No page may be wider than the screen: a phone would scroll sideways.
-    width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, name
-    screenshot(page, name)
-    assert_accessible(page, name)
 
 
 def send_with_errors(page) -> None:

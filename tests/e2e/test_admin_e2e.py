@@ -7,10 +7,9 @@ from decimal import Decimal
 import pytest
 from playwright import sync_api
 
-from tests.factories import add_attempts, stored_submission
+from tests.support.browser import SCREENSHOTS, assert_accessible, csp_violations
+from tests.support.factories import add_attempts, stored_submission
 from tickets.models import ErrorClass, Status, Submission
-
-from .helpers import SCREENSHOTS, assert_accessible, csp_violations
 
 PASSWORD = "correct-horse-battery-staple"
 STAFF_DESKTOP = {"width": 1440, "height": 900}

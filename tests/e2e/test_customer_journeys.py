@@ -5,10 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import png_bytes
+from tests.support.browser import DESKTOP, PHONE, csp_violations, fill_storehub_minimum
+from tests.support.factories import png_bytes
 from tickets.models import Submission
-
-from .helpers import DESKTOP, PHONE, csp_violations, fill_storehub_minimum
 
 pytestmark = pytest.mark.e2e
 

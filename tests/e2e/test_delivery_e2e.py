@@ -10,10 +10,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.workers import start_worker
+from tests.support.browser import PHONE, fill_storehub_minimum
+from tests.support.workers import start_worker
 from tickets.models import Submission
-
-from .helpers import PHONE, fill_storehub_minimum
 
 pytestmark = pytest.mark.e2e
 

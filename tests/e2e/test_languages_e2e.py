@@ -5,12 +5,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import storehub_data
+from tests.support.browser import PHONE, audit, fill_storehub_minimum
+from tests.support.factories import storehub_data
+from tickets.customer.intake import submission_create
 from tickets.models import Status, Submission
-from tickets.services.intake import submission_create
-
-from .helpers import PHONE, fill_storehub_minimum
-from .test_accessibility import audit
 
 pytestmark = pytest.mark.e2e
 

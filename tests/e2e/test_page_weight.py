@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from .helpers import ARTIFACTS, PHONE
+from tests.support.browser import ARTIFACTS, PHONE
 
 pytestmark = pytest.mark.e2e
 

@@ -2,7 +2,7 @@
 outlasts a dropped line, and a request sent twice by mistake caught.
 
 Chromium at phone size on Lighthouse's mobile profile; where the line must really drop (an upload
-cut half-way), the page goes through a PhoneLine (tests/line.py) that the test cuts.
+cut half-way), the page goes through a PhoneLine (tests/support/line.py) that the test cuts.
 """
 
 import io
@@ -14,18 +14,17 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.factories import camera_photo_bytes
-from tests.line import MOBILE_PROFILE, PhoneLine, emulate_mobile_network
-from tests.workers import wait_for
-from tickets.models import Attachment, Submission
-
-from .helpers import (
+from tests.support.browser import (
     PHONE,
     csp_violations,
     fill_storehub_minimum,
     location,
     on_status_page,
 )
+from tests.support.factories import camera_photo_bytes
+from tests.support.line import MOBILE_PROFILE, PhoneLine, emulate_mobile_network
+from tests.support.workers import wait_for
+from tickets.models import Attachment, Submission
 
 pytestmark = pytest.mark.e2e
 

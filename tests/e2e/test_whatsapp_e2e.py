@@ -5,10 +5,14 @@ customer finds the request again by phone number and reference, with the code Wh
 import pytest
 from playwright.sync_api import expect
 
-from tests.workers import start_worker, wait_for
+from tests.support.browser import (
+    assert_accessible,
+    csp_violations,
+    fill_storehub_minimum,
+    on_status_page,
+)
+from tests.support.workers import start_worker, wait_for
 from tickets.models import Submission
-
-from .helpers import assert_accessible, csp_violations, fill_storehub_minimum, on_status_page
 
 pytestmark = pytest.mark.e2e
 

@@ -12,18 +12,18 @@ import time
 
 import pytest
 
-from tests.factories import CUSTOMER_DATA, set_provider_options
 from tests.providers import PROVIDERS
-from tests.workers import wait_for
+from tests.support.factories import CUSTOMER_DATA, set_provider_options
+from tests.support.workers import wait_for
 from tickets.models import ErrorClass
-from tickets.providers import ConfigurationError, TicketRequest, get_provider
-from tickets.providers.errors import (
+from tickets.outbound.errors import (
     ProviderRateLimited,
     ProviderRejected,
     ProviderTransientError,
     ProviderUnknownOutcome,
 )
-from tickets.providers.http import HttpReply
+from tickets.outbound.http import HttpReply
+from tickets.providers import ConfigurationError, TicketRequest, get_provider
 
 SECRET_OPTION_WORDS = ("token", "password", "key", "secret")
 

@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.functional import Promise
 
-from tests.factories import CUSTOMER_DATA, form_post
 from tests.providers import PROVIDERS
-from tests.test_forms import error_html_next_to, errors_of, form_url
+from tests.support.factories import CUSTOMER_DATA, form_post
+from tests.support.pages import error_html_next_to, errors_of, form_url
 from tickets.models import Submission
 from tickets.providers import get_provider
 

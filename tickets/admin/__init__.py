@@ -1,5 +1,5 @@
 """The staff console: Django's admin, made to find and rescue submissions that did not arrive."""
 
-from .submission import SubmissionAdmin
+from tickets.admin.submission import SubmissionAdmin
 
 __all__ = ["SubmissionAdmin"]

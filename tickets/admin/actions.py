@@ -8,11 +8,10 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from tickets import selectors
+from tickets.admin import selectors, staff
+from tickets.admin.csv_export import submissions_csv_response
 from tickets.models import REOPENABLE_STATUSES
-from tickets.services import privacy, staff
-
-from .csv_export import submissions_csv_response
+from tickets.operations import privacy
 
 BOTH_LOCATIONS = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
 
@@ -168,7 +167,7 @@ def erase_customer_data(model_admin, request: HttpRequest, queryset):
     # Every submission of each selected customer goes, found by e-mail or phone.
     customers = selectors.customers_of(queryset)
     if request.POST.get("confirm_erase") != "yes":
-        affected = selectors.submissions_of_customers(customers)
+        affected = privacy.submissions_of_customers(customers)
         return TemplateResponse(
             request,
             "admin/tickets/submission/erase_confirm.html",

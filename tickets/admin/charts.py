@@ -10,7 +10,7 @@ from datetime import date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from tickets.reports import OUTCOME_LABELS, OUTCOMES, DayFigures
+from tickets.delivery.reports import OUTCOME_LABELS, OUTCOMES, DayFigures
 
 WIDTH = 640
 HEIGHT = 180

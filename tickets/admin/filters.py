@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
+from tickets.admin.selectors import submissions_needing_attention
 from tickets.providers import enabled_providers
-from tickets.selectors import submissions_needing_attention
 
 
 class NeedsAttentionFilter(admin.SimpleListFilter):

@@ -1,7 +1,7 @@
 """The Submission console: list, detail and permissions. Actions, extra views and presentation
 live beside it (``actions.py``, ``views.py``, ``presentation.py``).
 
-A submission is never edited here directly. Its status changes only through ``tickets.services``
+A submission is never edited here directly. Its status changes only through ``staff`` services
 (resend, cancel, correct), so the admin's own change form is read-only for everyone.
 """
 
@@ -21,21 +21,10 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tickets import selectors
-from tickets.models import (
-    CANCELLABLE_STATUSES,
-    CUSTOMER_COLUMNS,
-    PENDING_STATUSES,
-    RESENDABLE_STATUSES,
-    Submission,
-)
-from tickets.providers import enabled_providers, provider_label
-from tickets.services import staff
-
-from . import actions as staff_actions
-from . import views
-from .filters import NeedsAttentionFilter, ProviderFilter
-from .presentation import (
+from tickets.admin import actions as staff_actions
+from tickets.admin import selectors, staff, views
+from tickets.admin.filters import NeedsAttentionFilter, ProviderFilter
+from tickets.admin.presentation import (
     attachment_rows,
     customer_details,
     map_context,
@@ -44,6 +33,14 @@ from .presentation import (
     timeline_entry,
     whatsapp_consent,
 )
+from tickets.models import (
+    CANCELLABLE_STATUSES,
+    CUSTOMER_COLUMNS,
+    PENDING_STATUSES,
+    RESENDABLE_STATUSES,
+    Submission,
+)
+from tickets.providers import enabled_providers, provider_label
 
 
 def free_text_field_names() -> list[str]:

@@ -15,15 +15,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from tickets import reports, selectors
+from tickets.admin import charts, selectors, staff
+from tickets.admin.csv_export import submissions_csv_response
+from tickets.admin.forms import correction_form_class, correction_initial
+from tickets.admin.presentation import status_badge, timeline_entry
+from tickets.delivery import reports
 from tickets.models import RESENDABLE_STATUSES
 from tickets.providers import provider_or_none
-from tickets.services import staff
-
-from . import charts
-from .csv_export import submissions_csv_response
-from .forms import correction_form_class, correction_initial
-from .presentation import status_badge, timeline_entry
 
 
 def export_view(model_admin, request: HttpRequest) -> HttpResponse:

@@ -13,11 +13,10 @@ from django.forms import BoundField
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from tickets import whatsapp
+from tickets.channels import whatsapp_is_on
+from tickets.forms.fields import KeptToken, UploadField, kept_field_name
+from tickets.forms.uploads import keep_upload, read_kept_upload
 from tickets.models import WHATSAPP_UPDATES
-
-from .fields import KeptToken, UploadField, kept_field_name
-from .uploads import keep_upload, read_kept_upload
 
 FORM_TOKEN_SALT = "tickets.form-token"  # noqa: S105 (a signing salt, not a secret)
 
@@ -73,7 +72,7 @@ class SubmissionForm(forms.Form):
         # The client address files kept for this form count against (KEPT_UPLOADS_PER_CLIENT).
         self.kept_uploads_owner = kept_uploads_owner
         self.configure_fields(self.fields, provider=provider)
-        if not whatsapp.is_on():
+        if not whatsapp_is_on():
             self.fields.pop(WHATSAPP_UPDATES, None)
         self.token = read_form_token(self.data.get("form_token")) if self.is_bound else None
         if self.token is None:

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
-from .image_metadata import strip_metadata
-from .uploads import KeptUpload, check_upload, read_kept_upload
+from tickets.forms.image_metadata import strip_metadata
+from tickets.forms.uploads import KeptUpload, check_upload, read_kept_upload
 
 # A phone is stored in at most 16 digits once normalised (Submission.phone, and the strictest
 # provider's limit); what people type has spaces, dashes and a plus ("+60 (12) 345-6789" is 17),

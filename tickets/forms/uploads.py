@@ -28,7 +28,7 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
-from tickets.rate_limit import CACHE_UNREACHABLE
+from tickets.cache import CACHE_UNREACHABLE
 
 logger = logging.getLogger(__name__)
 

@@ -4,9 +4,14 @@ The providers in use are those in ``settings.TICKET_PROVIDERS``; ``registry`` bu
 Nothing outside a provider's own package names a provider.
 """
 
-from .base import FileUpload, ProviderTicket, TicketProvider, TicketRequest
-from .errors import ConfigurationError, ProviderError
-from .registry import enabled_providers, get_provider, provider_label, provider_or_none
+from tickets.outbound.errors import ConfigurationError, ProviderError
+from tickets.providers.base import FileUpload, ProviderTicket, TicketProvider, TicketRequest
+from tickets.providers.registry import (
+    enabled_providers,
+    get_provider,
+    provider_label,
+    provider_or_none,
+)
 
 __all__ = [
     "ConfigurationError",

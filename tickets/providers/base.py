@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ValidationError
 
 from portal.env import env_float, env_str
-from tickets.statuses import ErrorClass
-
-from .errors import (
+from tickets.outbound.errors import (
     ConfigurationError,
     ProviderError,
     ProviderRateLimited,
@@ -22,8 +21,9 @@ from .errors import (
     ProviderUnknownOutcome,
     server_error,
 )
-from .http import Exchange, Exchanges, HttpClient, HttpReply, outbound_url_problem
-from .settings import Reader, provider_setting, setting_variable
+from tickets.outbound.http import Exchange, Exchanges, HttpClient, HttpReply, outbound_url_problem
+from tickets.providers.settings import Reader, provider_setting, setting_variable
+from tickets.statuses import ErrorClass
 
 if TYPE_CHECKING:
     from django.utils.functional import Promise
@@ -156,6 +156,25 @@ class TicketProvider(ABC):
         return f"{settings.SANDBOX_URL}/{self.alias}" if settings.SANDBOX_ENABLED else ""
 
     # --- what the rest of the portal asks of a provider -----------------------------------
+    def customer_data_validate(self, data: dict[str, Any], *, partial: bool = True) -> None:
+        """Refuse fields the form does not have, and (unless ``partial``) missing ones.
+
+        The form has already checked each value; this guards the services against a caller that
+        is not the form. The coordinates go together: both or neither.
+        """
+        unexpected = set(data) - set(self.form_class.customer_field_names())
+        if unexpected:
+            raise ValidationError(
+                f"Fields not used by {self.label}: {', '.join(sorted(unexpected))}."
+            )
+        if not partial:
+            required = self.form_class.required_field_names()
+            missing = [f for f in required if data.get(f) in (None, "")]
+            if missing:
+                raise ValidationError(f"Missing required fields: {', '.join(missing)}.")
+            if (data.get("latitude") is None) != (data.get("longitude") is None):
+                raise ValidationError("Give both latitude and longitude, or neither.")
+
     def form(self, *args: Any, **kwargs: Any) -> "SubmissionForm":
         """The customer's form, bound to this provider's options (choices from settings)."""
         return self.form_class(*args, provider=self, **kwargs)

@@ -14,8 +14,8 @@ from django.dispatch import receiver
 from django.utils.connection import BaseConnectionHandler
 from django.utils.module_loading import import_string
 
-from .base import TicketProvider
-from .errors import ConfigurationError
+from tickets.outbound.errors import ConfigurationError
+from tickets.providers.base import TicketProvider
 
 
 class InvalidProvider(ImproperlyConfigured):

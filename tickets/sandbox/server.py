@@ -10,7 +10,8 @@ Shared paths:
     POST /_sandbox/script               {"provider": "<alias>", "outcomes": ["503", "drop"]}
     GET  /_sandbox/requests             every ticket request received, newest last
     GET  /_sandbox/mail                 e-mails caught by ``run_sandbox``, newest first
-    GET  /_sandbox/whatsapp             WhatsApp messages taken by the fake Cloud API, newest first
+    GET  /_sandbox/<alias>              a page of what those endpoints took, where they keep one
+                                        (``/_sandbox/whatsapp``: the messages, newest first)
     POST /_sandbox/reset                forget scripts, requests and tickets
 
 Outcomes, used once each in order, then "success" again. Every provider answers these:
@@ -92,6 +93,10 @@ class SandboxEndpoints:
 
     def reset(self) -> None:
         """Forget what this provider's endpoints have issued (tickets, tokens)."""
+
+    def page(self) -> str | None:
+        """A page of what these endpoints took, served at ``/_sandbox/<alias>``; None: none."""
+        return None
 
     def route(self, rest: str) -> str | None:
         """The method that answers a POST to ``/<alias>/<rest>``, by name."""
@@ -238,13 +243,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             with self.server.state.lock:
                 self.send(200, self.server.state.requests)
             return
-        if urlsplit(self.path).path == "/_sandbox/whatsapp":
-            from tickets.whatsapp.sandbox import whatsapp_page
-
-            whatsapp = self.server.endpoints.get("whatsapp")
-            with whatsapp.lock if whatsapp else self.server.state.lock:
-                sent = list(whatsapp.sent) if whatsapp else []
-            self.send(200, whatsapp_page(sent).encode(), "text/html; charset=utf-8")
+        endpoints = self.server.endpoints.get(urlsplit(self.path).path.removeprefix("/_sandbox/"))
+        page = endpoints.page() if endpoints else None
+        if page is not None:
+            self.send(200, page.encode(), "text/html; charset=utf-8")
             return
         if urlsplit(self.path).path == "/_sandbox/mail":
             with self.server.state.lock:

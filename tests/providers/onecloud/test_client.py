@@ -7,19 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.factories import (
+from tests.support.factories import (
     onecloud_request,
     png_file_upload,
     set_provider_options,
     time_zone_at_noon,
 )
+from tickets.outbound.errors import ConfigurationError, ProviderRateLimited, ProviderRejected
+from tickets.outbound.http import HttpReply
 from tickets.providers import get_provider
-from tickets.providers.errors import (
-    ConfigurationError,
-    ProviderRateLimited,
-    ProviderRejected,
-)
-from tickets.providers.http import HttpReply
 from tickets.providers.onecloud.client import jwt_expiry, quota_window_start
 from tickets.providers.onecloud.sandbox import make_jwt
 

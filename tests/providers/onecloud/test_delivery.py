@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from tests.factories import onecloud_data, set_provider_options, time_zone_at_noon
-from tests.services.helpers import refreshed
+from tests.support.factories import onecloud_data, set_provider_options, time_zone_at_noon
+from tests.support.submissions import refreshed
+from tickets.customer.intake import submission_create
+from tickets.delivery.forward import submission_forward
 from tickets.models import ErrorClass, ProviderCall, Status, Submission
-from tickets.services.forward import submission_forward
-from tickets.services.intake import submission_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

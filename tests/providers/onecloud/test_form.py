@@ -3,8 +3,8 @@ coordinate that is one value, so both halves or neither."""
 
 import pytest
 
-from tests.factories import form_post, set_provider_options
-from tests.test_forms import errors_of, form_url
+from tests.support.factories import form_post, set_provider_options
+from tests.support.pages import errors_of, form_url
 from tickets.models import Submission
 from tickets.providers import get_provider
 

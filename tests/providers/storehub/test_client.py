@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from tests.factories import set_provider_options, storehub_request
-from tickets.providers import get_provider
-from tickets.providers.errors import (
+from tests.support.factories import set_provider_options, storehub_request
+from tickets.outbound.errors import (
     AccountError,
     ConfigurationError,
     ProviderRateLimited,
@@ -14,7 +13,8 @@ from tickets.providers.errors import (
     ProviderTransientError,
     ProviderUnknownOutcome,
 )
-from tickets.providers.http import HttpReply
+from tickets.outbound.http import HttpReply
+from tickets.providers import get_provider
 
 
 @pytest.fixture

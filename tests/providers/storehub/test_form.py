@@ -3,8 +3,8 @@ the shop's location required, near misses of the documented choices, and the sto
 
 import pytest
 
-from tests.factories import storehub_post
-from tests.test_forms import errors_of
+from tests.support.factories import storehub_post
+from tests.support.pages import errors_of
 from tickets.models import Submission
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import os
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tests.factories import storehub_request
+from tests.support.factories import storehub_request
 from tickets.providers.registry import check_providers
 from tickets.providers.storehub import StoreHub
 

@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets.services.privacy import customer_data_erase
+from tickets.operations.privacy import customer_data_erase
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from tickets.services.recovery import outbox_sweep
+from tickets.delivery.recovery import outbox_sweep
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from tickets.forms.uploads import purge_stale_pending_uploads
-from tickets.services.privacy import submissions_purge_expired
+from tickets.operations.privacy import submissions_purge_expired
 
 
 class Command(BaseCommand):

@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from tickets.delivery.whatsapp.sandbox import WhatsAppSandbox
 from tickets.providers import enabled_providers
 from tickets.sandbox.server import SandboxServer
-from tickets.whatsapp.sandbox import WhatsAppSandbox
 
 
 class Command(BaseCommand):

@@ -3,14 +3,14 @@ database outage instead of exiting, as the queue workers of Sidekiq, Oban or Cel
 
 ``db_worker`` lets an unreachable database end its process, and with it delivery. Here the
 worker logs the outage once, tries again after 0.5, 1, 2... up to 30 seconds, and takes up
-the queue when the database answers (``tickets.database.through_an_outage``). A task cut short
-by the outage is left "running" in the queue; its row is not lost: the sweep gives it a new
+the queue when the database answers (``tickets.delivery.database.through_an_outage``). A task cut
+short by the outage is left "running" in the queue; its row is not lost: the sweep gives it a new
 task once it is overdue.
 """
 
 from django_tasks_db.management.commands import db_worker
 
-from tickets.database import through_an_outage
+from tickets.delivery.database import through_an_outage
 
 
 class Command(db_worker.Command):

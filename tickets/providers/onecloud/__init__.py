@@ -5,6 +5,6 @@ form, ``sandbox.py`` the fake endpoints. Configured as
 ``TICKET_PROVIDERS["onecloud"] = {"BACKEND": "tickets.providers.onecloud.OneCloud", ...}``.
 """
 
-from .client import OneCloud, jwt_expiry
+from tickets.providers.onecloud.client import OneCloud, jwt_expiry
 
 __all__ = ["OneCloud", "jwt_expiry"]

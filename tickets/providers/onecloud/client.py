@@ -17,19 +17,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import env_list
-from tickets.statuses import ErrorClass
-
-from ..base import ProviderTicket, TicketProvider, TicketRequest
-from ..errors import (
+from tickets.outbound.errors import (
     ConfigurationError,
     ProviderRateLimited,
     ProviderTokenExpired,
     ProviderTransientError,
     ProviderUnknownOutcome,
 )
-from ..http import Exchange, HttpReply
-from .forms import OneCloudForm
-from .sandbox import OneCloudSandbox
+from tickets.outbound.http import Exchange, HttpReply
+from tickets.providers.base import ProviderTicket, TicketProvider, TicketRequest
+from tickets.providers.onecloud.forms import OneCloudForm
+from tickets.providers.onecloud.sandbox import OneCloudSandbox
+from tickets.statuses import ErrorClass
 
 # Refresh a JWT this long before its ``exp``, so a token never expires in flight.
 TOKEN_REFRESH_MARGIN_SECONDS = 60

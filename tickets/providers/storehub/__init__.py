@@ -5,6 +5,6 @@ form and its documented choices, ``sandbox.py`` the fake endpoints. Configured a
 ``TICKET_PROVIDERS["storehub"] = {"BACKEND": "tickets.providers.storehub.StoreHub", ...}``.
 """
 
-from .client import StoreHub
+from tickets.providers.storehub.client import StoreHub
 
 __all__ = ["StoreHub"]

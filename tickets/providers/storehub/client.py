@@ -11,9 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import env_str
-
-from ..base import ProviderTicket, TicketProvider, TicketRequest
-from ..errors import (
+from tickets.outbound.errors import (
     AccountError,
     ConfigurationError,
     ProviderRateLimited,
@@ -21,9 +19,10 @@ from ..errors import (
     ProviderTransientError,
     ProviderUnknownOutcome,
 )
-from ..http import Exchange, HttpReply
-from .forms import StoreHubForm
-from .sandbox import StoreHubSandbox
+from tickets.outbound.http import Exchange, HttpReply
+from tickets.providers.base import ProviderTicket, TicketProvider, TicketRequest
+from tickets.providers.storehub.forms import StoreHubForm
+from tickets.providers.storehub.sandbox import StoreHubSandbox
 
 SANDBOX_API_KEY = "tk_sandbox"
 

@@ -14,8 +14,7 @@ from tickets.forms.fields import (
     whatsapp_updates_field,
 )
 from tickets.forms.layout import LocationFieldset
-
-from .choices import STATE_CHOICES, Priority, StoreHubService
+from tickets.providers.storehub.choices import STATE_CHOICES, Priority, StoreHubService
 
 
 class StoreHubForm(SubmissionForm):

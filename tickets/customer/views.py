@@ -1,0 +1,266 @@
+"""Thin views: forms validate, services decide, selectors read."""
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
+
+from tickets.channels import whatsapp_is_on
+from tickets.customer.access import access_code_check, access_code_send
+from tickets.customer.browser import browser_cookie, browser_key, remember_browser
+from tickets.customer.forms import AccessCodeForm, FindRequestForm
+from tickets.customer.intake import AlreadySent, submission_create
+from tickets.customer.page_cache import empty_form_page
+from tickets.customer.rate_limit import form_post_wait
+from tickets.customer.status_text import contact_text, customer_status_text, next_step_text
+from tickets.models import WAITING_ON_STAFF_STATUSES, AccessCode, Submission
+from tickets.operations.client_address import client_ip
+from tickets.providers import TicketProvider, enabled_providers, provider_or_none
+
+logger = logging.getLogger(__name__)
+
+# The slowest pace at which the status page asks again: every few seconds while a delivery is
+# under way, every minute while the request waits for staff (which can take hours).
+STATUS_POLL_SECONDS = 5
+STATUS_POLL_SECONDS_WAITING_ON_STAFF = 60
+# Before that, the page asks at these ages of the request (seconds since it was stored), not of
+# the page, so a phone whose page arrived late asks at once: the worker looks for work every
+# 0.2 s and a provider that answers at once takes tens of milliseconds more, so numbers exist
+# 0.05-0.25 s after storing (`make bench`); a busy worker takes seconds, so the asks thin out
+# towards the steady pace instead of jumping to it. Ten asks in the first 30 s in all.
+STATUS_FIRST_ASKS_SECONDS = (0.3, 0.6, 1.2, 2.4, 4.2)
+
+
+@require_safe
+def landing(request: HttpRequest) -> HttpResponse:
+    services = enabled_providers()
+    if len(services) == 1:
+        # Nothing to choose between: straight to the only form.
+        return redirect("tickets:form", provider=services[0].alias)
+    return render(request, "tickets/landing.html", {"services": services})
+
+
+@require_safe
+def privacy_notice(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "tickets/privacy.html",
+        {
+            "services": enabled_providers(),
+            "retention_days": settings.RETENTION_DAYS,
+            "whatsapp_on": whatsapp_is_on(),
+        },
+    )
+
+
+# Never cached: coming back to the form after a successful send fetches it again, with a fresh
+# form token, so an edited request sent from it is a new request. (A form sent twice unchanged
+# is still one request: the service compares the token *and* the content.)
+@never_cache
+@require_http_methods(["GET", "POST"])
+def submission_form(request: HttpRequest, alias: str) -> HttpResponse:
+    provider = provider_or_none(alias)
+    if provider is None:
+        raise Http404
+    other_providers = len(enabled_providers()) > 1
+    context = {
+        "service": provider,
+        "other_providers": other_providers,
+        "photo_max_side": settings.PHOTO_MAX_SIDE_PX,
+        "photo_target_bytes": settings.PHOTO_TARGET_BYTES,
+        "attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES,
+    }
+    if request.method == "POST":
+        wait = form_post_wait(request)
+        if wait is not None:
+            return _rate_limited(request, provider, context, wait)
+        form = provider.form(request.POST, request.FILES, kept_uploads_owner=client_ip(request))
+        if form.looks_like_a_bot():
+            # Refused silently: the bot sees an ordinary thank-you and learns nothing.
+            logger.info("%s form: honeypot filled, nothing stored", alias)
+            return render(request, "tickets/received.html")
+        if form.is_valid():
+            # A browser seen for the first time has sent nothing before: no need to look.
+            cookie, first_time = browser_cookie(request)
+            try:
+                submission = submission_create(
+                    provider=alias,
+                    data=form.submission_data(),
+                    files=form.submission_files(),
+                    form_token=form.token,
+                    language=request.LANGUAGE_CODE,
+                    browser_key=browser_key(cookie),
+                    allow_repeat=form.sent_again_on_purpose() or first_time,
+                )
+            except AlreadySent as repeat:
+                form.prepare_to_send_again()
+                context["already_sent"] = repeat.earlier
+            except ValidationError:
+                # The form and the service disagree about a field: a bug of ours, not the
+                # customer's. Say so plainly instead of failing with a server error.
+                logger.exception("%s form passed validation but the service refused it", alias)
+                form.add_error(None, _("We could not store your request. Please try again."))
+            else:
+                return remember_browser(_stored(request, submission), cookie)
+    else:
+
+        def render_empty(slots: dict) -> str:
+            form = provider.form()
+            form.initial["form_token"] = slots["form_token_slot"]
+            return render_to_string(
+                "tickets/form.html", {"form": form, **context, **slots}, request
+            )
+
+        # Rendered once per provider and language; each request gets its own tokens in it.
+        page = empty_form_page(
+            request, key=(alias, id(provider), other_providers), render=render_empty
+        ) or render(request, "tickets/form.html", {"form": provider.form(), **context})
+        # The browser gets its cookie with the form: a first send whose answer the line lost
+        # is then still known as this browser's when it is sent again.
+        return _with_browser_cookie(request, page)
+    return render(request, "tickets/form.html", {"form": form, **context})
+
+
+def _with_browser_cookie(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    cookie, new = browser_cookie(request)
+    return remember_browser(response, cookie) if new else response
+
+
+def _rate_limited(
+    request: HttpRequest, provider: TicketProvider, context: dict, wait: int
+) -> HttpResponse:
+    """The form again, as it was typed, with when it may be sent: nothing is checked or kept."""
+    typed = {name: value for name, value in request.POST.items() if name != "form_token"}
+    response = render(
+        request,
+        "tickets/form.html",
+        {**context, "form": provider.form(initial=typed), "retry_minutes": max(1, wait // 60)},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _stored(request: HttpRequest, submission: Submission) -> HttpResponse:
+    """The answer to a stored request: its status page, or where it is for a background send."""
+    if request.accepts("text/html"):
+        return redirect("tickets:status", public_id=submission.public_id)
+    # The form's script sent it in the background (Accept: application/json) and goes there
+    # itself, once it has noted the request on the phone.
+    status_url = reverse("tickets:status", kwargs={"public_id": submission.public_id})
+    return JsonResponse({"reference": submission.reference, "status_url": status_url}, status=201)
+
+
+def _status_context(submission: Submission) -> dict:
+    headline, explanation = customer_status_text(submission)
+    poll_seconds = (
+        STATUS_POLL_SECONDS_WAITING_ON_STAFF
+        if submission.status in WAITING_ON_STAFF_STATUSES
+        else STATUS_POLL_SECONDS
+    )
+    provider = provider_or_none(submission.provider)
+    return {
+        "reference": submission.reference,
+        "status": submission.status,
+        "headline": headline,
+        "explanation": explanation,
+        "next_step": next_step_text(status=submission.status, provider=provider),
+        "contact": contact_text(submission.status),
+        "ticket_id": submission.ticket_id,
+        "case_number": submission.case_number,
+        "final": submission.is_final,
+        "poll_seconds": poll_seconds,
+        "poll_in_ms": _next_ask_in_ms(submission, poll_seconds),
+    }
+
+
+def _next_ask_in_ms(submission: Submission, poll_seconds: int) -> int:
+    """When the page should ask again, by the request's age: soon while it is fresh."""
+    age = max((timezone.now() - submission.created_at).total_seconds(), 0.0)
+    if poll_seconds == STATUS_POLL_SECONDS:
+        for ask_at in STATUS_FIRST_ASKS_SECONDS:
+            if ask_at > age:
+                return round((ask_at - age) * 1000)
+    return poll_seconds * 1000
+
+
+@never_cache
+@require_safe
+def submission_status(request: HttpRequest, public_id) -> HttpResponse:
+    submission = get_object_or_404(Submission, public_id=public_id)
+    provider = provider_or_none(submission.provider)
+    return render(
+        request,
+        "tickets/status.html",
+        {
+            "submission": submission,
+            "service": provider,
+            "summary": provider.request_summary(submission) if provider else "",
+            "state": _status_context(submission),
+        },
+    )
+
+
+@never_cache
+@require_safe
+def submission_status_json(request: HttpRequest, public_id) -> JsonResponse:
+    submission = get_object_or_404(Submission, public_id=public_id)
+    return JsonResponse(_status_context(submission))
+
+
+# The reference a "Find my request" asked for, while its code is awaited.
+FIND_SESSION_KEY = "find_reference"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def find_request(request: HttpRequest) -> HttpResponse:
+    """The reference and phone number of a request; a code goes to where the request says."""
+    form = FindRequestForm(request.POST or None)
+    if request.method == "POST":
+        wait = form_post_wait(request, scope="find")
+        if wait is not None:
+            context = {"form": form, "retry_minutes": max(1, wait // 60)}
+            return render(request, "tickets/find.html", context, status=429)
+        if form.is_valid():
+            access_code_send(**form.cleaned_data)
+            # The same next page whether or not anything matched: nothing is revealed.
+            request.session[FIND_SESSION_KEY] = form.cleaned_data["reference"]
+            return redirect("tickets:find-code")
+    return render(request, "tickets/find.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def find_request_code(request: HttpRequest) -> HttpResponse:
+    reference = request.session.get(FIND_SESSION_KEY)
+    if not reference:
+        return redirect("tickets:find")
+    form = AccessCodeForm(request.POST or None)
+    code_context = {"reference": reference, "code_minutes": AccessCode.LIFETIME_SECONDS // 60}
+    if request.method == "POST":
+        wait = form_post_wait(request, scope="find")
+        if wait is not None:
+            context = {**code_context, "form": form, "retry_minutes": max(1, wait // 60)}
+            return render(request, "tickets/find_code.html", context, status=429)
+        if form.is_valid():
+            submission = access_code_check(reference=reference, code=form.cleaned_data["code"])
+            if submission is not None:
+                del request.session[FIND_SESSION_KEY]
+                return redirect("tickets:status", public_id=submission.public_id)
+            form.add_error(
+                "code",
+                _(
+                    "That code is not right, or it has expired. Check the message, or ask "
+                    "for a new code."
+                ),
+            )
+    return render(request, "tickets/find_code.html", {**code_context, "form": form})

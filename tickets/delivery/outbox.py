@@ -1,0 +1,163 @@
+"""The outbox: work the portal owes, kept in the database and done by workers.
+
+Forwards (``Submission``), e-mails (``OutgoingEmail``) and WhatsApp messages
+(``WhatsAppMessage``) are three outboxes of this one mechanism, the last two alike enough to
+share ``MessageOutbox``; an ``Outbox`` says which rows are owed work, what a claim adds, how
+long the work may take, when to try again, and what to do with a row whose worker vanished.
+The rules:
+
+1. a row is written with its due time (``next_attempt_at``) in the transaction of the change it
+   is about, and its task is queued in that same transaction (``scheduling``);
+2. a worker *claims* a row that is owed work, due and not leased, under a row lock, with a fresh
+   claim token and a lease: of two tasks for one row only one does the work;
+3. only the holder of the current claim token writes the outcome (``held_by``); a worker whose
+   lease ran out finds its token gone and only reports what happened;
+4. a lease that runs out means the worker died mid-work: ``recovery`` hands the row to its
+   outbox's ``recover_expired``; a row overdue by ``FORWARD_SWEEP_GRACE_SECONDS`` with no task
+   waiting lost its task, and gets another;
+5. due times and leases are on the database's clock (``tickets.delivery.clock``): web processes and
+   workers on several machines compare them.
+"""
+
+import logging
+import uuid
+from abc import ABC, abstractmethod
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from django.db import models, transaction
+from django.db.models import Q
+from django.tasks import Task
+
+from tickets.delivery import scheduling
+from tickets.delivery.clock import database_now
+from tickets.delivery.retry import MessageRetryPolicy
+
+logger = logging.getLogger(__name__)
+
+# The queue's priority of work a person waits for on a page (a ticket number, a code): ahead of
+# every other ready task, which nobody is watching.
+WATCHED_PRIORITY = 10
+
+
+class Outbox(ABC):
+    """One kind of owed work. Subclasses fill in the class attributes and the hooks."""
+
+    name: ClassVar[str]
+    model: ClassVar[type[models.Model]]
+    # Does one row's work; takes the row's primary key.
+    task: ClassVar[Task]
+
+    @abstractmethod
+    def owed(self) -> Q:
+        """The rows still owed work (due or not, leased or not)."""
+
+    @abstractmethod
+    def lease_seconds(self) -> float:
+        """How long one row's work may take before its worker is counted as gone."""
+
+    @abstractmethod
+    def retry_policy(self) -> Any:
+        """The policy object that says when a failed row is tried again."""
+
+    def claimed(self, row: Any, *, now: datetime) -> None:
+        """Save a row just claimed, with what a claim adds for this outbox."""
+        row.save()
+
+    def watched(self, row: Any) -> bool:
+        """Whether a person waits on a page for this row's work (``WATCHED_PRIORITY``)."""
+        return False
+
+    @abstractmethod
+    def recover_expired(self, row: Any, *, now: datetime) -> None:
+        """Decide for a locked row whose lease ran out (its worker died mid-work)."""
+
+    # --- the mechanism -------------------------------------------------------------------
+    def claimable(self, now: datetime) -> Q:
+        return self.owed() & Q(next_attempt_at__lte=now, lease_expires_at__isnull=True)
+
+    def claim(self, pk: int) -> Any | None:
+        """The row, claimed for one piece of work, or None: not owed, not due, or claimed.
+
+        Every claim first makes sure a sweep waits (``scheduling.periodic``): one that was lost
+        comes back with the next piece of work.
+        """
+        scheduling.periodic_ensure_scheduled(with_every_claim=True)
+        with transaction.atomic():
+            now = database_now()
+            row = self.model.objects.select_for_update().filter(self.claimable(now), pk=pk).first()
+            if row is None:
+                return None
+            row.claim_token = uuid.uuid4()
+            row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
+            self.claimed(row, now=now)
+        return row
+
+    def held_by(self, pk: int, claim_token: uuid.UUID) -> tuple[Any, bool]:
+        """The row, locked (call inside ``atomic``), and whether ``claim_token`` still holds it."""
+        row = self.model.objects.select_for_update().get(pk=pk)
+        return row, row.claim_token == claim_token
+
+    @staticmethod
+    def release(row: Any) -> None:
+        """The work on ``row`` is over: the claim ends with its outcome's write."""
+        row.claim_token = None
+        row.lease_expires_at = None
+
+    def expired(self, now: datetime) -> list[int]:
+        """Rows whose worker's lease ran out, oldest first."""
+        rows = self.model.objects.filter(lease_expires_at__lt=now).order_by("created_at")
+        return list(rows.values_list("pk", flat=True))
+
+    def lost(self, now: datetime, *, grace_seconds: float) -> models.QuerySet:
+        """Rows due for longer than the grace period and not claimed: their task may be lost."""
+        overdue_before = now - timedelta(seconds=grace_seconds)
+        return (
+            self.model.objects.filter(self.owed())
+            .filter(next_attempt_at__lte=overdue_before, lease_expires_at__isnull=True)
+            .order_by("created_at")
+        )
+
+    def schedule(self, row: Any, *, now: datetime | None = None) -> None:
+        """Queue the work on ``row`` for its due time, with the current transaction."""
+        priority = WATCHED_PRIORITY if self.watched(row) else None
+        scheduling.schedule(self.task, row.pk, due=row.next_attempt_at, now=now, priority=priority)
+
+    def schedule_if_early(self, pk: int) -> None:
+        """A task that found its row not yet due (clocks differ, or a duplicate task) queues it
+        for the time, unless another task already waits for it: duplicates die here instead of
+        multiplying."""
+        now = database_now()
+        waiting = (
+            self.model.objects.filter(self.owed())
+            .filter(pk=pk, next_attempt_at__gt=now, lease_expires_at__isnull=True)
+            .first()
+        )
+        if waiting is not None and not scheduling.rows_with_a_task_waiting(self.task, row=pk):
+            self.schedule(waiting, now=now)
+
+
+class MessageOutbox(Outbox):
+    """A message to a person (an ``Message``): each claim counts as a try, and a send
+    whose worker died is made again at once (it may have gone: a person may get it twice, but
+    never not at all)."""
+
+    def retry_policy(self) -> MessageRetryPolicy:
+        return MessageRetryPolicy.from_settings()
+
+    def watched(self, row: Any) -> bool:
+        return row.kind == self.model.Kind.ACCESS_CODE  # typed into "Find my request" next
+
+    def claimed(self, row: Any, *, now: datetime) -> None:
+        # Counted when claimed: a send whose worker died counts as a try too.
+        row.attempts += 1
+        row.save(update_fields=["attempts", "claim_token", "lease_expires_at"])
+
+    def recover_expired(self, row: Any, *, now: datetime) -> None:
+        self.release(row)
+        row.next_attempt_at = now
+        row.save(update_fields=["claim_token", "lease_expires_at", "next_attempt_at"])
+        self.schedule(row, now=now)
+        logger.warning(
+            "%s %s (%s): worker lost mid-send, queued again", self.name, row.pk, row.kind
+        )
