@@ -219,6 +219,14 @@ class SubmissionForm(forms.Form):
         beside a form that asks for one."""
         return any(pointer.name == "phone" for pointer in self.helper.layout.get_field_names())
 
+    @property
+    def has_map(self) -> bool:
+        """Whether the form has a ``LocationFieldset``: only then does its page load the map
+        library and the script that draws the map."""
+        from .layout import LocationFieldset
+
+        return bool(self.helper.layout.get_layout_objects(LocationFieldset, greedy=True))
+
     def _build_helper(self) -> FormHelper:
         helper = FormHelper(self)
         helper.form_method = "post"
