@@ -45,7 +45,11 @@ def landing(request: HttpRequest) -> HttpResponse:
     if len(services) == 1:
         # Nothing to choose between: straight to the only form.
         return redirect("tickets:form", provider=services[0].alias)
-    return render(request, "tickets/landing.html", {"services": services})
+    # Find my request needs the phone number given in a request: offered if a form asks it.
+    find_offered = any(service.form().asks_for_phone for service in services)
+    return render(
+        request, "tickets/landing.html", {"services": services, "find_offered": find_offered}
+    )
 
 
 @require_safe

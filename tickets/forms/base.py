@@ -209,6 +209,23 @@ class SubmissionForm(forms.Form):
     def layout_fields(self) -> list:
         raise NotImplementedError
 
+    # What the page around the form offers follows from the layout, not from the provider's
+    # name: a field declared but left out of ``layout_fields()`` is not asked for.
+    @property
+    def asks_for_phone(self) -> bool:
+        """Whether the form asks for a phone number (a field named ``phone``). "Find my
+        request" finds a request by its reference and phone number, so it is offered only
+        beside a form that asks for one."""
+        return any(pointer.name == "phone" for pointer in self.helper.layout.get_field_names())
+
+    @property
+    def has_map(self) -> bool:
+        """Whether the form has a ``LocationFieldset``: only then does its page load the map
+        library and the script that draws the map."""
+        from .layout import LocationFieldset
+
+        return bool(self.helper.layout.get_layout_objects(LocationFieldset, greedy=True))
+
     def _build_helper(self) -> FormHelper:
         helper = FormHelper(self)
         helper.form_method = "post"
