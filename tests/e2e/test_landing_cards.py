@@ -4,10 +4,9 @@ a row as wide and as tall as each other. Measured from the boxes the browser dre
 
 import pytest
 
-from tests.bare_providers import Bare, WithPhone, register
-from tests.workers import wait_for
-
-from .helpers import DESKTOP, PHONE, location, screenshot
+from tests.support.bare_providers import Bare, WithPhone, register
+from tests.support.browser import DESKTOP, PHONE, location, screenshot
+from tests.support.workers import wait_for
 
 pytestmark = pytest.mark.e2e
 

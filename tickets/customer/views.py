@@ -44,7 +44,7 @@ def landing(request: HttpRequest) -> HttpResponse:
     services = enabled_providers()
     if len(services) == 1:
         # Nothing to choose between: straight to the only form.
-        return redirect("tickets:form", provider=services[0].alias)
+        return redirect("tickets:form", alias=services[0].alias)
     # Find my request needs the phone number given in a request: offered if a form asks it.
     find_offered = any(service.form().asks_for_phone for service in services)
     return render(

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tickets.channels import whatsapp_is_on
 from tickets.forms.fields import KeptToken, UploadField, kept_field_name
+from tickets.forms.layout import LocationFieldset
 from tickets.forms.uploads import keep_upload, read_kept_upload
 from tickets.models import WHATSAPP_UPDATES
 
@@ -222,8 +223,6 @@ class SubmissionForm(forms.Form):
     def has_map(self) -> bool:
         """Whether the form has a ``LocationFieldset``: only then does its page load the map
         library and the script that draws the map."""
-        from .layout import LocationFieldset
-
         return bool(self.helper.layout.get_layout_objects(LocationFieldset, greedy=True))
 
     def _build_helper(self) -> FormHelper:

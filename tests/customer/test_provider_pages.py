@@ -7,7 +7,7 @@ import re
 import pytest
 from django.core.cache import cache
 
-from tests.bare_providers import Bare, UnlaidPhone, WithMap, WithPhone, register
+from tests.support.bare_providers import Bare, UnlaidPhone, WithMap, WithPhone, register
 from tickets.providers import get_provider
 
 pytestmark = pytest.mark.django_db
