@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install browser fronts run superuser test lint format bench clean
+.PHONY: install browser fronts run superuser test lint format messages bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || "$$(scripts/python.sh)" -m venv $(VENV)
@@ -40,6 +40,10 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The Malay and Indonesian catalogues from the code, the portal's and each provider's own.
+messages: install
+	scripts/messages.sh
 
 bench: install browser fronts
 	@command -v wrk >/dev/null || scripts/install-wrk.sh

@@ -155,6 +155,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ms", "Bahasa Melayu"), ("id", "Bahasa Indonesia")]
+# The portal's catalogues; each provider's own follow them (with the providers, below).
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Kuala_Lumpur")
 USE_I18N = True
@@ -271,6 +272,12 @@ def _ticket_providers() -> dict:
 
 
 TICKET_PROVIDERS = _ticket_providers()
+# A provider's texts are in its package's own catalogues (scripts/messages.sh writes them), so a
+# provider added or changed leaves the portal's catalogues alone.
+LOCALE_PATHS += [
+    BASE_DIR / backend.rsplit(".", 1)[0].replace(".", "/") / "locale"
+    for backend in _PROVIDER_BACKENDS.values()
+]
 
 # --- Forwarding and retries ----------------------------------------------------------------
 # A request is tried for this long (default 3 days) before it is marked failed for staff. The

@@ -63,32 +63,52 @@ def _unquote(text: str) -> str:
     return text.strip()[1:-1].encode("raw_unicode_escape").decode("unicode_escape")
 
 
-def catalogue(language: str) -> Path:
-    return ROOT / "locale" / language / "LC_MESSAGES" / "django.po"
+def catalogues(language: str) -> list[Path]:
+    """The portal's catalogue and each provider's own (``LOCALE_PATHS``), where one exists."""
+    paths = [
+        Path(path) / language / "LC_MESSAGES" / "django.po" for path in django_settings.LOCALE_PATHS
+    ]
+    return [path for path in paths if path.exists()]
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_every_entry_is_translated_and_none_is_fuzzy(language):
-    entries = [e for e in po_entries(catalogue(language)) if not e["obsolete"]]
+def catalogue_entries(language: str) -> list[dict]:
+    return [entry for path in catalogues(language) for entry in po_entries(path)[1:]]
+
+
+CATALOGUES = [
+    pytest.param(language, path, id=str(path.relative_to(ROOT)))
+    for language in LANGUAGES
+    for path in catalogues(language)
+]
+
+
+@pytest.mark.parametrize(("language", "path"), CATALOGUES)
+def test_every_entry_is_translated_and_none_is_fuzzy(language, path):
+    entries = [e for e in po_entries(path) if not e["obsolete"]]
 
     header, messages = entries[0], entries[1:]
     assert header["msgid"] == "" and "fuzzy" not in header["flags"]
     assert f"Language: {language}" in header["msgstr"]["0"]
-    assert len(messages) > 250
+    assert messages
     untranslated = [e["msgid"] for e in messages if not all(e["msgstr"].values())]
     fuzzy = [e["msgid"] for e in messages if "fuzzy" in e["flags"]]
     assert untranslated == []
     assert fuzzy == []
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_the_compiled_catalogue_is_the_source_compiled(language, tmp_path):
+def test_each_provider_has_catalogues_of_its_own():
+    assert len(CATALOGUES) == len(LANGUAGES) * (1 + len(enabled_providers()))
+    assert len(catalogue_entries("ms")) > 250
+
+
+@pytest.mark.parametrize(("language", "path"), CATALOGUES)
+def test_the_compiled_catalogue_is_the_source_compiled(language, path, tmp_path):
     """The .mo files are committed (the Docker image has no gettext); they must not lag."""
     if shutil.which("msgfmt") is None:
         pytest.fail("msgfmt is missing: install gettext (make test does)")
     fresh = tmp_path / "django.mo"
-    subprocess.run(["msgfmt", "-o", str(fresh), str(catalogue(language))], check=True)
-    committed = catalogue(language).with_suffix(".mo")
+    subprocess.run(["msgfmt", "-o", str(fresh), str(path)], check=True)
+    committed = path.with_suffix(".mo")
 
     with fresh.open("rb") as a, committed.open("rb") as b:
         assert gettext.GNUTranslations(a)._catalog == gettext.GNUTranslations(b)._catalog
@@ -98,7 +118,7 @@ def test_every_msgid_in_the_source_is_in_the_catalogues(tmp_path):
     """A string marked in the code but never added to the catalogues would show in English."""
     marked = _marked_strings(tmp_path)
     for language in LANGUAGES:
-        known = {e["msgid"] for e in po_entries(catalogue(language))}
+        known = {e["msgid"] for e in catalogue_entries(language)}
         assert marked - known == set(), language
 
 
@@ -220,7 +240,7 @@ def english_interface_texts() -> set[str]:
     entries = {
         language: {
             e["msgid"]: e["msgstr"]["0"]
-            for e in po_entries(catalogue(language))
+            for e in catalogue_entries(language)
             if e["msgid"] and not e["obsolete"] and "msgid_plural" not in e
         }
         for language in LANGUAGES

@@ -5,14 +5,17 @@ Each provider runs these against its own sandbox endpoints on loopback; its own 
 registry runs here too, with the valid request its test package declares.
 """
 
+import io
 import json
 import socket
 import threading
 import time
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 
-from tests.providers import PROVIDERS
+from tests.providers import PROVIDERS, declared
 from tests.support.factories import CUSTOMER_DATA, set_provider_options
 from tests.support.workers import wait_for
 from tickets.models import ErrorClass
@@ -169,3 +172,23 @@ def test_what_the_customer_is_told_is_complete(alias):
         assert str(text).strip()
     assert provider.form_class.required_field_names()
     assert set(CUSTOMER_DATA[alias]()) <= set(provider.form_class.customer_field_names())
+
+
+def test_every_variable_the_provider_reads_is_documented_for_operators(alias):
+    provider = get_provider(alias)
+    production = set(declared(alias).PRODUCTION_SETTINGS)
+    listed = call_command_output("provider_settings")
+
+    documented = {provider.setting_name(name) for name in provider.settings_documented()}
+    # A deployment sets only what the provider documents, and the listing names all of it.
+    assert production <= documented | {"ENABLED_PROVIDERS"}
+    for variable in documented:
+        assert f"\n{variable}=\n" in listed
+    with pytest.raises(ImproperlyConfigured, match="without documenting it"):
+        provider.setting("undocumented_knob")
+
+
+def call_command_output(*args: str) -> str:
+    output = io.StringIO()
+    call_command(*args, stdout=output)
+    return output.getvalue()

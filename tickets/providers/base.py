@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.core import checks
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from portal.env import env_float, env_str
 from tickets.outbound.errors import (
@@ -36,6 +36,14 @@ logger = logging.getLogger(__name__)
 
 # The prefix of the settings every provider shares: PROVIDER_CONNECT_TIMEOUT, PROVIDER_READ_TIMEOUT.
 SHARED_SETTINGS_PREFIX = "PROVIDER"
+# The settings every provider reads (``TicketProvider.settings_help`` adds each one's own).
+COMMON_SETTINGS_HELP = {
+    "url": "The provider's host; the portal appends its create path. Default with the sandbox "
+    "on: the sandbox.",
+    "map_lat": "Where the form's map opens (latitude); default: the provider's own place, else "
+    "MAP_DEFAULT_LAT.",
+    "map_lng": "Where the form's map opens (longitude); default as for the latitude.",
+}
 # Answers that say the request came too early or too slowly, not that its content is wrong.
 TRANSIENT_CLIENT_STATUSES = (408, 425)
 
@@ -103,6 +111,10 @@ class TicketProvider(ABC):
     create_path: ClassVar[str] = "/api/ticket/create"
     # The prefix of this provider's environment variables: "STOREHUB" reads STOREHUB_URL.
     settings_prefix: ClassVar[str]
+    # Each setting of its own that the provider reads with ``setting()``, with what it is for:
+    # ``manage.py provider_settings`` lists them, so a provider documents its variables here.
+    # ``setting()`` refuses a name missing from it or from ``COMMON_SETTINGS_HELP``.
+    settings_help: ClassVar[Mapping[str, str]]
     # The form field that says in a line what the request is about (a subject, an issue): shown
     # on the status page, which never shows contact details (its link is all it takes to see it).
     summary_field: ClassVar[str]
@@ -129,6 +141,11 @@ class TicketProvider(ABC):
     # --- settings ---------------------------------------------------------------------------
     def setting(self, name: str, *, default: Any = "", read: Reader = env_str) -> Any:
         """This provider's setting ``name``: its OPTIONS, else ``<PREFIX>_<NAME>``, else default."""
+        if name not in self.settings_documented():
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} reads the setting {name!r} without documenting it in "
+                "settings_help."
+            )
         return provider_setting(
             self.options, name, prefix=self.settings_prefix, default=default, read=read
         )
@@ -144,6 +161,11 @@ class TicketProvider(ABC):
             self.setting("map_lat", default=latitude, read=env_float),
             self.setting("map_lng", default=longitude, read=env_float),
         )
+
+    @classmethod
+    def settings_documented(cls) -> dict[str, str]:
+        """Every setting the provider reads, by name, with what it is for."""
+        return {**COMMON_SETTINGS_HELP, **cls.settings_help}
 
     def setting_name(self, name: str) -> str:
         """The environment variable of setting ``name``, as configuration messages name it."""

@@ -58,6 +58,17 @@ class OneCloud(TicketProvider):
     form_class = OneCloudForm
     sandbox_class = OneCloudSandbox
     settings_prefix = "ONECLOUD"
+    settings_help = {
+        "token": "A fixed bearer token; without one, tokens are fetched from TOKEN_URL.",
+        "token_url": "Where tokens are fetched (with USERNAME and PASSWORD). Default with the "
+        "sandbox on: the sandbox's.",
+        "username": "The account tokens are fetched for.",
+        "password": "That account's password.",
+        "categories": f"The categories customers choose from, comma-separated; default: "
+        f"{DEFAULT_CATEGORIES}.",
+        "time_zone": f"The time zone of the quota window OneCloud's refusals name; default: "
+        f"{DEFAULT_TIME_ZONE}.",
+    }
     summary_field = "subject"
     map_center = (-6.2000, 106.8166)  # Jakarta
 

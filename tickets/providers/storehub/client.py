@@ -61,6 +61,11 @@ class StoreHub(TicketProvider):
     form_class = StoreHubForm
     sandbox_class = StoreHubSandbox
     settings_prefix = "STOREHUB"
+    settings_help = {
+        "api_key": "The tk_... key StoreHub issued. Default with the sandbox on: the sandbox's.",
+        "state_spellings": "Where StoreHub spells a state differently: "
+        "Kuala Lumpur=W.P. Kuala Lumpur;Labuan=W.P. Labuan (default: none).",
+    }
     summary_field = "issue"
     map_center = (3.1390, 101.6869)  # Kuala Lumpur
 
