@@ -6,15 +6,32 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+# Variables renamed, new name -> old name: the old one is still read while the new one is unset,
+# and a system check (tickets.W007) asks for the new name.
+RENAMED_VARIABLES = {
+    "OUTBOX_SWEEP_INTERVAL_SECONDS": "FORWARD_SWEEP_INTERVAL_SECONDS",
+    "OUTBOX_SWEEP_GRACE_SECONDS": "FORWARD_SWEEP_GRACE_SECONDS",
+    "OUTBOX_CONFIG_RETRY_SECONDS": "FORWARD_CONFIG_RETRY_SECONDS",
+    "MESSAGE_MAX_ATTEMPTS": "EMAIL_MAX_ATTEMPTS",
+}
+
+
+def _raw(name: str) -> tuple[str, str | None]:
+    """The variable read for ``name`` (its old name while only that one is set), and its text."""
+    old = RENAMED_VARIABLES.get(name)
+    if old and not os.environ.get(name, "").strip() and os.environ.get(old, "").strip():
+        return old, os.environ[old]
+    return name, os.environ.get(name)
+
 
 def env_str(name: str, default: str = "") -> str:
     """The variable's value; unset or empty (``NAME=`` in an env file) means the default."""
-    value = os.environ.get(name, "").strip()
+    value = (_raw(name)[1] or "").strip()
     return value or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
+    name, raw = _raw(name)
     if raw is None or raw.strip() == "":
         return default
     value = raw.strip().lower()
@@ -26,7 +43,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
+    name, raw = _raw(name)
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -36,7 +53,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
+    name, raw = _raw(name)
     if raw is None or raw.strip() == "":
         return default
     try:

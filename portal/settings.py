@@ -290,16 +290,18 @@ FORWARD_RETRY_MAX_SECONDS = env_float("FORWARD_RETRY_MAX_SECONDS", 3600)
 # Rate limits: about a minute (or the provider's Retry-After), doubling while they last.
 FORWARD_RATE_LIMIT_BASE_SECONDS = env_float("FORWARD_RATE_LIMIT_BASE_SECONDS", 60)
 FORWARD_RATE_LIMIT_MAX_SECONDS = env_float("FORWARD_RATE_LIMIT_MAX_SECONDS", 3600)
-# Held (configuration or account): tried again at this steady pace, never given up.
-FORWARD_CONFIG_RETRY_SECONDS = env_float("FORWARD_CONFIG_RETRY_SECONDS", 900)
+# Held (configuration or account): tried again at this steady pace, never given up; forwards,
+# e-mails and WhatsApp messages alike.
+OUTBOX_CONFIG_RETRY_SECONDS = env_float("OUTBOX_CONFIG_RETRY_SECONDS", 900)
 # Every call of one forward must end within this many seconds (token and ticket together).
 FORWARD_CALL_DEADLINE_SECONDS = env_float("FORWARD_CALL_DEADLINE_SECONDS", 90)
 # A forward still "sending" after this long belongs to a worker that died; it is picked up again.
 # It must be longer than the deadline plus one read time-out (a system check says so).
 FORWARD_LEASE_SECONDS = env_float("FORWARD_LEASE_SECONDS", 180)
-FORWARD_SWEEP_INTERVAL_SECONDS = env_float("FORWARD_SWEEP_INTERVAL_SECONDS", 60)
-# A pending submission overdue by this long has lost its task and is given a new one.
-FORWARD_SWEEP_GRACE_SECONDS = env_float("FORWARD_SWEEP_GRACE_SECONDS", 120)
+# The sweep of every outbox (work a dead worker left, tasks lost) runs this often.
+OUTBOX_SWEEP_INTERVAL_SECONDS = env_float("OUTBOX_SWEEP_INTERVAL_SECONDS", 60)
+# A row of any outbox overdue by this long has lost its task and is given a new one.
+OUTBOX_SWEEP_GRACE_SECONDS = env_float("OUTBOX_SWEEP_GRACE_SECONDS", 120)
 # Provider and token URLs must be https. Plain http is accepted only to this machine, and only
 # in DEBUG, for the sandbox providers.
 PROVIDER_ALLOW_HTTP_ON_LOOPBACK = DEBUG
@@ -367,8 +369,9 @@ WHATSAPP = {
     "CONNECT_TIMEOUT": env_float("WHATSAPP_CONNECT_TIMEOUT", 5),
     "READ_TIMEOUT": env_float("WHATSAPP_READ_TIMEOUT", 20),
 }
-# A failed e-mail is tried again this many times in all, waiting longer each time.
-EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8)
+# A message to a person (an e-mail, a WhatsApp message) is tried this many times in all,
+# waiting longer each time.
+MESSAGE_MAX_ATTEMPTS = env_int("MESSAGE_MAX_ATTEMPTS", 8)
 # The portal's public address, for the links in e-mails (status pages, the staff console).
 PORTAL_URL = (env_str("PORTAL_URL") or ("http://127.0.0.1:8000" if DEBUG else "")).rstrip("/")
 
@@ -486,7 +489,7 @@ TRUSTED_PROXY_NETWORKS = _networks(
 HEALTH_MAX_FORWARD_DELAY_SECONDS = env_float("HEALTH_MAX_FORWARD_DELAY_SECONDS", 300)
 HEALTH_MAX_EMAIL_DELAY_SECONDS = env_float("HEALTH_MAX_EMAIL_DELAY_SECONDS", 900)
 HEALTH_MAX_WORKER_SILENCE_SECONDS = env_float(
-    "HEALTH_MAX_WORKER_SILENCE_SECONDS", max(300, 3 * FORWARD_SWEEP_INTERVAL_SECONDS)
+    "HEALTH_MAX_WORKER_SILENCE_SECONDS", max(300, 3 * OUTBOX_SWEEP_INTERVAL_SECONDS)
 )
 # A whole request (both files and the fields) may not exceed this; answered with HTTP 413.
 REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 2 * ATTACHMENT_MAX_BYTES + 1024 * 1024)

@@ -95,7 +95,7 @@ def sandbox(settings):
     settings.PROVIDER_ALLOW_HTTP_ON_LOOPBACK = True
     settings.FORWARD_RETRY_FIRST_WAITS = [0]
     settings.FORWARD_RATE_LIMIT_BASE_SECONDS = 0
-    settings.FORWARD_CONFIG_RETRY_SECONDS = 3600
+    settings.OUTBOX_CONFIG_RETRY_SECONDS = 3600
     yield Sandbox(server)
     server.shutdown()
     server.server_close()

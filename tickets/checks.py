@@ -1,9 +1,12 @@
 """System checks: a missing or malformed setting is reported at start-up, not by a customer."""
 
+import os
+
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.env import RENAMED_VARIABLES
 from tickets.channels import whatsapp_missing_settings
 from tickets.delivery.retry import slowest_forward_seconds
 from tickets.providers.registry import check_providers, enabled_providers
@@ -102,4 +105,17 @@ def check_whatsapp(app_configs=None, **kwargs) -> list[CheckMessage]:
             "WhatsApp).",
             id="tickets.W006",
         )
+    ]
+
+
+@register(Tags.compatibility)
+def check_renamed_variables(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """An old variable name still works; the operator is asked to use the new one."""
+    return [
+        Warning(
+            f"{old} is an old name: set {new} instead (the old one is read until then).",
+            id="tickets.W007",
+        )
+        for new, old in RENAMED_VARIABLES.items()
+        if os.environ.get(old, "").strip()
     ]

@@ -267,7 +267,7 @@ def test_an_email_that_cannot_be_built_is_retried_then_given_up_and_kept_for_sta
 ):
     from tickets.delivery import email as notifications
 
-    settings.EMAIL_MAX_ATTEMPTS = 2
+    settings.MESSAGE_MAX_ATTEMPTS = 2
 
     def broken(email):
         raise KeyError("a template of ours refers to a missing value")
@@ -309,7 +309,7 @@ def test_an_address_refused_for_good_is_given_up_at_once(sandbox, run_worker, sm
 def test_an_email_that_keeps_failing_is_given_up_and_kept_for_staff(
     sandbox, run_worker, smtp_server, settings
 ):
-    settings.EMAIL_MAX_ATTEMPTS = 2
+    settings.MESSAGE_MAX_ATTEMPTS = 2
     smtp_server.refuse_next = 10
     submission = submission_create(provider="storehub", data=storehub_data())
     for _ in range(3):
@@ -325,7 +325,7 @@ def test_an_email_that_keeps_failing_is_given_up_and_kept_for_staff(
 @pytest.fixture
 def staff(settings):
     settings.STAFF_ALERT_EMAILS = ["support-lead@example.my", "ops@example.my"]
-    settings.FORWARD_CONFIG_RETRY_SECONDS = 3600
+    settings.OUTBOX_CONFIG_RETRY_SECONDS = 3600
 
 
 def test_staff_are_alerted_at_once_when_a_request_is_held(sandbox, run_worker, smtp_server, staff):

@@ -175,7 +175,7 @@ def test_a_rejected_request_is_not_retried(sandbox, run_worker, code):
 
 @pytest.mark.parametrize("code", ["-10001", "-10005", "-10014", "-10016"])
 def test_configuration_errors_leave_it_held_and_visible(sandbox, settings, run_worker, code):
-    settings.FORWARD_CONFIG_RETRY_SECONDS = 900
+    settings.OUTBOX_CONFIG_RETRY_SECONDS = 900
     sandbox.script("storehub", code)
     submission = create("storehub")
 

@@ -131,7 +131,7 @@ def test_a_lease_that_ran_out_is_recovered_and_the_row_owed_again(outbox, sandbo
 def test_a_lost_task_is_queued_again_once_and_a_waiting_one_is_left_alone(
     outbox, sandbox, settings
 ):
-    settings.FORWARD_SWEEP_GRACE_SECONDS = 60
+    settings.OUTBOX_SWEEP_GRACE_SECONDS = 60
     row = owed_row(outbox)
     outbox.model.objects.filter(pk=row.pk).update(
         next_attempt_at=database_now() - timedelta(minutes=5)

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # --- forwards -----------------------------------------------------------------------------
 def test_a_worker_killed_mid_forward_does_not_lose_the_submission(sandbox, settings, tmp_path):
-    settings.FORWARD_SWEEP_INTERVAL_SECONDS = 0.5
+    settings.OUTBOX_SWEEP_INTERVAL_SECONDS = 0.5
     # The provider holds the first call open, so the worker is killed in the middle of it.
     sandbox.script("storehub", "hang:20")
     first = start_worker(sandbox, "first", tmp_path, FORWARD_LEASE_SECONDS="2")
@@ -71,7 +71,7 @@ def test_a_submission_whose_task_was_lost_is_requeued_by_the_sweep(sandbox, run_
 
 
 def test_the_sweep_requeues_the_oldest_requests_first(sandbox, settings, monkeypatch):
-    settings.FORWARD_SWEEP_GRACE_SECONDS = 0
+    settings.OUTBOX_SWEEP_GRACE_SECONDS = 0
     created = [submission_create(provider="storehub", data=storehub_data()) for _ in range(3)]
     DBTaskResult.objects.filter(task_path=submission_forward_task.module_path).delete()
     Submission.objects.filter(pk=created[0].pk).update(

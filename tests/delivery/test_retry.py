@@ -192,7 +192,7 @@ def test_the_back_off_grows_to_its_cap_and_stays_there():
 def test_the_policy_reads_its_settings(settings):
     settings.FORWARD_RETRY_PERIOD_SECONDS = 3600
     settings.FORWARD_RETRY_FIRST_WAITS = [1, 5]
-    settings.FORWARD_CONFIG_RETRY_SECONDS = 60
+    settings.OUTBOX_CONFIG_RETRY_SECONDS = 60
 
     policy = RetryPolicy.from_settings()
 

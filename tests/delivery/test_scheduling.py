@@ -96,7 +96,7 @@ def test_a_queue_that_fails_after_the_commit_still_shows_the_status_page_and_del
 
     # The queue is back. The sweep finds the request whose task never made it.
     settings.TASKS = working_queue
-    settings.FORWARD_SWEEP_GRACE_SECONDS = 0
+    settings.OUTBOX_SWEEP_GRACE_SECONDS = 0
     call_command("outbox_sweep", verbosity=0)
     run_worker()
 
@@ -132,7 +132,7 @@ def test_a_sweep_scheduled_in_a_transaction_that_rolls_back_is_scheduled_again(s
 def test_a_sweep_run_that_fails_leaves_its_successor_scheduled(
     sandbox, run_worker, monkeypatch, settings
 ):
-    settings.FORWARD_SWEEP_INTERVAL_SECONDS = 0
+    settings.OUTBOX_SWEEP_INTERVAL_SECONDS = 0
     periodic_ensure_scheduled(with_every_claim=True)
 
     def broken(*args, **kwargs):
@@ -146,7 +146,7 @@ def test_a_sweep_run_that_fails_leaves_its_successor_scheduled(
 
 
 def test_a_killed_sweep_is_replaced_and_extra_sweeps_are_removed(sandbox, run_worker, settings):
-    settings.FORWARD_SWEEP_INTERVAL_SECONDS = 0
+    settings.OUTBOX_SWEEP_INTERVAL_SECONDS = 0
     periodic_ensure_scheduled(with_every_claim=True)
     # A worker killed while it ran the sweep leaves the task "running" for ever, and nothing
     # waiting. The next piece of work a worker claims (or cron's outbox_sweep) puts one back.

@@ -3,9 +3,11 @@
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from portal.env import env_int
 from tests.conftest import PRODUCTION_ENVIRONMENT
 from tests.providers import declared, provider_test_packages
 from tests.support.factories import set_provider_options
@@ -70,7 +72,7 @@ WithoutHooks = type(
         (
             "tests.operations.test_configuration.HalfWritten",
             "does not set title, summary, ticket_number_label, form_class, sandbox_class, "
-            "settings_prefix, summary_field",
+            "settings_prefix, settings_help, summary_field",
         ),
         ("tests.operations.test_configuration.WithoutHooks", "parse_reply"),
     ],
@@ -233,3 +235,25 @@ def test_the_embedded_database_keeps_every_acknowledged_request_through_a_power_
     assert result.returncode == 0, result.stderr
     # journal mode, synchronous (2 = FULL), seconds a connection is kept
     assert result.stdout.split()[-3:] == ["wal", "2", "600"]
+
+
+def test_a_renamed_variable_is_still_read_and_the_check_names_the_new_one():
+    script = "from django.conf import settings; print(settings.OUTBOX_SWEEP_INTERVAL_SECONDS)"
+    read = run_manage("shell", "-c", script, DEBUG="1", FORWARD_SWEEP_INTERVAL_SECONDS="7")
+    checked = run_manage("check", DEBUG="1", FORWARD_SWEEP_INTERVAL_SECONDS="7")
+
+    assert read.stdout.strip().splitlines()[-1] == "7.0"
+    assert "tickets.W007" in checked.stderr + checked.stdout
+    assert "set OUTBOX_SWEEP_INTERVAL_SECONDS instead" in checked.stderr + checked.stdout
+
+
+def test_the_new_name_wins_over_the_old_and_a_bad_old_value_is_named(monkeypatch):
+    monkeypatch.setenv("EMAIL_MAX_ATTEMPTS", "3")
+    assert env_int("MESSAGE_MAX_ATTEMPTS", 8) == 3
+    monkeypatch.setenv("MESSAGE_MAX_ATTEMPTS", "5")
+    assert env_int("MESSAGE_MAX_ATTEMPTS", 8) == 5
+
+    monkeypatch.delenv("MESSAGE_MAX_ATTEMPTS")
+    monkeypatch.setenv("EMAIL_MAX_ATTEMPTS", "many")
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_MAX_ATTEMPTS must be a whole number"):
+        env_int("MESSAGE_MAX_ATTEMPTS", 8)

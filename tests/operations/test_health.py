@@ -107,7 +107,7 @@ def test_a_mail_server_that_keeps_refusing_is_unhealthy(
 def test_a_mail_server_down_past_every_retry_is_unhealthy_until_it_takes_mail_again(
     client, sandbox, run_worker, smtp_server, settings
 ):
-    settings.EMAIL_MAX_ATTEMPTS = 1
+    settings.MESSAGE_MAX_ATTEMPTS = 1
     smtp_server.refuse_next = 100
     submission_create(provider="storehub", data=storehub_data())
     run_worker()  # both e-mails refused, and given up at once

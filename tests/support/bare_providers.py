@@ -4,7 +4,7 @@ forms with and without a phone number and a map, as a third provider may have.
 Registered by a test with ``register(settings, alias=Class, ...)``; never in the settings.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from crispy_forms.layout import Fieldset
 from django import forms
@@ -66,6 +66,7 @@ class Bare(TicketProvider):
     form_class = BareForm
     sandbox_class = BareSandbox
     settings_prefix = "BARE"
+    settings_help: ClassVar[dict[str, str]] = {}
     summary_field = "question"
 
     def auth_headers(self, exchanges) -> dict[str, str]:

@@ -40,7 +40,7 @@ def start_worker(sandbox, worker_id: str, log_dir: Path, **environment: str) -> 
         "DATABASE_URL": database_url_of_the_test_database(),
         **sandbox_environment(sandbox.url),
         "PROVIDER_READ_TIMEOUT": "60",
-        "FORWARD_SWEEP_INTERVAL_SECONDS": "0.5",
+        "OUTBOX_SWEEP_INTERVAL_SECONDS": "0.5",
         "FORWARD_RETRY_FIRST_WAITS": "0",
         "LOG_LEVEL": "INFO",
         **environment,

@@ -13,7 +13,7 @@ The rules:
 3. only the holder of the current claim token writes the outcome (``held_by``); a worker whose
    lease ran out finds its token gone and only reports what happened;
 4. a lease that runs out means the worker died mid-work: ``recovery`` hands the row to its
-   outbox's ``recover_expired``; a row overdue by ``FORWARD_SWEEP_GRACE_SECONDS`` with no task
+   outbox's ``recover_expired``; a row overdue by ``OUTBOX_SWEEP_GRACE_SECONDS`` with no task
    waiting lost its task, and gets another;
 5. due times and leases are on the database's clock (``tickets.delivery.clock``): web processes and
    workers on several machines compare them.

@@ -1,6 +1,6 @@
 """The sweep: work a dead worker left behind, and tasks that were lost, in every outbox.
 
-It runs every ``FORWARD_SWEEP_INTERVAL_SECONDS`` as a task that first puts its successor in
+It runs every ``OUTBOX_SWEEP_INTERVAL_SECONDS`` as a task that first puts its successor in
 place, and from cron as ``manage.py outbox_sweep``. Oldest rows first, so none waits behind a
 stream of newer ones; a row that cannot be recovered (a bug of ours) is logged and the sweep
 goes on with the rest.
@@ -32,7 +32,7 @@ SWEEP_BATCH = 1000
 
 
 @periodic(
-    every_seconds=lambda: settings.FORWARD_SWEEP_INTERVAL_SECONDS,
+    every_seconds=lambda: settings.OUTBOX_SWEEP_INTERVAL_SECONDS,
     lock=locks.SWEEP_SCHEDULE,
     with_every_claim=True,
 )
@@ -51,7 +51,7 @@ def outbox_sweep() -> dict[str, int]:
         counts[f"{outbox.name}_recovered"] = _recover_expired_leases(outbox)
         counts[f"{outbox.name}_requeued"] = _requeue_lost(outbox)
     now = database_now()
-    if email.staff_alerts_lost(now=now, grace_seconds=settings.FORWARD_SWEEP_GRACE_SECONDS):
+    if email.staff_alerts_lost(now=now, grace_seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS):
         schedule(email.staff_alerts_send_task)
     return counts
 
@@ -78,7 +78,7 @@ def _requeue_lost(outbox: Outbox) -> int:
     row overdue by more than the grace period gets a fresh task, unless one still waits for it
     (a backlog, not a loss). A duplicate finds nothing to claim."""
     now = database_now()
-    lost = outbox.lost(now, grace_seconds=settings.FORWARD_SWEEP_GRACE_SECONDS)
+    lost = outbox.lost(now, grace_seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
     waiting = rows_with_a_task_waiting(outbox.task)
     requeued = 0
     for row in lost.only("pk", "next_attempt_at")[:SWEEP_BATCH]:

@@ -51,7 +51,7 @@ class RetryPolicy:
             retry_max_seconds=settings.FORWARD_RETRY_MAX_SECONDS,
             rate_limit_base_seconds=settings.FORWARD_RATE_LIMIT_BASE_SECONDS,
             rate_limit_max_seconds=settings.FORWARD_RATE_LIMIT_MAX_SECONDS,
-            held_retry_seconds=settings.FORWARD_CONFIG_RETRY_SECONDS,
+            held_retry_seconds=settings.OUTBOX_CONFIG_RETRY_SECONDS,
         )
 
 
@@ -174,7 +174,7 @@ class MessageRetryPolicy:
     def from_settings(cls) -> "MessageRetryPolicy":
         from django.conf import settings
 
-        return cls(max_attempts=settings.EMAIL_MAX_ATTEMPTS)
+        return cls(max_attempts=settings.MESSAGE_MAX_ATTEMPTS)
 
     def gives_up(self, *, attempts: int) -> bool:
         return attempts >= self.max_attempts

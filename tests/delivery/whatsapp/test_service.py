@@ -165,7 +165,7 @@ def test_an_answer_holding_a_nul_is_kept_for_staff_and_the_message_tried_again(
 
 
 def test_a_retried_message_is_sent_once_meta_answers(sandbox, receipt_only, settings):
-    settings.EMAIL_MAX_ATTEMPTS = 3
+    settings.MESSAGE_MAX_ATTEMPTS = 3
     receipt = receipt_only()
     sandbox.script("whatsapp", "130429", "500")
 
@@ -182,7 +182,7 @@ def test_a_retried_message_is_sent_once_meta_answers(sandbox, receipt_only, sett
 
 
 def test_a_message_is_given_up_after_the_last_try(sandbox, receipt_only, settings):
-    settings.EMAIL_MAX_ATTEMPTS = 2
+    settings.MESSAGE_MAX_ATTEMPTS = 2
     receipt = receipt_only()
     sandbox.script("whatsapp", "500", "500")
 

@@ -24,7 +24,7 @@ def create(provider: str) -> Submission:
 def test_a_onecloud_token_refused_with_a_401_is_dropped_and_a_new_one_fetched(
     sandbox, run_worker, settings
 ):
-    settings.FORWARD_CONFIG_RETRY_SECONDS = 0
+    settings.OUTBOX_CONFIG_RETRY_SECONDS = 0
     sandbox.script("onecloud", "401")
     submission = submission_create(provider="onecloud", data=onecloud_data())
 

@@ -4,7 +4,7 @@ task, retried, held or given up by what Meta answered.
 A third outbox (``outbox``) beside forwards and e-mails, with the e-mails' pace and budget
 (``tickets.delivery.retry.MessageRetryPolicy``), and two rules of its own: a rate limit waits at
 least what Meta asked; a configuration or account error (an expired token, 190) holds the message
-and tries again every ``FORWARD_CONFIG_RETRY_SECONDS`` without using up the budget, since only a
+and tries again every ``OUTBOX_CONFIG_RETRY_SECONDS`` without using up the budget, since only a
 person can fix it. A number that is not on WhatsApp, or a template that does not exist, is given up
 at once. Every call is kept (``WhatsAppCall``), the access token removed.
 
@@ -225,7 +225,7 @@ def _decide_after(message: WhatsAppMessage, failure: Exception, *, now: datetime
     elif isinstance(failure, ConfigurationError):
         # Only a person can fix it: the time held does not use up the budget.
         message.state, message.attempts = state.HELD, 0
-        message.next_attempt_at = now + timedelta(seconds=settings.FORWARD_CONFIG_RETRY_SECONDS)
+        message.next_attempt_at = now + timedelta(seconds=settings.OUTBOX_CONFIG_RETRY_SECONDS)
     elif policy.gives_up(attempts=message.attempts):
         message.state, message.next_attempt_at = state.FAILED, None
     else:
