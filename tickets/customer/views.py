@@ -1,4 +1,4 @@
-"""Thin views: forms validate, services decide, selectors read."""
+"""The customer's pages. Thin views: forms validate, services decide."""
 
 import logging
 
@@ -41,14 +41,14 @@ STATUS_FIRST_ASKS_SECONDS = (0.3, 0.6, 1.2, 2.4, 4.2)
 
 @require_safe
 def landing(request: HttpRequest) -> HttpResponse:
-    services = enabled_providers()
-    if len(services) == 1:
+    providers = enabled_providers()
+    if len(providers) == 1:
         # Nothing to choose between: straight to the only form.
-        return redirect("tickets:form", alias=services[0].alias)
+        return redirect("tickets:form", alias=providers[0].alias)
     # Find my request needs the phone number given in a request: offered if a form asks it.
-    find_offered = any(service.form().asks_for_phone for service in services)
+    find_offered = any(provider.form().asks_for_phone for provider in providers)
     return render(
-        request, "tickets/landing.html", {"services": services, "find_offered": find_offered}
+        request, "tickets/landing.html", {"providers": providers, "find_offered": find_offered}
     )
 
 
@@ -58,7 +58,7 @@ def privacy_notice(request: HttpRequest) -> HttpResponse:
         request,
         "tickets/privacy.html",
         {
-            "services": enabled_providers(),
+            "providers": enabled_providers(),
             "retention_days": settings.RETENTION_DAYS,
             "whatsapp_on": whatsapp_is_on(),
         },
@@ -76,7 +76,7 @@ def submission_form(request: HttpRequest, alias: str) -> HttpResponse:
         raise Http404
     other_providers = len(enabled_providers()) > 1
     context = {
-        "service": provider,
+        "provider": provider,
         "other_providers": other_providers,
         "photo_max_side": settings.PHOTO_MAX_SIDE_PX,
         "photo_target_bytes": settings.PHOTO_TARGET_BYTES,
@@ -206,7 +206,7 @@ def submission_status(request: HttpRequest, public_id) -> HttpResponse:
         "tickets/status.html",
         {
             "submission": submission,
-            "service": provider,
+            "provider": provider,
             "summary": provider.request_summary(submission) if provider else "",
             "state": _status_context(submission),
         },
