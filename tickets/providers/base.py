@@ -185,7 +185,7 @@ class TicketProvider(ABC):
         return [
             checks.Error(
                 f"{self.label}: {problem}",
-                hint="See .env.example and the README's configuration table.",
+                hint="See .env.example and docs/configuration.md.",
                 obj=f"TICKET_PROVIDERS[{self.alias!r}]",
                 id="tickets.E002",
             )
