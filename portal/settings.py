@@ -1,7 +1,7 @@
 """Settings for the support-request portal.
 
 One module for every environment: each value that differs between a laptop and production comes
-from an environment variable (see README.md and .env.example). Defaults are safe: without
+from an environment variable (see docs/configuration.md, .env.example). Defaults are safe: without
 ``DEBUG=1`` the portal refuses to start on a missing ``SECRET_KEY``.
 """
 
@@ -341,7 +341,7 @@ STAFF_ALERT_DIGEST_SECONDS = env_float("STAFF_ALERT_DIGEST_SECONDS", 15 * 60)
 # --- WhatsApp -------------------------------------------------------------------------------
 # Customers who tick "Send me updates on WhatsApp" get the receipt, the ticket number and a note
 # if the request is rejected or closed, through Meta's WhatsApp Cloud API, as utility templates
-# approved in en, ms and id under the names below (README, "WhatsApp"). On when the phone
+# approved in en, ms and id under the names below (docs/operations.md). On when the phone
 # number ID and the access token are set; in DEBUG without them, the sandbox's fake Cloud API.
 # A system check says what is missing.
 WHATSAPP_SANDBOX = SANDBOX_ENABLED and not env_str("WHATSAPP_ACCESS_TOKEN")

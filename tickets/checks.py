@@ -101,7 +101,7 @@ def check_whatsapp(app_configs=None, **kwargs) -> list[CheckMessage]:
         Warning(
             f"WhatsApp is on but {', '.join(missing)} is not set: customers who ask for WhatsApp "
             "updates will not get those messages.",
-            hint="Name each template as it was approved by Meta in en, ms and id (README, "
+            hint="Name each template as approved by Meta in en, ms and id (docs/operations.md, "
             "WhatsApp).",
             id="tickets.W006",
         )

@@ -40,7 +40,7 @@ REOPENABLE_STATUSES = (Status.CANCELLED,)
 
 
 class ErrorClass(models.TextChoices):
-    """The failure classes of CONTRACTS.md, plus success."""
+    """The failure classes of docs/delivery.md ("Error classes"), plus success."""
 
     SUCCESS = "success", _("Success")
     TRANSIENT = "transient", _("Transient")

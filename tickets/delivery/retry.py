@@ -6,7 +6,7 @@ next step depends on the error class, what the provider said about waiting, the 
 when delivery started and the time now. The outboxes and the system checks ask them; tests read
 them as tables.
 
-A forward's rules (README, "What happens when a provider fails"):
+A forward's rules (docs/delivery.md, "Error classes"):
 - transient errors and unknown outcomes: fast first (2 s, 10 s, 30 s), then doubling to a cap of
   an hour, each wait spread by up to 20 % either way;
 - rate limits: the provider's ``Retry-After`` when it gives one, the start of the quota window it

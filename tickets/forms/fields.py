@@ -18,7 +18,7 @@ from tickets.forms.uploads import KeptUpload, check_upload, read_kept_upload
 # so the browser allows a little more.
 PHONE_MAX_DIGITS = 16
 PHONE_TYPED_MAX_LENGTH = 24
-COORDINATE_STEP = Decimal("0.000001")  # 6 decimals: about 11 cm, as CONTRACTS.md allows
+COORDINATE_STEP = Decimal("0.000001")  # 6 decimals: about 11 cm, as each provider's README.md allow
 
 
 class LongTextField(forms.CharField):

@@ -1,4 +1,4 @@
-"""One exception per failure class of CONTRACTS.md.
+"""One exception per failure class of docs/delivery.md ("Error classes").
 
 ``ProviderError`` covers failures of a send: the request or the provider is at fault, and the
 delivery may be retried. ``ConfigurationError`` is deliberately *not* a ``ProviderError``: code that

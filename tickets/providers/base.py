@@ -38,8 +38,8 @@ logger = logging.getLogger(__name__)
 SHARED_SETTINGS_PREFIX = "PROVIDER"
 # The settings every provider reads (``TicketProvider.settings_help`` adds each one's own).
 COMMON_SETTINGS_HELP = {
-    "url": "The provider's host; the portal appends its create path. Default with the sandbox "
-    "on: the sandbox.",
+    "url": "The provider's host (https); the portal appends its create path. Default with the "
+    "sandbox on: the sandbox.",
     "map_lat": "Where the form's map opens (latitude); default: the provider's own place, else "
     "MAP_DEFAULT_LAT.",
     "map_lng": "Where the form's map opens (longitude); default as for the latitude.",
@@ -226,7 +226,7 @@ class TicketProvider(ABC):
         return [
             checks.Error(
                 f"{self.label}: {problem}",
-                hint="See .env.example and the README's configuration table.",
+                hint="See .env.example and docs/configuration.md.",
                 obj=f"TICKET_PROVIDERS[{self.alias!r}]",
                 id="tickets.E002",
             )

@@ -1,4 +1,4 @@
-"""OneCloud's form, as "Tiket - Create" and CONTRACTS.md document it (the keys the form's fields
+"""OneCloud's form, as tickets/providers/onecloud/README.md documents it (the keys the form's fields
 become are client.py's business: fullName is ``name``, contact is ``email``).
 
 Written out here, not read from ``OneCloudForm``: tests/providers/test_form_contract.py holds the

@@ -1,4 +1,4 @@
-"""StoreHub's form, as the "Create Ticket API" document and CONTRACTS.md describe it.
+"""StoreHub's form, as tickets/providers/storehub/README.md describes it.
 
 Written out here, not read from ``StoreHubForm``: tests/providers/test_form_contract.py holds the
 form to it. Phone (16 digits once normalised) is checked in test_form.py: what people type is

@@ -96,7 +96,7 @@ def whatsapp_queue(submission: Submission, kind: str, *, now: datetime) -> Whats
 
 
 def template_parameters(submission: Submission, kind: str) -> list[str]:
-    """The body's {{1}}, {{2}}... of each template, as the README lists them for Meta, in the
+    """The body's {{1}}, {{2}}... of each template, as docs/operations.md lists them, in the
     request's language. An access code's one is filled in only as it is sent (``access``)."""
     status_url = settings.PORTAL_URL + reverse("tickets:status", args=[submission.public_id])
     if kind == WhatsAppMessage.Kind.RECEIPT:

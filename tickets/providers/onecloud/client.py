@@ -60,8 +60,8 @@ class OneCloud(TicketProvider):
     settings_prefix = "ONECLOUD"
     settings_help = {
         "token": "A fixed bearer token; without one, tokens are fetched from TOKEN_URL.",
-        "token_url": "Where tokens are fetched (with USERNAME and PASSWORD). Default with the "
-        "sandbox on: the sandbox's.",
+        "token_url": "Where tokens are fetched with USERNAME and PASSWORD, e.g. "
+        "https://onecloud.ciptadrasoft.net/api/token. Default with the sandbox on: the sandbox's.",
         "username": "The account tokens are fetched for.",
         "password": "That account's password.",
         "categories": f"The categories customers choose from, comma-separated; default: "

@@ -1,4 +1,4 @@
-"""StoreHub's documented choices (CONTRACTS.md): states, services and priorities."""
+"""StoreHub's documented choices (its README.md): states, services and priorities."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _

@@ -62,7 +62,8 @@ class StoreHub(TicketProvider):
     sandbox_class = StoreHubSandbox
     settings_prefix = "STOREHUB"
     settings_help = {
-        "api_key": "The tk_... key StoreHub issued. Default with the sandbox on: the sandbox's.",
+        "api_key": "The tk_... API key StoreHub issued. Default with the sandbox on: the "
+        "sandbox's.",
         "state_spellings": "Where StoreHub spells a state differently: "
         "Kuala Lumpur=W.P. Kuala Lumpur;Labuan=W.P. Labuan (default: none).",
     }
