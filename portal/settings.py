@@ -6,8 +6,6 @@ from an environment variable (see docs/configuration.md, .env.example). Defaults
 """
 
 import ipaddress
-import os
-import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -134,15 +132,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
         }
     )
-    # A file, not Django's in-memory default, so a worker process in the tests can share it;
-    # one per test run, so that runs side by side do not destroy each other's database.
-    DATABASES["default"]["TEST"] = {
-        "NAME": str(Path(tempfile.gettempdir()) / f"portal-test-{os.getpid()}.sqlite3")
-    }
-
-elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
-    # One test database per test run, so that runs side by side never drop each other's.
-    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

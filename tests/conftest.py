@@ -1,5 +1,8 @@
 import json
+import os
+import tempfile
 import urllib.request
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -33,6 +36,19 @@ PRODUCTION_ENVIRONMENT = {
         for name, value in declared(alias).PRODUCTION_SETTINGS.items()
     },
 }
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """One test database per test process, so that runs side by side (and xdist's workers)
+    never drop each other's: for SQLite a file, not Django's in-memory default, so that a worker
+    process a test starts can share it."""
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = str(Path(tempfile.gettempdir()) / f"portal-test-{os.getpid()}.sqlite3")
+    else:
+        name = f"test_{database['NAME']}_{os.getpid()}"
+    database.setdefault("TEST", {})["NAME"] = name
 
 
 @pytest.fixture(autouse=True)
