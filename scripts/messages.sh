@@ -12,5 +12,18 @@ done
 .venv/bin/python manage.py makemessages -l ms -l id --no-obsolete --add-location=file \
   --ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles --ignore=docs \
   --ignore=deploy --ignore=media --ignore=artifacts
+# A provider's new catalogue starts with gettext's placeholder header: name its language.
+.venv/bin/python - <<'PYTHON'
+import pathlib
+import re
+
+for po in pathlib.Path("tickets/providers").glob("*/locale/*/LC_MESSAGES/django.po"):
+    text = po.read_text(encoding="utf-8")
+    language = po.parent.parent.name
+    fixed = re.sub(r'^#, fuzzy\n(?=msgid ""\nmsgstr ""\n)', "", text, count=1, flags=re.M)
+    fixed = fixed.replace('"Language: \\n"', f'"Language: {language}\\n"', 1)
+    if fixed != text:
+        po.write_text(fixed, encoding="utf-8")
+PYTHON
 .venv/bin/python manage.py compilemessages --ignore=.venv
 git status --short -- '*.po'
