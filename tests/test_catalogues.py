@@ -82,6 +82,7 @@ def test_every_entry_is_translated_and_none_is_fuzzy(language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.system
 def test_the_compiled_catalogue_is_the_source_compiled(language, tmp_path):
     """The .mo files are committed (the Docker image has no gettext); they must not lag."""
     if shutil.which("msgfmt") is None:
@@ -94,6 +95,7 @@ def test_the_compiled_catalogue_is_the_source_compiled(language, tmp_path):
         assert gettext.GNUTranslations(a)._catalog == gettext.GNUTranslations(b)._catalog
 
 
+@pytest.mark.system
 def test_every_msgid_in_the_source_is_in_the_catalogues(tmp_path):
     """A string marked in the code but never added to the catalogues would show in English."""
     marked = _marked_strings(tmp_path)

@@ -16,6 +16,7 @@ from tests.mail import free_port
 from tests.slow_clients import DrippingClients, form_page_times, p95
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.system
 
 
 def caddyfile_for(caddy: str, tmp_path: Path) -> Path:

@@ -13,6 +13,7 @@ import requests
 from tests.mail import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.system
 
 
 def local_environment(tmp_path: Path, port: int) -> dict[str, str]:

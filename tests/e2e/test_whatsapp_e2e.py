@@ -10,7 +10,7 @@ from tickets.models import Submission
 
 from .helpers import assert_accessible, csp_violations, fill_storehub_minimum, on_status_page
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.system]
 
 
 @pytest.fixture
