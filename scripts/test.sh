@@ -2,13 +2,15 @@
 # The whole test command (`make test`, called by .ci/run): lint, migrations, system checks, and
 # the test suite on SQLite and again on PostgreSQL (`check --deploy` under production settings is
 # tests/operations/test_deployment.py, with every provider's settings as its test package declares them).
+# Each pass runs in parallel: pyproject's addopts has pytest-xdist's `-n auto`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 export DEBUG=1 SECRET_KEY="${SECRET_KEY:-test-only-secret-key}"
 unset DATABASE_URL
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it started (seconds since the start), so a slow one shows in the log.
+step() { printf '\n==> %s (at %d s)\n' "$*" "$SECONDS"; }
 
 step "ruff"
 .venv/bin/ruff check .
@@ -49,3 +51,5 @@ else
   printf '%s\n' "##  Only SQLite was tested. Set TEST_POSTGRES_URL to run it.     ##"
   printf '%s\n\n' "################################################################"
 fi
+
+step "done"

@@ -171,3 +171,42 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Passwords made in tests are hashed in a millisecond, not the 0.4 s of the real PBKDF2 hash:
+    a hundred tests make a staff account. No test is about the hash; hashes made the real way
+    (by a process a test starts) still check, and those processes hash the real way."""
+    from django.test.utils import override_settings
+
+    fast = "django.contrib.auth.hashers.MD5PasswordHasher"
+    with override_settings(PASSWORD_HASHERS=[fast, *django_settings.PASSWORD_HASHERS]):
+        yield
+
+
+def pytest_collection_modifyitems(items):
+    """The longest tests start first: under xdist each worker takes the next test as it finishes
+    one, so a long test started last would keep one worker busy while the others sit idle. The
+    browser tests stay together, so each worker starts Chromium once. The sort is stable:
+    pytest-django's order (database tests, then transactional ones, then the rest) holds within
+    each tier."""
+
+    def tier(item) -> int:
+        for rank, marker in enumerate(("slow", "e2e", "system")):
+            if item.get_closest_marker(marker):
+                return rank
+        return 3
+
+    items.sort(key=tier)
+
+
+def pytest_xdist_auto_num_workers(config):
+    """Workers for ``-n auto``: two a core, since many tests spend much of their time waiting on
+    a browser, a server they started or a provider's delay rather than on the processor.
+    PYTEST_XDIST_AUTO_NUM_WORKERS still chooses."""
+    import os
+
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook reads it
+    return 2 * len(os.sched_getaffinity(0))

@@ -102,6 +102,7 @@ def test_each_provider_has_catalogues_of_its_own():
 
 
 @pytest.mark.parametrize(("language", "path"), CATALOGUES)
+@pytest.mark.system
 def test_the_compiled_catalogue_is_the_source_compiled(language, path, tmp_path):
     """The .mo files are committed (the Docker image has no gettext); they must not lag."""
     if shutil.which("msgfmt") is None:
@@ -114,6 +115,7 @@ def test_the_compiled_catalogue_is_the_source_compiled(language, path, tmp_path)
         assert gettext.GNUTranslations(a)._catalog == gettext.GNUTranslations(b)._catalog
 
 
+@pytest.mark.system
 def test_every_msgid_in_the_source_is_in_the_catalogues(tmp_path):
     """A string marked in the code but never added to the catalogues would show in English."""
     marked = _marked_strings(tmp_path)

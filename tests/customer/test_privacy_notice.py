@@ -70,6 +70,7 @@ def test_the_customers_e_mails_link_the_notice(operator, run_worker, smtp_server
     assert 'href="https://help.example.my/privacy/"' in message.html
 
 
+@pytest.mark.system
 def test_production_without_an_operator_is_warned_about():
     result = run_manage(
         "check", **(PRODUCTION_ENVIRONMENT | {"OPERATOR_NAME": "", "PRIVACY_CONTACT": ""})

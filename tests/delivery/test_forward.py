@@ -397,6 +397,7 @@ def test_a_duplicate_task_does_not_send_twice(sandbox, run_worker):
     assert len(sandbox.requests("storehub")) == 1
 
 
+@pytest.mark.system
 def test_two_workers_on_one_queue_never_send_a_submission_twice(sandbox, tmp_path):
     # Some requests fail first, so retries and fresh work interleave between the workers.
     sandbox.script("storehub", "500", "503", "drop", "-10008", "500")

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 # --- forwards -----------------------------------------------------------------------------
+@pytest.mark.system
 def test_a_worker_killed_mid_forward_does_not_lose_the_submission(sandbox, settings, tmp_path):
     settings.OUTBOX_SWEEP_INTERVAL_SECONDS = 0.5
     # The provider holds the first call open, so the worker is killed in the middle of it.

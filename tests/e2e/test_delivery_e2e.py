@@ -46,6 +46,7 @@ def send_storehub_request(browsing) -> tuple:
     return page, sent_at
 
 
+@pytest.mark.system
 def test_the_number_appears_on_its_own_when_the_provider_answers_at_once(browsing, sandbox, worker):
     page, sent_at = send_storehub_request(browsing)
 
@@ -57,6 +58,8 @@ def test_the_number_appears_on_its_own_when_the_provider_answers_at_once(browsin
     expect(page.locator("#case-number")).to_have_text(submission.case_number)
 
 
+@pytest.mark.system
+@pytest.mark.slow
 def test_the_customer_still_on_the_page_gets_the_number_through_errors_and_a_drop(
     browsing, sandbox, worker
 ):

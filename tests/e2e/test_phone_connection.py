@@ -119,6 +119,7 @@ def test_a_camera_photo_is_sent_small_upright_and_without_its_position(
         ("id-ID", "id", "Tidak ada koneksi", 3),
     ],
 )
+@pytest.mark.slow
 def test_offline_at_send_the_request_goes_by_itself_when_the_signal_returns(
     browsing, portal, locale, language, waiting_text, outage
 ):
@@ -140,6 +141,7 @@ def test_offline_at_send_the_request_goes_by_itself_when_the_signal_returns(
     assert submission.language == language
 
 
+@pytest.mark.slow
 def test_the_line_cut_while_the_photo_goes_up_sends_it_again_with_the_photo(
     browsing, line, camera_photo
 ):

@@ -14,7 +14,7 @@ from tests.support.browser import (
 from tests.support.workers import start_worker, wait_for
 from tickets.models import Submission
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.system]
 
 
 @pytest.fixture

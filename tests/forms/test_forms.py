@@ -339,6 +339,8 @@ def test_each_empty_form_gets_its_own_token(client):
         signing.dumps(str(uuid.uuid4()), salt="another-purpose"),
         "x:y:z",
     ],
+    # Fixed ids: every xdist worker collects the same tests, whatever uuid4() gave it.
+    ids=["missing", "empty", "unknown", "other-purpose", "malformed"],
 )
 def test_a_missing_or_forged_form_token_is_refused_and_a_fresh_one_offered(client, token):
     response = client.post(STOREHUB_URL, storehub_post(form_token=token))

@@ -88,6 +88,7 @@ def assert_fully_valid(submission: Submission) -> None:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.slow
 def test_hostile_input_never_gives_a_server_error_or_a_half_valid_record(provider, settings_):
     client = Client(raise_request_exception=False)
     field_names = form_fields(client, provider)

@@ -17,6 +17,7 @@ from tickets.models import Submission
 
 pytestmark = [
     pytest.mark.django_db,
+    pytest.mark.system,
     pytest.mark.skipif(not shutil.which("redis-server"), reason="no redis-server on this machine"),
 ]
 

@@ -25,7 +25,7 @@ from tests.support.mail import free_port
 from tests.support.workers import database_url_of_the_test_database, wait_for
 from tickets.models import Status, Submission
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.system]
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = 200

@@ -16,6 +16,7 @@ from tests.support.mail import free_port
 from tests.support.slow_clients import DrippingClients, form_page_times, p95
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.system
 
 
 def caddyfile_for(caddy: str, tmp_path: Path) -> Path:

@@ -31,6 +31,7 @@ def test_a_missing_provider_setting_stops_start_up_with_a_clear_message(settings
     assert "OneCloud: ONECLOUD_URL must start with https://" in message
 
 
+@pytest.mark.system
 def test_an_unknown_enabled_provider_stops_start_up():
     result = run_manage("check", DEBUG="1", ENABLED_PROVIDERS="onecloud,zendesk")
 
@@ -97,6 +98,7 @@ def test_no_provider_at_all_is_reported(settings):
         call_command("check")
 
 
+@pytest.mark.system
 def test_the_providers_are_the_enabled_ones_in_their_order():
     script = "from django.conf import settings; print(list(settings.TICKET_PROVIDERS))"
     result = run_manage("shell", "-c", script, DEBUG="1", ENABLED_PROVIDERS="storehub")
@@ -105,6 +107,7 @@ def test_the_providers_are_the_enabled_ones_in_their_order():
     assert result.stdout.strip().endswith("['storehub']")
 
 
+@pytest.mark.system
 def test_the_default_local_configuration_needs_no_credentials():
     result = run_manage("check", DEBUG="1")
 
@@ -112,6 +115,7 @@ def test_the_default_local_configuration_needs_no_credentials():
     assert "no issues" in result.stdout
 
 
+@pytest.mark.system
 def test_production_without_a_secret_key_refuses_to_start():
     result = run_manage("check", **(PRODUCTION_ENVIRONMENT | {"SECRET_KEY": ""}))
 
@@ -119,6 +123,7 @@ def test_production_without_a_secret_key_refuses_to_start():
     assert "SECRET_KEY is not set" in result.stderr
 
 
+@pytest.mark.system
 def test_the_sandbox_can_never_be_on_in_production():
     result = run_manage("check", **(PRODUCTION_ENVIRONMENT | {"SANDBOX": "1"}))
 
@@ -126,6 +131,7 @@ def test_the_sandbox_can_never_be_on_in_production():
     assert "SANDBOX=1 is refused when DEBUG is off" in result.stderr
 
 
+@pytest.mark.system
 def test_production_without_provider_settings_refuses_to_start():
     providers = [
         name for alias in provider_test_packages() for name in declared(alias).PRODUCTION_SETTINGS
@@ -137,6 +143,7 @@ def test_production_without_provider_settings_refuses_to_start():
     assert "STOREHUB_API_KEY is not set" in result.stderr
 
 
+@pytest.mark.system
 def test_a_malformed_number_setting_names_the_variable():
     result = run_manage("check", DEBUG="1", FORWARD_LEASE_SECONDS="long")
 
@@ -144,6 +151,7 @@ def test_a_malformed_number_setting_names_the_variable():
     assert "FORWARD_LEASE_SECONDS must be a number" in result.stderr
 
 
+@pytest.mark.system
 def test_a_malformed_list_of_waits_names_the_variable():
     result = run_manage("check", DEBUG="1", FORWARD_RETRY_FIRST_WAITS="2,soon")
 
@@ -163,6 +171,7 @@ def test_a_lease_shorter_than_the_slowest_forward_is_warned_about(settings):
     assert "to StoreHub" in warning.msg
 
 
+@pytest.mark.system
 def test_production_refuses_plain_http_provider_urls():
     result = run_manage(
         "check",
@@ -183,6 +192,7 @@ def test_production_refuses_plain_http_provider_urls():
     assert "ONECLOUD_TOKEN_URL must start with https://" in result.stderr
 
 
+@pytest.mark.system
 def test_debug_allows_plain_http_only_to_this_machine():
     result = run_manage(
         "check",
@@ -199,6 +209,7 @@ def test_debug_allows_plain_http_only_to_this_machine():
     assert "ONECLOUD_URL" not in result.stderr
 
 
+@pytest.mark.system
 def test_production_without_a_mail_server_or_address_is_warned_about():
     result = run_manage("check", **(PRODUCTION_ENVIRONMENT | {"EMAIL_HOST": "", "PORTAL_URL": ""}))
 
@@ -206,6 +217,7 @@ def test_production_without_a_mail_server_or_address_is_warned_about():
     assert "tickets.W003" in result.stderr and "PORTAL_URL is not set" in result.stderr
 
 
+@pytest.mark.system
 def test_production_with_no_one_to_alert_is_warned_about():
     result = run_manage(
         "check", "--deploy", **(PRODUCTION_ENVIRONMENT | {"STAFF_ALERT_EMAILS": ""})
@@ -214,6 +226,7 @@ def test_production_with_no_one_to_alert_is_warned_about():
     assert "tickets.W004" in result.stderr and "STAFF_ALERT_EMAILS is empty" in result.stderr
 
 
+@pytest.mark.system
 def test_the_embedded_database_keeps_every_acknowledged_request_through_a_power_cut(tmp_path):
     """SQLite in WAL mode with synchronous=FULL: a commit is on the disk before the customer is
     answered. Its connections are kept between requests unless set otherwise (empty = default)."""

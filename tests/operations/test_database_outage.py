@@ -29,6 +29,8 @@ OUTAGE_SECONDS = 20
 REQUESTS = 6
 
 pytestmark = [
+    pytest.mark.system,
+    pytest.mark.slow,
     pytest.mark.skipif(
         not (POSTGRES_BIN or shutil.which("initdb")),
         reason="no PostgreSQL server programs (initdb, pg_ctl) on this machine",

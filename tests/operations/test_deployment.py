@@ -15,7 +15,7 @@ import requests
 from tests.conftest import PRODUCTION_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.system]
 
 
 def production_env(tmp_path: Path) -> dict[str, str]:

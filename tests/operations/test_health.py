@@ -140,6 +140,7 @@ def test_an_address_that_does_not_exist_is_not_mail_trouble(
     assert body["emails"]["given_up_since_last_sent"] == 0
 
 
+@pytest.mark.system
 def test_a_database_that_does_not_answer_is_unhealthy():
     result = run_manage(
         "shell",
@@ -176,6 +177,7 @@ def test_a_trusted_proxy_is_not_reported(client, caplog, settings):
     assert not [r for r in caplog.records if "X-Forwarded-For" in r.getMessage()]
 
 
+@pytest.mark.system
 def test_empty_variables_mean_their_defaults():
     """An env file copied from .env.example has NAME= lines: each means the default."""
     result = run_manage(
@@ -209,6 +211,7 @@ def test_empty_variables_mean_their_defaults():
     assert values["from"].startswith("Support portal")
 
 
+@pytest.mark.system
 def test_the_example_env_file_starts_the_portal_as_it_is(tmp_path):
     """Every line of .env.example, as `docker run --env-file` reads it (no inline comments)."""
     from pathlib import Path

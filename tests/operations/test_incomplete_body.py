@@ -181,6 +181,7 @@ def nothing_was_stored() -> bool:
     return Submission.objects.count() == 0 and Attachment.objects.count() == 0
 
 
+@pytest.mark.system
 def test_the_complete_multipart_body_is_stored_with_its_photo(gunicorn):
     # The control case: the body the other tests cut short is a valid request.
     port, media = gunicorn
@@ -199,6 +200,7 @@ def test_the_complete_multipart_body_is_stored_with_its_photo(gunicorn):
         assert GPS_IFD not in stored.getexif()
 
 
+@pytest.mark.system
 def test_a_multipart_body_cut_in_the_middle_of_the_photo_is_refused_and_not_stored(gunicorn):
     port, _media = gunicorn
     cookie, tokens = form_page(port)
@@ -218,6 +220,7 @@ def test_a_multipart_body_cut_in_the_middle_of_the_photo_is_refused_and_not_stor
     assert nothing_was_stored()
 
 
+@pytest.mark.system
 def test_a_connection_closed_in_the_middle_of_the_photo_stores_nothing(gunicorn):
     port, _media = gunicorn
     cookie, tokens = form_page(port)
@@ -237,6 +240,7 @@ def test_a_connection_closed_in_the_middle_of_the_photo_stores_nothing(gunicorn)
     assert nothing_was_stored()
 
 
+@pytest.mark.system
 def test_a_full_length_multipart_body_without_its_closing_boundary_is_refused(gunicorn):
     port, _media = gunicorn
     cookie, tokens = form_page(port)
@@ -249,6 +253,7 @@ def test_a_full_length_multipart_body_without_its_closing_boundary_is_refused(gu
     assert nothing_was_stored()
 
 
+@pytest.mark.system
 def test_an_urlencoded_body_cut_short_is_refused_and_not_stored(gunicorn):
     port, _media = gunicorn
     cookie, tokens = form_page(port)

@@ -86,6 +86,7 @@ def one_machine(sandbox, tmp_path):
         process.wait(timeout=20)
 
 
+@pytest.mark.system
 def test_one_container_takes_a_request_with_a_picture_and_its_worker_forwards_it(
     one_machine, sandbox
 ):
@@ -126,6 +127,7 @@ def test_one_container_takes_a_request_with_a_picture_and_its_worker_forwards_it
     assert process.wait(timeout=20) is not None
 
 
+@pytest.mark.system
 def test_sixty_slow_clients_do_not_starve_the_form_page(one_machine):
     """Each dripping connection would hold one of gunicorn's two threads; nginx holds them."""
     base, _, _ = one_machine

@@ -13,6 +13,7 @@ import requests
 from tests.support.mail import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.system
 
 
 def local_environment(tmp_path: Path, port: int) -> dict[str, str]:
