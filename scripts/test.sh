@@ -26,7 +26,7 @@ step "system checks"
 $PY manage.py check
 
 step "tests on SQLite"
-.venv/bin/pytest "$@"
+FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-3000}" .venv/bin/pytest "$@"
 
 step "tests on PostgreSQL"
 POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"

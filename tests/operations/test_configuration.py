@@ -250,6 +250,7 @@ def test_the_embedded_database_keeps_every_acknowledged_request_through_a_power_
     assert result.stdout.split()[-3:] == ["wal", "2", "600"]
 
 
+@pytest.mark.system
 def test_a_renamed_variable_is_still_read_and_the_check_names_the_new_one():
     script = "from django.conf import settings; print(settings.OUTBOX_SWEEP_INTERVAL_SECONDS)"
     read = run_manage("shell", "-c", script, DEBUG="1", FORWARD_SWEEP_INTERVAL_SECONDS="7")
