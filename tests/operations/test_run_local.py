@@ -1,6 +1,7 @@
 """`make run`'s script (scripts/run-local.sh), run as a developer runs it on a fresh clone."""
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -25,10 +26,20 @@ def local_environment(tmp_path: Path, port: int) -> dict[str, str]:
 
 
 def three_free_ports_in_a_row() -> int:
-    """A port P with P, P+1 and P+25 free: the web, the sandbox and the mail catcher."""
+    """A port P with P, P+1 and P+25 free: the web, the sandbox and the mail catcher.
+
+    Below the range the kernel hands out for ``free_port()`` and outgoing connections: tests
+    running beside this one (pytest-xdist) take ports from that range all the time, and one of
+    them could take P+1 or P+25 in the seconds before the script binds them.
+    """
+    try:
+        ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        first_ephemeral = int(ephemeral[0])
+    except OSError:
+        first_ephemeral = 32768
     for _ in range(50):
-        port = free_port()
-        if port + 25 < 65536 and all(_free(port + step) for step in (1, 25)):
+        port = random.randrange(10000, max(first_ephemeral - 25, 10001))
+        if all(_free(port + step) for step in (0, 1, 25)):
             return port
     raise AssertionError("no free ports")
 
