@@ -458,8 +458,9 @@ else:
 FORM_RATE_LIMIT = env_int("FORM_RATE_LIMIT", 30)
 FORM_RATE_LIMIT_WINDOW_SECONDS = env_int("FORM_RATE_LIMIT_WINDOW_SECONDS", 600)
 # How many proxies in front of the portal append to X-Forwarded-For (0: use REMOTE_ADDR), and
-# the networks they connect from: X-Forwarded-For is believed only from a peer in one of them,
-# so a client that reaches gunicorn directly cannot choose its own address.
+# the addresses they connect from: X-Forwarded-For is believed only from a peer in one of them,
+# so a client that reaches gunicorn directly cannot choose its own address. Loopback only unless
+# the operator names their proxy: any wider default would trust every neighbour on the network.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 
@@ -472,7 +473,7 @@ def _networks(name: str, default: str) -> list:
 
 TRUSTED_PROXY_NETWORKS = _networks(
     "TRUSTED_PROXY_NETWORKS",
-    "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
+    "127.0.0.0/8,::1/128",
 )
 # The ages past which /healthz answers 503 (tickets/operations/health.py says when).
 HEALTH_MAX_FORWARD_DELAY_SECONDS = env_float("HEALTH_MAX_FORWARD_DELAY_SECONDS", 300)

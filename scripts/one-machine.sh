@@ -15,6 +15,8 @@ export GUNICORN_BIND="127.0.0.1:$WEB_PORT"
 # Behind the operator's TLS proxy, the scheme it reports is passed on; alone, it is the front's.
 if [ "${TRUSTED_PROXY_COUNT:-0}" -gt 0 ]; then proto='$http_x_forwarded_proto'; else proto='$scheme'; fi
 export TRUSTED_PROXY_COUNT=$((${TRUSTED_PROXY_COUNT:-0} + 1))
+# The front reaches gunicorn over loopback: trusted beside the operator's own proxy, if named.
+export TRUSTED_PROXY_NETWORKS="${TRUSTED_PROXY_NETWORKS:+$TRUSTED_PROXY_NETWORKS,}127.0.0.1/32"
 # The portal answers a body over its own limit itself; the front refuses only far beyond it.
 request_max_bytes=$(python -c 'import django; django.setup(); from django.conf import settings; print(settings.REQUEST_MAX_BYTES)')
 max_body=$((request_max_bytes / 1048576 + 4))m

@@ -1,5 +1,7 @@
 """Configuration errors are reported clearly at start-up, never discovered by a customer."""
 
+import ipaddress
+import re
 from pathlib import Path
 
 import pytest
@@ -271,3 +273,15 @@ def test_the_new_name_wins_over_the_old_and_a_bad_old_value_is_named(monkeypatch
     monkeypatch.setenv("EMAIL_MAX_ATTEMPTS", "many")
     with pytest.raises(ImproperlyConfigured, match="EMAIL_MAX_ATTEMPTS must be a whole number"):
         env_int("MESSAGE_MAX_ATTEMPTS", 8)
+
+
+def test_compose_trusts_its_own_proxy_and_no_other_container():
+    compose = (ROOT / "deploy" / "compose.yaml").read_text()
+    proxy_address = re.search(r"ipv4_address: ([\d.]+)", compose).group(1)
+    trusted = re.search(r"TRUSTED_PROXY_NETWORKS: (\S+)", compose).group(1)
+    subnet = re.search(r"subnet: ([\d./]+)", compose).group(1)
+
+    assert [ipaddress.ip_network(n) for n in trusted.split(",")] == [
+        ipaddress.ip_network(f"{proxy_address}/32")
+    ]
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)

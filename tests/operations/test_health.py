@@ -18,9 +18,48 @@ from tickets.operations.middleware import UntrustedForwardedForMiddleware
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+OPERATOR_TOKEN = "operator-token-for-tests"
+
+
+@pytest.fixture(autouse=True)
+def operator_token(settings):
+    settings.METRICS_TOKEN = OPERATOR_TOKEN
+
+
 def health(client):
-    response = client.get("/healthz", HTTP_HOST="10.1.2.3")
+    """/healthz as the operator's monitoring reads it: with the token, every detail."""
+    response = client.get(
+        "/healthz", HTTP_HOST="10.1.2.3", HTTP_AUTHORIZATION=f"Bearer {OPERATOR_TOKEN}"
+    )
     return response.status_code, response.json()
+
+
+def test_anyone_else_reads_only_general_words(client, settings):
+    """A stranger must not learn when the cache (and the forms' rate limit) is down."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens: the cache is down
+        }
+    }
+
+    public = client.get("/healthz", HTTP_HOST="10.1.2.3")
+    wrong_token = client.get("/healthz", HTTP_HOST="10.1.2.3", HTTP_AUTHORIZATION="Bearer guess")
+    status, details = health(client)
+
+    assert public.status_code == wrong_token.status_code == status == 503
+    assert public.json() == wrong_token.json() == {"status": "error", "problems": ["degraded"]}
+    assert "cache" not in public.content.decode()
+    assert set(details["problems"]) == {"cache_down", "no_worker"}
+    assert details["cache"] == "unreachable"
+
+
+def test_metrics_name_each_problem(client):
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {OPERATOR_TOKEN}")
+
+    text = response.content.decode()
+    assert 'portal_health_problem{problem="no_worker"} 1.0' in text
+    assert 'portal_health_problem{problem="cache_down"} 0.0' in text
 
 
 def test_healthy_with_a_live_worker_and_a_moving_queue(client, sandbox, run_worker):
@@ -153,7 +192,7 @@ def test_a_database_that_does_not_answer_is_unhealthy():
 
     answer = result.stdout.strip().splitlines()[-1]
     assert answer.startswith("503 ")
-    assert '"database": "unreachable"' in answer
+    assert '"problems": ["database"]' in answer
 
 
 def test_a_forwarded_for_header_without_a_trusted_proxy_is_reported_once(client, caplog, settings):
@@ -166,6 +205,19 @@ def test_a_forwarded_for_header_without_a_trusted_proxy_is_reported_once(client,
     warnings = [r for r in caplog.records if "X-Forwarded-For" in r.getMessage()]
     assert len(warnings) == 1
     assert "TRUSTED_PROXY_COUNT" in warnings[0].getMessage()
+
+
+def test_a_proxy_at_an_address_nobody_named_is_reported_once(client, caplog, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    UntrustedForwardedForMiddleware.warned = False
+    with caplog.at_level(logging.WARNING, logger="tickets.operations.middleware"):
+        client.get("/", HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="172.18.0.5")
+        client.get("/", HTTP_X_FORWARDED_FOR="203.0.113.8", REMOTE_ADDR="172.18.0.5")
+
+    warnings = [r for r in caplog.records if "X-Forwarded-For" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "172.18.0.5" in warnings[0].getMessage()
+    assert "TRUSTED_PROXY_NETWORKS" in warnings[0].getMessage()
 
 
 def test_a_trusted_proxy_is_not_reported(client, caplog, settings):

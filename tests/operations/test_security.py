@@ -1,17 +1,19 @@
 """Headers, CSP, rate limit, request size, admin lockout and /healthz on the public portal."""
 
+import ipaddress
 import re
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from tests.providers import PROVIDERS
 from tests.support.factories import form_post, storehub_data
 from tickets.customer.intake import submission_create
 from tickets.models import Submission
+from tickets.operations.client_address import client_ip
 
 pytestmark = pytest.mark.django_db
 
@@ -110,10 +112,26 @@ def test_a_client_reaching_the_web_directly_cannot_choose_its_address(client, se
     client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.1", **direct)
 
     assert client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.2", **direct).status_code == 429
-    # Through the proxy (a private address, as on compose's network), the client's own count.
+    # Through the proxy the operator named (as compose names its Caddy), the client's own count.
+    settings.TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network("172.18.0.5/32")]
     assert (
         client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.3", REMOTE_ADDR="172.18.0.5").status_code
         != 429
+    )
+
+
+def test_a_neighbour_on_the_private_network_is_not_a_proxy_unless_named(client, settings):
+    """By default only loopback is trusted: another host on the operator's private network
+    cannot choose its own address past the form limit (nor the admin lockout)."""
+    settings.FORM_RATE_LIMIT = 1
+    settings.TRUSTED_PROXY_COUNT = 1
+    path = reverse("tickets:form", args=["storehub"])
+    neighbour = {"REMOTE_ADDR": "10.0.0.7"}
+    client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.1", **neighbour)
+
+    assert client.post(path, HTTP_X_FORWARDED_FOR="198.51.100.2", **neighbour).status_code == 429
+    assert client_ip(RequestFactory().get("/", HTTP_X_FORWARDED_FOR="1.2.3.4", **neighbour)) == (
+        "10.0.0.7"
     )
 
 
@@ -122,6 +140,9 @@ def test_behind_two_proxies_the_address_the_outer_one_saw_counts(client, setting
     client that reaches the inner front directly is counted by the address the front saw."""
     settings.FORM_RATE_LIMIT = 1
     settings.TRUSTED_PROXY_COUNT = 2
+    settings.TRUSTED_PROXY_NETWORKS = [
+        ipaddress.ip_network(network) for network in ("127.0.0.0/8", "10.0.0.2/32")
+    ]
     path = reverse("tickets:form", args=["storehub"])
     front = {"REMOTE_ADDR": "127.0.0.1"}
     client.post(path, HTTP_X_FORWARDED_FOR="10.9.9.9, 198.51.100.1, 10.0.0.2", **front)
@@ -180,10 +201,11 @@ def test_the_413_page_is_in_the_language_of_the_request_not_the_one_before(clien
         assert f'<html lang="{language}"' in response.content.decode()
 
 
-def test_healthz_reports_the_database_and_the_queue_without_personal_data(client):
+def test_healthz_reports_the_database_and_the_queue_without_personal_data(client, settings):
     submission_create(provider="storehub", data=storehub_data())
 
-    response = client.get("/healthz", HTTP_HOST="10.1.2.3")
+    settings.METRICS_TOKEN = "operator"
+    response = client.get("/healthz", HTTP_HOST="10.1.2.3", HTTP_AUTHORIZATION="Bearer operator")
 
     body = response.json()
     assert body["database"] == "ok"

@@ -24,7 +24,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
     forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     forwarded = [p for p in forwarded if p]
     for _ in range(settings.TRUSTED_PROXY_COUNT):
-        if not forwarded or not _from_a_trusted_proxy(candidate):
+        if not forwarded or not from_a_trusted_proxy(candidate):
             break
         candidate = forwarded.pop()
     try:
@@ -33,7 +33,8 @@ def client_ip(request: HttpRequest | None) -> str | None:
         return None
 
 
-def _from_a_trusted_proxy(peer: str) -> bool:
+def from_a_trusted_proxy(peer: str) -> bool:
+    """Whether ``peer`` is one of the proxies ``TRUSTED_PROXY_NETWORKS`` names."""
     try:
         address = ipaddress.ip_address(peer)
     except ValueError:

@@ -6,7 +6,9 @@ e-mail has waited longer than ``HEALTH_MAX_EMAIL_DELAY_SECONDS`` or one was give
 mail server last took one (it refuses or cannot be reached: customers get no receipts, staff no
 alerts), when no worker has started a task for ``HEALTH_MAX_WORKER_SILENCE_SECONDS`` (the
 sweep runs every minute, so a live worker is always seen), or when the cache does not answer
-(``cache_down``: the forms still take requests, without a rate limit). ``/healthz/web`` is for
+(``cache_down``: the forms still take requests, without a rate limit). Anyone reads only the
+status and each problem in a general word (``CHECKS``); the counts, ages and exact problems go
+to a caller with the operator's token, and to ``/metrics``. ``/healthz/web`` is for
 load balancers and container health checks: it says only whether this process and its database
 answer, so that a stuck worker does not take the web processes (and the customers' forms) out of
 service.
@@ -25,19 +27,28 @@ from tickets.delivery.reports import (
     forwarding_queue_stats,
     seconds_since_a_worker_was_seen,
 )
+from tickets.operations.operator import operator_token_given
+
+# Every problem /healthz can find, and the general word anyone may read for it: a stranger
+# must not learn when the cache (and with it the forms' rate limit) is down.
+CHECKS = {
+    "database": "database",
+    "queue_stuck": "degraded",
+    "mail_stuck": "degraded",
+    "no_worker": "degraded",
+    "cache_down": "degraded",
+}
 
 
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
+def health_report() -> dict:
+    """Every check's finding, with its counts and ages (for operators: /metrics and /healthz
+    with the token)."""
     try:
         queue = forwarding_queue_stats()
         emails = email_queue_stats()
         worker_silence = seconds_since_a_worker_was_seen()
     except DatabaseError:
-        return JsonResponse(
-            {"status": "error", "database": "unreachable", "problems": ["database"]}, status=503
-        )
+        return {"status": "error", "database": "unreachable", "problems": ["database"]}
     problems = []
     cache_state = "ok" if cache_reachable() else "unreachable"
     if cache_state != "ok":
@@ -51,18 +62,26 @@ def healthz(request: HttpRequest) -> JsonResponse:
         problems.append("mail_stuck")
     if worker_silence is None or worker_silence > settings.HEALTH_MAX_WORKER_SILENCE_SECONDS:
         problems.append("no_worker")
-    return JsonResponse(
-        {
-            "status": "error" if problems else "ok",
-            "database": "ok",
-            "cache": cache_state,
-            "queue": queue,
-            "emails": emails,
-            "worker_last_seen_seconds_ago": worker_silence,
-            "problems": problems,
-        },
-        status=503 if problems else 200,
-    )
+    return {
+        "status": "error" if problems else "ok",
+        "database": "ok",
+        "cache": cache_state,
+        "queue": queue,
+        "emails": emails,
+        "worker_last_seen_seconds_ago": worker_silence,
+        "problems": problems,
+    }
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = health_report()
+    status = 503 if report["problems"] else 200
+    if operator_token_given(request):
+        return JsonResponse(report, status=status)
+    general = sorted({CHECKS[problem] for problem in report["problems"]})
+    return JsonResponse({"status": report["status"], "problems": general}, status=status)
 
 
 @never_cache

@@ -11,7 +11,6 @@ caller gets 404. Like /healthz it is answered before host validation and the HTT
 (``HealthCheckMiddleware``): scrapers call a machine by its address.
 """
 
-import hmac
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,6 +24,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from tickets.delivery import reports
 from tickets.delivery.reports import submissions_needing_attention
 from tickets.models import OutgoingEmail, ProviderCall, Submission, WhatsAppMessage
+from tickets.operations.health import CHECKS, health_report
+from tickets.operations.operator import operator_token_given
 from tickets.providers import enabled_providers
 
 QUANTILES = (50, 95)
@@ -153,6 +154,16 @@ class DeliveryCollector:
             value=submissions_needing_attention().count(),
         )
 
+        problems = GaugeMetricFamily(
+            "portal_health_problem",
+            "1 when /healthz finds this problem now (cache_down: the rate limit is off), else 0.",
+            labels=["problem"],
+        )
+        found = set(health_report()["problems"])
+        for check in CHECKS:
+            problems.add_metric([check], int(check in found))
+        yield problems
+
     @staticmethod
     def _providers(figures: dict) -> list[str]:
         """The enabled providers (a zero is a figure too), then any other with figures."""
@@ -165,11 +176,9 @@ registry.register(DeliveryCollector())
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
-    token = settings.METRICS_TOKEN
-    if not token:
+    if not settings.METRICS_TOKEN:
         return HttpResponse(status=404)
-    given = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+    if not operator_token_given(request):
         response = HttpResponse(
             "A bearer token is needed.\n", status=401, content_type="text/plain"
         )

@@ -16,6 +16,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 from tickets.delivery.database import OUTAGE_ERRORS, database_answers
+from tickets.operations.client_address import from_a_trusted_proxy
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,8 @@ class UntrustedForwardedForMiddleware:
     """Say once, loudly, when requests come through a proxy the settings do not trust.
 
     With DEBUG off and TRUSTED_PROXY_COUNT=0 behind a load balancer, every customer looks like
-    one client: the form rate limit and the admin lockout then hit everyone at once.
+    one client: the form rate limit and the admin lockout then hit everyone at once. The same
+    happens when the proxy connects from an address TRUSTED_PROXY_NETWORKS does not name.
     """
 
     warned = False
@@ -148,15 +150,26 @@ class UntrustedForwardedForMiddleware:
         if (
             not UntrustedForwardedForMiddleware.warned
             and not settings.DEBUG
-            and not settings.TRUSTED_PROXY_COUNT
             and request.META.get("HTTP_X_FORWARDED_FOR")
         ):
-            UntrustedForwardedForMiddleware.warned = True
-            logger.warning(
-                "Requests carry X-Forwarded-For but TRUSTED_PROXY_COUNT is 0: every client "
-                "looks like the proxy, so rate limits and lockouts hit all customers at once. "
-                "Set TRUSTED_PROXY_COUNT to the number of proxies in front of the portal."
-            )
+            peer = request.META.get("REMOTE_ADDR", "")
+            if not settings.TRUSTED_PROXY_COUNT:
+                UntrustedForwardedForMiddleware.warned = True
+                logger.warning(
+                    "Requests carry X-Forwarded-For but TRUSTED_PROXY_COUNT is 0: every client "
+                    "looks like the proxy, so rate limits and lockouts hit all customers at "
+                    "once. Set TRUSTED_PROXY_COUNT to the number of proxies in front of the "
+                    "portal."
+                )
+            elif not from_a_trusted_proxy(peer):
+                UntrustedForwardedForMiddleware.warned = True
+                logger.warning(
+                    "Requests carry X-Forwarded-For from %s, which TRUSTED_PROXY_NETWORKS does "
+                    "not name: if that is your proxy, every client looks like it, so rate limits "
+                    "and lockouts hit all customers at once. Add its address to "
+                    "TRUSTED_PROXY_NETWORKS.",
+                    peer,
+                )
         return self.get_response(request)
 
 
