@@ -3,6 +3,7 @@
 import io
 import re
 import struct
+import threading
 import zlib
 
 import pytest
@@ -19,7 +20,7 @@ from tests.support.factories import (
     onecloud_post,
     png_bytes,
 )
-from tickets.forms.image_metadata import strip_metadata
+from tickets.forms.image_metadata import DECODING, strip_metadata
 from tickets.models import Attachment
 
 ORIENTATION, MAKE, MODEL, GPS_IFD = 0x0112, 0x010F, 0x0110, 0x8825
@@ -215,6 +216,21 @@ def test_a_large_jpeg_that_cannot_be_walked_is_refused_before_any_decoding(setti
     with pytest.raises(ValidationError) as refused:
         stripped(original[: len(original) // 2])
     assert refused.value.code == "unparsable_picture_too_large"
+
+
+def test_one_decode_at_a_time_in_the_process_whatever_the_thread_count():
+    # Another thread is decoding a picture: this one waits for it rather than holding a second
+    # decoded picture in memory beside it.
+    odd = with_stray_bytes(small_photo(), 40)
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (stripped(odd), done.set()))
+
+    with DECODING:
+        worker.start()
+        assert not done.wait(0.5)
+    worker.join(timeout=10)
+
+    assert done.is_set()
 
 
 def test_a_jpeg_cut_off_is_refused_with_a_plain_message():
