@@ -365,14 +365,15 @@ MESSAGE_MAX_ATTEMPTS = env_int("MESSAGE_MAX_ATTEMPTS", 8)
 PORTAL_URL = (env_str("PORTAL_URL") or ("http://127.0.0.1:8000" if DEBUG else "")).rstrip("/")
 
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
-# With JavaScript, a large photo is scaled in the customer's browser so that its long side is at
-# most this many pixels, and re-encoded as a JPEG of about PHOTO_TARGET_BYTES, before it is sent:
-# a 12 MP camera photo goes in seconds on mobile data instead of most of a minute.
 # Files kept at once for customers correcting a form (each for a day at most): past this, a
 # form sent back with an error offers no file again, so no one can fill the disk that way.
 KEPT_UPLOADS_MAX = env_int("KEPT_UPLOADS_MAX", 100)
 # ...and per client address in a day, so that one client cannot use up everyone's share.
 KEPT_UPLOADS_PER_CLIENT = env_int("KEPT_UPLOADS_PER_CLIENT", 20)
+# With JavaScript, a large photo is scaled in the customer's browser so that its long side is at
+# most this many pixels, and re-encoded as a JPEG of about PHOTO_TARGET_BYTES, before it is sent:
+# a 12 MP camera photo goes in seconds on mobile data instead of most of a minute.
+# The server decodes no picture of more than its square (tickets/forms/image_metadata.py).
 PHOTO_MAX_SIDE_PX = env_int("PHOTO_MAX_SIDE_PX", 2048)
 PHOTO_TARGET_BYTES = env_int("PHOTO_TARGET_BYTES", 500 * 1024)
 

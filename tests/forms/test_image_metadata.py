@@ -3,6 +3,7 @@
 import io
 import re
 import struct
+import threading
 import zlib
 
 import pytest
@@ -19,7 +20,7 @@ from tests.support.factories import (
     onecloud_post,
     png_bytes,
 )
-from tickets.forms.image_metadata import strip_metadata
+from tickets.forms.image_metadata import DECODING, strip_metadata
 from tickets.models import Attachment
 
 ORIENTATION, MAKE, MODEL, GPS_IFD = 0x0112, 0x010F, 0x0110, 0x8825
@@ -165,18 +166,71 @@ def test_an_unreadable_exif_is_dropped_without_an_error():
     assert pixels(clean) == pixels(original)
 
 
-def test_a_jpeg_that_cannot_be_walked_is_re_encoded_upright_without_metadata():
+def with_stray_bytes(data: bytes, count: int) -> bytes:
+    """``data`` with ``count`` bytes that are no marker before its quantization tables."""
+    at = data.index(b"\xff\xdb")
+    return data[:at] + b"\x00" * count + data[at:]
+
+
+def test_two_stray_bytes_between_segments_are_dropped_and_every_pixel_kept():
+    # Some encoders pad a segment; every decoder skips such bytes ("extraneous bytes before
+    # marker"), so the picture is walked and kept without being decoded.
     original = small_photo(orientation=6)
-    # Stray bytes between two segments: decoders skip them, the segment walk cannot.
-    at = original.index(b"\xff\xdb")
-    odd = original[:at] + b"\x00\x00" + original[at:]
 
-    clean = stripped(odd)
+    clean = stripped(with_stray_bytes(original, 2))
 
-    assert exif_of(clean) == {}
+    assert clean == stripped(original)
+    assert exif_of(clean) == {ORIENTATION: 6}
+    assert pixels(clean) == pixels(original)
+
+
+def test_a_small_jpeg_that_cannot_be_walked_is_re_encoded_with_its_orientation_as_a_tag():
+    # Past a few stray bytes the walk stops; decoders still read it.
+    original = small_photo(orientation=6)
+
+    clean = stripped(with_stray_bytes(original, 40))
+
     assert CAMERA_MAKE.encode() not in clean
+    assert exif_of(clean) == {ORIENTATION: 6}
     with Image.open(io.BytesIO(clean)) as image:
-        assert image.size == (480, 640)  # turned upright, since its EXIF is gone
+        assert image.size == (640, 480)  # the pixels as stored, not turned
+        assert ImageOps.exif_transpose(image).size == (480, 640)
+
+
+def test_a_large_jpeg_that_cannot_be_walked_is_refused_with_a_plain_message(settings):
+    settings.PHOTO_MAX_SIDE_PX = 400  # below the 640 x 480 photo, as 9400 x 9400 is below 2048
+
+    with pytest.raises(ValidationError) as refused:
+        stripped(with_stray_bytes(small_photo(), 40))
+
+    assert refused.value.code == "unparsable_picture_too_large"
+    assert "640 x 480" in refused.value.messages[0]
+    assert "at most 400 pixels on its long side" in refused.value.messages[0]
+
+
+def test_a_large_jpeg_that_cannot_be_walked_is_refused_before_any_decoding(settings):
+    settings.PHOTO_MAX_SIDE_PX = 400
+    original = small_photo()
+    # Decoding a photo cut off in its scan data fails; refused as too large instead, it was not
+    # decoded.
+    with pytest.raises(ValidationError) as refused:
+        stripped(original[: len(original) // 2])
+    assert refused.value.code == "unparsable_picture_too_large"
+
+
+def test_one_decode_at_a_time_in_the_process_whatever_the_thread_count():
+    # Another thread is decoding a picture: this one waits for it rather than holding a second
+    # decoded picture in memory beside it.
+    odd = with_stray_bytes(small_photo(), 40)
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (stripped(odd), done.set()))
+
+    with DECODING:
+        worker.start()
+        assert not done.wait(0.5)
+    worker.join(timeout=10)
+
+    assert done.is_set()
 
 
 def test_a_jpeg_cut_off_is_refused_with_a_plain_message():
@@ -235,6 +289,16 @@ def test_a_png_keeps_an_orientation_other_than_1_and_nothing_else_of_its_exif():
         zlib.crc32(chunk[4:-4]) == struct.unpack(">I", chunk[-4:])[0]
         for _, chunk in png_chunks(clean)
     )
+
+
+def test_a_png_without_its_end_chunk_is_re_encoded_with_its_orientation_as_a_tag():
+    original = png_with_metadata(orientation=8)
+
+    clean = stripped(original[:-12], "image/png")  # IEND cut off: decoders still read it
+
+    assert exif_of(clean) == {ORIENTATION: 8}
+    assert CAMERA_MODEL.encode() not in clean and CAMERA_MAKE.encode() not in clean
+    assert pixels(clean) == pixels(original)  # lossless, and not turned
 
 
 def test_a_picture_without_metadata_and_a_document_are_handed_back_untouched():

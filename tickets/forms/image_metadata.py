@@ -17,21 +17,29 @@ Invariants:
 - PNG: critical chunks and the ancillary chunks about colour, transparency, pixel size and
   animation are kept byte for byte; text (tEXt, zTXt, iTXt), time (tIME), eXIf and any chunk
   this module does not know are dropped. An eXIf Orientation other than 1 is kept the same way.
-- A picture that cannot be parsed is re-encoded from its pixels, or refused when even that fails.
-- The whole picture is held in memory while it is parsed: check_upload has already refused
-  anything over ATTACHMENT_MAX_BYTES. The result spools to disk past FILE_UPLOAD_MAX_MEMORY_SIZE.
+- JPEG: a few extraneous bytes between two segments (at most JPEG_MAX_EXTRANEOUS_BYTES, which
+  some encoders leave and every decoder skips) are dropped, and the picture is walked as usual.
+- A picture that cannot be parsed is decoded and re-encoded from its pixels only when it has at
+  most PHOTO_MAX_SIDE_PX squared pixels (what the phone sends); a larger one is refused before
+  anything is decoded, and so is one that fails to decode. The re-encoded picture is not turned:
+  its EXIF Orientation (2 to 8) is written again as the only tag, as for a parsed one.
+- Memory: the stripper holds the file (at most ATTACHMENT_MAX_BYTES, refused earlier by
+  check_upload) and never decodes a parsable picture; a re-encode holds a few copies of a
+  capped picture, one at a time in the whole process (DECODING). The result spools to disk past
+  FILE_UPLOAD_MAX_MEMORY_SIZE.
 """
 
 import io
 import struct
 import tempfile
+import threading
 import zlib
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps
+from PIL import Image
 
 PICTURE_TYPES = ("image/jpeg", "image/png")
 
@@ -47,6 +55,10 @@ JPEG_KEPT_APPLICATION_SEGMENTS = {
 SOI, EOI, SOS, COM = 0xD8, 0xD9, 0xDA, 0xFE
 # Markers with no length field after them: TEM and the restart markers RST0 to RST7.
 JPEG_STANDALONE_MARKERS = {0x01, *range(0xD0, 0xD8)}
+# Bytes that are no marker, skipped between two segments as libjpeg does ("extraneous bytes
+# before marker"): encoders that pad a segment leave one or two. Many more mean a segment length
+# that is wrong, and walking on from there would read a payload (an EXIF's, say) as segments.
+JPEG_MAX_EXTRANEOUS_BYTES = 16
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Ancillary chunks a viewer needs to show the pixels as they were meant (PNG 3rd edition and
@@ -77,6 +89,13 @@ class UnparsablePicture(ValueError):
     """The file does not follow the structure of its format closely enough to be walked."""
 
 
+# Held around every full decode of a picture in this process. gunicorn runs GUNICORN_THREADS
+# threads in each worker; without it each thread could hold a decoded picture at once. With it
+# a worker's decoding memory is that of one capped picture (tens of MB), whatever the thread
+# count; the wait is short, since only pictures of phone size are ever decoded.
+DECODING = threading.Lock()
+
+
 def strip_metadata(upload: UploadedFile, content_type: str) -> UploadedFile:
     """``upload`` without metadata; the same object when it is no picture or had nothing to
     remove.
@@ -93,8 +112,8 @@ def strip_metadata(upload: UploadedFile, content_type: str) -> UploadedFile:
         pieces = _jpeg_pieces(data) if content_type == "image/jpeg" else _png_pieces(data)
     except UnparsablePicture:
         # Re-encoding writes only pixels, so nothing of the original metadata can survive it;
-        # a picture Pillow can decode is still one the customer means to send, so it is kept
-        # (at the cost of one lossy pass) rather than refused.
+        # a picture of phone size that Pillow can decode is still one the customer means to
+        # send, so it is kept (at the cost of one lossy pass) rather than refused.
         pieces = [_reencoded(data, content_type)]
     # Kept parts are ordered slices of ``data`` and anything written anew is bytes, so slices
     # adding up to the whole mean nothing was removed or added.
@@ -126,7 +145,7 @@ def _jpeg_pieces(data: bytes) -> list[Piece]:
         if in_scan:
             start, pos = pos, _end_of_entropy_coded_data(data, pos)
             pieces.append(view[start:pos])
-        pos = _skip_fill_bytes(data, pos)
+        pos = _next_marker(data, pos)
         marker = data[pos + 1]
         if marker == EOI:
             if not seen_scan:
@@ -190,15 +209,24 @@ def _end_of_entropy_coded_data(data: bytes, pos: int) -> int:
             return pos
 
 
-def _skip_fill_bytes(data: bytes, pos: int) -> int:
-    """The position of the FF of the next marker, past any fill bytes; refuses anything else."""
-    if pos + 1 >= len(data) or data[pos] != 0xFF:
-        raise UnparsablePicture("no marker where one must be")
-    while data[pos + 1] == 0xFF:
-        pos += 1
+def _next_marker(data: bytes, pos: int) -> int:
+    """The position of the FF of the next marker at or after ``pos``, past fill bytes (FF) and
+    at most JPEG_MAX_EXTRANEOUS_BYTES others (FF 00 among them, as for libjpeg)."""
+    start = pos
+    while pos - start <= JPEG_MAX_EXTRANEOUS_BYTES:
         if pos + 1 >= len(data):
-            raise UnparsablePicture("fill bytes run to the end of the file")
-    return pos
+            raise UnparsablePicture("no marker before the end of the file")
+        if data[pos] != 0xFF:
+            pos += 1
+            continue
+        while data[pos + 1] == 0xFF:
+            pos += 1
+            if pos + 1 >= len(data):
+                raise UnparsablePicture("fill bytes run to the end of the file")
+        if data[pos + 1] != 0x00:
+            return pos
+        pos += 2
+    raise UnparsablePicture("too many bytes that are no marker between two segments")
 
 
 def _exif_orientation(exif: bytes) -> int:
@@ -256,19 +284,31 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
 
 # --- anything else -------------------------------------------------------------------------
 def _reencoded(data: bytes, content_type: str) -> bytes:
-    """The picture's pixels alone, turned upright, in a new file of the same format."""
+    """The picture's pixels alone, as stored, in a new file of the same format; its EXIF
+    Orientation is the only tag written back."""
     image_format = "JPEG" if content_type == "image/jpeg" else "PNG"
     buffer = io.BytesIO()
     try:
+        # Opening reads the headers only; nothing is decoded before the size is known.
         with Image.open(io.BytesIO(data)) as image:
-            icc_profile = image.info.get("icc_profile")
-            upright = ImageOps.exif_transpose(image)
-            if image_format == "JPEG" and upright.mode not in ("L", "RGB", "CMYK"):
-                upright = upright.convert("RGB")
-            # Pillow writes some of ``info`` back (a JPEG comment); keep only transparency.
-            upright.info = {k: v for k, v in upright.info.items() if k == "transparency"}
-            options = {"quality": 90} if image_format == "JPEG" else {}
-            upright.save(buffer, format=image_format, icc_profile=icc_profile, **options)
+            _refuse_too_many_pixels_to_decode(image)
+            with DECODING:
+                image.load()
+                orientation = _exif_orientation(image.info.get("exif", b""))
+                icc_profile = image.info.get("icc_profile")
+                pixels = image
+                if image_format == "JPEG" and image.mode not in ("L", "RGB", "CMYK"):
+                    pixels = image.convert("RGB")
+                # Pillow writes some of ``info`` back (a JPEG comment); keep only transparency.
+                pixels.info = {k: v for k, v in image.info.items() if k == "transparency"}
+                options = {"quality": 90} if image_format == "JPEG" else {}
+                if orientation != 1:
+                    # Turning the pixels would take a second full copy; the tag shows the
+                    # picture upright all the same, as for a picture that could be parsed.
+                    options["exif"] = EXIF_HEADER + _orientation_only_exif(orientation)
+                pixels.save(buffer, format=image_format, icc_profile=icc_profile, **options)
+    except ValidationError:
+        raise
     except Exception as exc:
         # A picture Pillow cannot decode either (a photo cut off mid-transfer) cannot be made
         # safe to keep; any error type means that, never a server error.
@@ -277,3 +317,24 @@ def _reencoded(data: bytes, content_type: str) -> bytes:
             code="unreadable_picture",
         ) from exc
     return buffer.getvalue()
+
+
+def _refuse_too_many_pixels_to_decode(image: Image.Image) -> None:
+    """Refuse a picture with more than PHOTO_MAX_SIDE_PX squared pixels, before decoding it.
+
+    A decoded picture takes its width x height x 4 bytes and more (a 4 MB JPEG of 9400 x 9400
+    pixels takes 350 MB). The phone never sends more than this. Pillow's own MAX_IMAGE_PIXELS is
+    left as it is: check_upload refuses past it, and a camera's 50 MP photo that can be parsed
+    is kept without being decoded at all.
+    """
+    side = settings.PHOTO_MAX_SIDE_PX
+    if image.width * image.height > side * side:
+        raise ValidationError(
+            _(
+                "This picture's file cannot be read as it is, and at %(width)s x %(height)s "
+                "pixels it is too large to be converted. Please send a copy of at most "
+                "%(side)s pixels on its long side, or a screenshot of it."
+            ),
+            code="unparsable_picture_too_large",
+            params={"width": image.width, "height": image.height, "side": side},
+        )
