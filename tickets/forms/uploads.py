@@ -1,8 +1,9 @@
 """Checking what customers upload, and keeping a valid upload while the rest of the form is fixed.
 
 A file is accepted only when its extension is allowed *and* its content is what the extension
-claims: a renamed program, a broken picture, a picture that would take gigabytes to decode, or a
-zip posing as a Word document is refused with a plain message.
+claims: a renamed program, a broken picture, a picture past Pillow's MAX_IMAGE_PIXELS (about
+90 megapixels), or a zip posing as a Word document is refused with a plain message. Only the
+headers are read here; image_metadata decides which pictures may ever be decoded.
 """
 
 import codecs
