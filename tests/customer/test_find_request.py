@@ -57,6 +57,7 @@ def test_the_answer_is_the_same_whether_or_not_anything_matched(
 
     assert sent.status_code == 302 and sent["Location"] == "/find/code/"
     assert f"If {submission.reference} and the phone number match a request" in page
+    assert "Enter it here, in this browser" in page
     run_worker()
     assert AccessCode.objects.exists() == matches
 
