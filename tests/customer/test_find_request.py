@@ -62,6 +62,11 @@ def test_the_answer_is_the_same_whether_or_not_anything_matched(
     assert AccessCode.objects.exists() == matches
 
 
+def statements(queries: CaptureQueriesContext) -> list[str]:
+    """The statements run, without the values in them (keys, digests, times, savepoints)."""
+    return [re.sub(r"'[^']*'|\b\d+\b|\"s\d+_x\d+\"", "?", query["sql"]) for query in queries]
+
+
 def test_matching_and_not_matching_take_the_same_work(whatsapp):
     """Timing cannot tell them apart: the same queries, and the same one task queued."""
     submission = opted_in_request()
@@ -73,15 +78,28 @@ def test_matching_and_not_matching_take_the_same_work(whatsapp):
         assert answer.status_code == 302
         queued = list(DBTaskResult.objects.values_list("task_path", flat=True))
         DBTaskResult.objects.all().delete()
-        # The statements, without the values in them (keys, digests, times, savepoints' names).
-        shapes = [re.sub(r"'[^']*'|\b\d+\b|\"s\d+_x\d+\"", "?", query["sql"]) for query in queries]
-        return shapes, queued
+        return statements(queries), queued
 
     matching, not_matching = work("012-345 6789"), work("019-999 9999")
 
     assert matching == not_matching
     assert matching[1] == [access_code_send_task.module_path]
     assert not AccessCode.objects.exists()  # the worker decides, later
+
+
+def test_a_code_typed_without_one_asked_tells_nothing_of_the_reference(whatsapp):
+    """A browser with no code asked: the same work whether or not its reference exists."""
+    submission = opted_in_request()
+
+    def work(reference: str) -> list[str]:
+        browser = Client()
+        browser.post("/find/", {"reference": reference, "phone": "0199999999"})
+        with CaptureQueriesContext(connection) as queries:
+            answer = browser.post("/find/code/", {"code": "123456"})
+        assert answer.status_code == 200
+        return statements(queries)
+
+    assert work(submission.reference) == work("REQ-ZZZZZZ")
 
 
 def test_the_right_code_opens_the_status_page(client, whatsapp, run_worker):
