@@ -7,6 +7,7 @@ request. Its status is written only by ``tickets.delivery.forward.submission_mov
 import secrets
 import smtplib
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -508,9 +509,11 @@ class AccessCodeQuerySet(models.QuerySet):
         """The message that carried the code has gone (or was given up): forget it in clear."""
         self.filter(channel=channel).exclude(code_to_send="").update(code_to_send="")
 
-    def purge_expired(self, *, now) -> int:
-        """Delete codes that have expired (the daily upkeep)."""
-        deleted, _ = self.filter(expires_at__lt=now).delete()
+    def purge_uncounted(self, *, now) -> int:
+        """Delete codes that have expired and that no count looks at any more (the daily
+        upkeep): a code deleted sooner would take its wrong tries out of the day's count."""
+        uncounted = self.filter(expires_at__lt=now, created_at__lt=now - AccessCode.COUNTED_FOR)
+        deleted, _ = uncounted.delete()
         return deleted
 
 
@@ -519,7 +522,8 @@ class AccessCode(models.Model):
     WhatsApp or e-mail: "Find my request", for a customer who lost the link.
 
     Kept as a keyed hash; the code itself only until the message that carries it has gone (or
-    been given up). The daily upkeep deletes codes once expired.
+    been given up). Opens only in the browser that asked for it (``browser_key``). The daily
+    upkeep deletes codes once expired and ``COUNTED_FOR`` old.
     """
 
     # Why a message carrying a code was not sent (shown to staff in their language).
@@ -528,12 +532,17 @@ class AccessCode(models.Model):
     )
     # How long a code opens the request.
     LIFETIME_SECONDS = 600
+    # The longest window over which codes and their wrong tries are counted (a day's limits).
+    COUNTED_FOR = timedelta(days=1)
 
     submission = models.ForeignKey(
         Submission, on_delete=models.CASCADE, related_name="access_codes"
     )
     code_hash = models.CharField(max_length=64)
     code_to_send = models.CharField(max_length=12, blank=True)
+    # A keyed hash of the asking browser's cookie (``tickets.customer.browser``): only there does
+    # the code open, and only tries from there count against it.
+    browser_key = models.CharField(max_length=64, blank=True)
     channel = models.CharField(max_length=10)  # "whatsapp" or "email"
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

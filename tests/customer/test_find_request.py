@@ -1,16 +1,23 @@
-"""The "Find my request" pages: the same answer whether or not anything matched, the code that
-opens the status page, clear messages for wrong input, and a limit per connection."""
+"""The "Find my request" pages: the same answer, and the same work, whether or not anything
+matched; the code that opens the status page in the browser that asked for it, and nowhere else;
+clear messages for wrong input, and a limit per connection."""
 
 import re
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from tests.support.factories import storehub_data
+from tickets.customer.access import access_code_send_task
 from tickets.customer.intake import submission_create
 from tickets.models import AccessCode
 
-pytestmark = pytest.mark.django_db
+# Transactions as in production: the worker runs in some tests.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def opted_in_request():
@@ -33,8 +40,15 @@ def test_the_landing_page_and_the_forms_lead_to_it(client, language, title):
     assert f'<h1 class="h3">{title}</h1>' in page
 
 
+def code_sent(whatsapp) -> str:
+    (message,) = [m for m in whatsapp.sent if m["template"]["name"] == "portal_access_code"]
+    return message["template"]["components"][0]["parameters"][0]["text"]
+
+
 @pytest.mark.parametrize("matches", [True, False])
-def test_the_answer_is_the_same_whether_or_not_anything_matched(client, whatsapp, matches):
+def test_the_answer_is_the_same_whether_or_not_anything_matched(
+    client, whatsapp, run_worker, matches
+):
     submission = opted_in_request()
     phone = "012-345 6789" if matches else "019-999 9999"
 
@@ -43,15 +57,57 @@ def test_the_answer_is_the_same_whether_or_not_anything_matched(client, whatsapp
 
     assert sent.status_code == 302 and sent["Location"] == "/find/code/"
     assert f"If {submission.reference} and the phone number match a request" in page
+    assert "Enter it here, in this browser" in page
+    run_worker()
     assert AccessCode.objects.exists() == matches
 
 
-def test_the_right_code_opens_the_status_page(client, whatsapp):
+def statements(queries: CaptureQueriesContext) -> list[str]:
+    """The statements run, without the values in them (keys, digests, times, savepoints)."""
+    return [re.sub(r"'[^']*'|\b\d+\b|\"s\d+_x\d+\"", "?", query["sql"]) for query in queries]
+
+
+def test_matching_and_not_matching_take_the_same_work(whatsapp):
+    """Timing cannot tell them apart: the same queries, and the same one task queued."""
+    submission = opted_in_request()
+    DBTaskResult.objects.all().delete()  # the request's own forward and receipt
+
+    def work(phone: str) -> tuple[list[str], list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            answer = Client().post("/find/", {"reference": submission.reference, "phone": phone})
+        assert answer.status_code == 302
+        queued = list(DBTaskResult.objects.values_list("task_path", flat=True))
+        DBTaskResult.objects.all().delete()
+        return statements(queries), queued
+
+    matching, not_matching = work("012-345 6789"), work("019-999 9999")
+
+    assert matching == not_matching
+    assert matching[1] == [access_code_send_task.module_path]
+    assert not AccessCode.objects.exists()  # the worker decides, later
+
+
+def test_a_code_typed_without_one_asked_tells_nothing_of_the_reference(whatsapp):
+    """A browser with no code asked: the same work whether or not its reference exists."""
+    submission = opted_in_request()
+
+    def work(reference: str) -> list[str]:
+        browser = Client()
+        browser.post("/find/", {"reference": reference, "phone": "0199999999"})
+        with CaptureQueriesContext(connection) as queries:
+            answer = browser.post("/find/code/", {"code": "123456"})
+        assert answer.status_code == 200
+        return statements(queries)
+
+    assert work(submission.reference) == work("REQ-ZZZZZZ")
+
+
+def test_the_right_code_opens_the_status_page(client, whatsapp, run_worker):
     submission = opted_in_request()
     client.post("/find/", {"reference": submission.reference.lower(), "phone": "0123456789"})
-    code = AccessCode.objects.get().code_to_send
+    run_worker()
 
-    opened = client.post("/find/code/", {"code": code})
+    opened = client.post("/find/code/", {"code": code_sent(whatsapp)})
 
     assert opened.status_code == 302
     assert opened["Location"] == reverse("tickets:status", args=[submission.public_id])
@@ -59,11 +115,33 @@ def test_the_right_code_opens_the_status_page(client, whatsapp):
     assert client.get("/find/code/")["Location"] == "/find/"
 
 
-def test_a_wrong_code_says_so_and_keeps_the_page(client, whatsapp):
+def test_the_right_code_in_another_browser_opens_nothing_and_costs_the_customer_nothing(
+    client, whatsapp, run_worker
+):
     submission = opted_in_request()
     client.post("/find/", {"reference": submission.reference, "phone": "0123456789"})
+    run_worker()
+    code = code_sent(whatsapp)
+    # Someone else who knows the reference, guessing, then holding the right code.
+    stranger = Client()
+    stranger.post("/find/", {"reference": submission.reference, "phone": "0199999999"})
+    for guess in range(11):
+        stranger.post("/find/code/", {"code": f"{guess:06d}"})
 
-    code = AccessCode.objects.get().code_to_send
+    answer = stranger.post("/find/code/", {"code": code})
+
+    assert answer.status_code == 200
+    assert "That code is not right, or it has expired." in answer.content.decode()
+    opened = client.post("/find/code/", {"code": code})
+    assert opened["Location"] == reverse("tickets:status", args=[submission.public_id])
+
+
+def test_a_wrong_code_says_so_and_keeps_the_page(client, whatsapp, run_worker):
+    submission = opted_in_request()
+    client.post("/find/", {"reference": submission.reference, "phone": "0123456789"})
+    run_worker()
+
+    code = code_sent(whatsapp)
     wrong = "000000" if code != "000000" else "111111"
 
     answer = client.post("/find/code/", {"code": wrong})

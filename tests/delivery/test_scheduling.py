@@ -13,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from tests.support.factories import form_post, storehub_data
 from tests.support.submissions import create, refreshed, send_tasks
-from tickets.customer.access import access_code_send
+from tickets.customer.access import access_code_ask
 from tickets.customer.intake import submission_create
 from tickets.delivery import recovery
 from tickets.delivery.forward import submission_forward
@@ -44,11 +44,16 @@ def test_work_a_customer_waits_for_goes_ahead_of_e_mails_already_waiting(
         create("storehub")
         task_path = FORWARD_TASK
     else:
-        access_code_send(reference=earlier.reference, phone=f"+{earlier.phone}")
-        assert earlier.emails.filter(kind="access_code").exists()
+        # Its search goes ahead too, then the e-mail with the code.
+        access_code_ask(
+            reference=earlier.reference, phone=f"+{earlier.phone}", browser_key="b" * 64
+        )
         task_path = EMAIL_TASK
 
     run_worker()
+
+    if watched == "access code":
+        assert earlier.emails.filter(kind="access_code").exists()
 
     task = DBTaskResult.objects.filter(task_path=task_path).latest("enqueued_at")
     assert task.status == "SUCCESSFUL"

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from tickets.channels import whatsapp_is_on
-from tickets.customer.access import access_code_check, access_code_send
+from tickets.customer.access import access_code_ask, access_code_check
 from tickets.customer.browser import browser_cookie, browser_key, remember_browser
 from tickets.customer.forms import AccessCodeForm, FindRequestForm
 from tickets.customer.intake import AlreadySent, submission_create
@@ -235,10 +235,13 @@ def find_request(request: HttpRequest) -> HttpResponse:
             context = {"form": form, "retry_minutes": max(1, wait // 60)}
             return render(request, "tickets/find.html", context, status=429)
         if form.is_valid():
-            access_code_send(**form.cleaned_data)
+            # The code will open in this browser only: it gets its cookie now if it had none.
+            cookie, new = browser_cookie(request)
+            access_code_ask(**form.cleaned_data, browser_key=browser_key(cookie))
             # The same next page whether or not anything matched: nothing is revealed.
             request.session[FIND_SESSION_KEY] = form.cleaned_data["reference"]
-            return redirect("tickets:find-code")
+            response = redirect("tickets:find-code")
+            return remember_browser(response, cookie) if new else response
     return render(request, "tickets/find.html", {"form": form})
 
 
@@ -256,7 +259,10 @@ def find_request_code(request: HttpRequest) -> HttpResponse:
             context = {**code_context, "form": form, "retry_minutes": max(1, wait // 60)}
             return render(request, "tickets/find_code.html", context, status=429)
         if form.is_valid():
-            submission = access_code_check(reference=reference, code=form.cleaned_data["code"])
+            cookie, _new = browser_cookie(request)
+            submission = access_code_check(
+                reference=reference, code=form.cleaned_data["code"], browser_key=browser_key(cookie)
+            )
             if submission is not None:
                 del request.session[FIND_SESSION_KEY]
                 return redirect("tickets:status", public_id=submission.public_id)

@@ -1,7 +1,8 @@
 """The daily upkeep, run by the worker itself so that no layout needs cron: submissions past the
-retention period (``RETENTION_DAYS``), finished task rows, expired access codes, and files kept
-for forms that were never sent again. It is periodic work (``scheduling.periodic``): each run
-first puts the next one in place, and the sweep makes sure one always waits."""
+retention period (``RETENTION_DAYS``), finished task rows, access codes no count looks at any
+more, and files kept for forms that were never sent again. It is periodic work
+(``scheduling.periodic``): each run first puts the next one in place, and the sweep makes sure
+one always waits."""
 
 import logging
 from datetime import timedelta
@@ -35,7 +36,7 @@ def upkeep_run() -> dict[str, int]:
     periodic_ensure_scheduled()
     counts = submissions_purge_expired(older_than_days=settings.RETENTION_DAYS)
     counts["task_results_pruned"] = _task_results_prune()
-    counts["access_codes_deleted"] = AccessCode.objects.purge_expired(now=database_now())
+    counts["access_codes_deleted"] = AccessCode.objects.purge_uncounted(now=database_now())
     purge_stale_pending_uploads()
     return counts
 
