@@ -147,9 +147,9 @@ def _reply(item: dict[str, Any]) -> Reply | None:
     elif kind == "button" and isinstance(item.get("button"), dict):
         text = item["button"].get("text")
     phone_ok = isinstance(phone, str) and phone.isascii() and phone.isdigit()
-    if wamid is None or at is None or not isinstance(text, str) or not phone_ok:
+    if not phone_ok or len(phone) > MAX_PHONE_DIGITS:
         return None
-    if len(phone) > MAX_PHONE_DIGITS:
+    if wamid is None or at is None or not isinstance(text, str):
         return None
     return Reply(wamid=wamid, phone=phone, text=text, at=at)
 
