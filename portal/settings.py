@@ -66,11 +66,11 @@ MIDDLEWARE = [
     # reads the body.
     "tickets.operations.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    # Reads the form before CsrfViewMiddleware's check, which runs in process_view, after every
-    # middleware's __call__; placed after it so that its 400 page is in the customer's language
-    # and carries a valid CSRF cookie for the language switcher.
+    # Reads the form in its process_view, just before CsrfViewMiddleware's check reads it; its
+    # 400 page still passes through every middleware's response, so it is in the customer's
+    # language and carries a valid CSRF cookie for the language switcher.
     "tickets.operations.middleware.CompleteBodyMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

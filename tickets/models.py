@@ -480,15 +480,30 @@ class WhatsAppCall(OutboundCall):
         return f"{self.message_id} {self.error_class}"
 
 
+class WhatsAppOptOutQuerySet(models.QuerySet):
+    def stopped(self, phone: str) -> bool:
+        """Whether ``phone`` asked for no more WhatsApp messages and has not opted back in."""
+        return self.filter(phone=phone, opted_out=True).exists()
+
+
 class WhatsAppOptOut(models.Model):
-    """A phone number that asked for no more WhatsApp messages (it replied STOP)."""
+    """A phone number that replied STOP, and whether it still wants no WhatsApp messages: a
+    START from the number opts it back in. ``changed_at`` and ``reply_id`` are Meta's time and
+    ID of the reply that last said so, so that a reply delivered twice, or late, changes
+    nothing."""
 
     phone = models.CharField(max_length=20, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     how = models.CharField(max_length=200, blank=True)
+    opted_out = models.BooleanField(default=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    reply_id = models.CharField(max_length=200, blank=True)
+
+    objects = WhatsAppOptOutQuerySet.as_manager()
 
     def __str__(self) -> str:
-        return f"opted out at {self.created_at:%Y-%m-%d %H:%M}"
+        state = "opted out" if self.opted_out else "opted back in"
+        return f"{state} at {self.changed_at or self.created_at:%Y-%m-%d %H:%M}"
 
 
 class AccessCodeQuerySet(models.QuerySet):

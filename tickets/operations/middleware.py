@@ -3,7 +3,8 @@ forms (lifted, not failed, while the cache is down), and a body that must arrive
 
 A request whose body ends before its Content-Length, or a multipart body without its closing
 boundary, is answered 400 before any view or CSRF check reads it: a view never sees part of a
-request, so nothing of one is stored or forwarded.
+request, so nothing of one is stored or forwarded. A view exempt from the CSRF check (Meta's
+webhook) gets its body unparsed, to read as raw bytes.
 """
 
 import logging
@@ -252,8 +253,11 @@ FORM_CONTENT_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded"
 class CompleteBodyMiddleware:
     """Answer 400, with a page saying so, to a request whose body did not arrive whole.
 
-    The form is parsed here, so that a connection dropped mid-upload (the client sent part of
-    Content-Length, then closed) is never taken for a complete form whose file is missing.
+    A form is parsed here, before the CSRF check reads it, so that a connection dropped
+    mid-upload (the client sent part of Content-Length, then closed) is never taken for a
+    complete form whose file is missing. A view exempt from the CSRF check reads its body itself,
+    as raw bytes if it likes (Meta's signed webhook): nothing parses it before, and a body that
+    ends early still fails its read.
     """
 
     def __init__(self, get_response) -> None:
@@ -261,18 +265,26 @@ class CompleteBodyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         length = content_length(request)
-        if length <= 0:
-            return self.get_response(request)
-        request._stream = CompleteBodyStream(
-            request._stream, length=length, closing_boundary=_closing_boundary(request)
-        )
-        if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
-            try:
-                request.POST  # noqa: B018 (parsing reads the whole body through the stream)
-            except IncompleteRequestBody as exc:
-                logger.info("incomplete request body on %s: %s", request.path, exc)
-                return render(request, "400_incomplete.html", status=400)
+        if length > 0:
+            request._stream = CompleteBodyStream(
+                request._stream, length=length, closing_boundary=_closing_boundary(request)
+            )
         return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if (
+            request.method != "POST"
+            or request.content_type not in FORM_CONTENT_TYPES
+            or content_length(request) <= 0
+            or getattr(view_func, "csrf_exempt", False)
+        ):
+            return None
+        try:
+            request.POST  # noqa: B018 (parsing reads the whole body through the stream)
+        except IncompleteRequestBody as exc:
+            logger.info("incomplete request body on %s: %s", request.path, exc)
+            return render(request, "400_incomplete.html", status=400)
+        return None
 
 
 def _closing_boundary(request: HttpRequest) -> bytes | None:

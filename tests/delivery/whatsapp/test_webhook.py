@@ -1,11 +1,15 @@
 """Meta's webhook (``/whatsapp/webhook/``): the subscription check, the signature of every POST,
-and what the news does: statuses move a message forward, a late failure is decided as a failed
-send would be, a STOP opts the number out. Replays change nothing."""
+what it answers to a body that is not JSON or not a delivery, and what the news does: statuses
+move a message forward, a late failure is decided as a failed send would be, a STOP opts the
+number out and a START back in. Replays, and replies delivered late, change nothing."""
 
+import itertools
 import json
+import logging
 import time
 
 import pytest
+from django.test import Client
 
 from tests.support.factories import storehub_data
 from tests.support.workers import wait_for
@@ -35,19 +39,37 @@ def status(wamid: str, name: str, *, at: int, errors=None) -> dict:
     return {"statuses": [entry]}
 
 
-def reply(text: str, phone: str = "60123456789") -> dict:
+# Each reply a second after the one before, with its own ID, as a customer types them.
+REPLY_TIMES = itertools.count(int(time.time()))
+REPLY_IDS = (f"wamid.reply-{n}" for n in itertools.count())
+
+
+def reply(text: str, phone: str = "60123456789", *, at: int | None = None) -> dict:
     return {
         "contacts": [{"profile": {"name": "Ahmad"}, "wa_id": phone}],
         "messages": [
             {
                 "from": phone,
-                "id": "wamid.reply",
-                "timestamp": str(int(time.time())),
+                "id": next(REPLY_IDS),
+                "timestamp": str(next(REPLY_TIMES) if at is None else at),
                 "type": "text",
                 "text": {"body": text},
             }
         ],
     }
+
+
+def signed_post(client, settings, body: bytes, *, content_type: str = "application/json"):
+    return client.post(
+        URL,
+        data=body,
+        content_type=content_type,
+        HTTP_X_HUB_SIGNATURE_256=sign(body, settings.WHATSAPP["APP_SECRET"]),
+    )
+
+
+def opted_out() -> bool:
+    return WhatsAppOptOut.objects.stopped("60123456789")
 
 
 @pytest.fixture
@@ -120,17 +142,137 @@ def test_anything_not_signed_by_meta_is_refused_and_changes_nothing(
     assert sent_message.state == "sent"
 
 
+# --- what is not a delivery ----------------------------------------------------------------------
+BOUNDARY = "----WebhookTestBoundary"
+
+
 @pytest.mark.django_db
-def test_signed_but_not_json_is_a_clear_400(client, whatsapp, settings):
-    body = b"not json"
-    answer = client.post(
-        URL,
-        data=body,
-        content_type="application/json",
-        HTTP_X_HUB_SIGNATURE_256=sign(body, settings.WHATSAPP["APP_SECRET"]),
-    )
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        (f"multipart/form-data; boundary={BOUNDARY}", "a form"),
+        # No closing boundary: a form parsed before the view would be answered 400 instead.
+        (f"multipart/form-data; boundary={BOUNDARY}", "a form cut short"),
+        ("application/x-www-form-urlencoded", "status=read"),
+        ("text/plain", "a signed delivery"),
+    ],
+)
+def test_a_post_that_is_not_json_is_refused_415_before_its_body_is_read(
+    whatsapp, settings, content_type, body
+):
+    client = Client(raise_request_exception=False)
+    raw = {
+        "a form": f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="status"\r\n\r\n'
+        f"read\r\n--{BOUNDARY}--\r\n".encode(),
+        "a form cut short": f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="f"\r\n\r\n'
+        "read\r\n".encode(),
+        "a signed delivery": json.dumps(webhook_payload(reply("STOP"))).encode(),
+    }.get(body, body.encode())
+
+    answer = signed_post(client, settings, raw, content_type=content_type)
+
+    assert answer.status_code == 415
+    assert not WhatsAppOptOut.objects.exists()
+
+
+ENVELOPE = b'{"object": "whatsapp_business_account", "entry": '
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"not json", id="not JSON"),
+        pytest.param(b"\xff\xfe{}", id="not UTF-8"),
+        pytest.param(b"[1, 2]", id="a list"),
+        pytest.param(b'"whatsapp_business_account"', id="a string"),
+        pytest.param(b'{"entry": []}', id="no object"),
+        pytest.param(ENVELOPE + b"5}", id="entry a number"),
+        pytest.param(ENVELOPE + b"[5]}", id="an entry a number"),
+        pytest.param(ENVELOPE + b'[{"changes": {"value": {}}}]}', id="changes an object"),
+        pytest.param(ENVELOPE + b'[{"changes": [{"value": []}]}]}', id="a value a list"),
+        pytest.param(ENVELOPE + b'[{"changes": [{"value": {"statuses": 7}}]}]}', id="statuses 7"),
+        pytest.param(
+            ENVELOPE + b'[{"changes": [{"value": {"messages": ["STOP"]}}]}]}',
+            id="a message a string",
+        ),
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="100,000 deep"),
+        pytest.param(ENVELOPE + b"[" * 100_000, id="100,000 deep, unclosed"),
+    ],
+)
+def test_a_signed_body_that_is_not_a_delivery_is_a_logged_400(whatsapp, settings, caplog, body):
+    client = Client(raise_request_exception=False)
+
+    with caplog.at_level(logging.WARNING, logger="tickets"):
+        answer = signed_post(client, settings, body)
 
     assert answer.status_code == 400
+    assert "could not be read" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_delivery_refused_400_applies_nothing_of_it(client, whatsapp, settings):
+    payload = webhook_payload(reply("STOP"))
+    payload["entry"].append({"changes": "not a list"})
+
+    answer = signed_post(client, settings, json.dumps(payload).encode())
+
+    assert answer.status_code == 400
+    assert not opted_out()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statuses_and_messages_the_portal_does_not_take_are_skipped_the_rest_applied(
+    client, settings, sent_message
+):
+    now = int(time.time())
+    good = status(sent_message.wamid, "delivered", at=now)["statuses"][0]
+    junk_statuses = [
+        {"id": 5, "status": [], "timestamp": {}},
+        {"id": "wamid.\x00", "status": "read", "timestamp": str(now)},
+        {"id": sent_message.wamid, "status": "read", "timestamp": "1e99"},
+        {"id": sent_message.wamid, "status": "read", "timestamp": True},
+    ]
+    junk_messages = [
+        {
+            "from": "60123456789",
+            "id": "wamid.a",
+            "timestamp": str(now),
+            "type": "button",
+            "button": 5,
+        },
+        {
+            "from": "60123456789",
+            "id": "wamid.b",
+            "timestamp": str(now),
+            "type": "text",
+            "text": "STOP",
+        },
+        {
+            "from": "6" * 40,
+            "id": "wamid.c",
+            "timestamp": str(now),
+            "type": "text",
+            "text": {"body": "STOP"},
+        },
+        {
+            "from": "\u0661\u0662",
+            "id": "wamid.d",
+            "timestamp": str(now),
+            "type": "text",
+            "text": {"body": "STOP"},
+        },
+        {"from": "60123456789", "timestamp": str(now), "type": "text", "text": {"body": "STOP"}},
+        {"from": "60123456789", "id": "wamid.e", "type": "image", "image": {"id": "1"}},
+    ]
+    value = {"statuses": [*junk_statuses, good], "messages": junk_messages}
+
+    answer = post(client, settings, value)
+
+    assert answer.status_code == 200
+    sent_message.refresh_from_db()
+    assert sent_message.state == "delivered"
+    assert not WhatsAppOptOut.objects.exists()
 
 
 # --- statuses ----------------------------------------------------------------------------------
@@ -182,6 +324,21 @@ def test_a_late_failure_is_decided_as_a_failed_send_would_be(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("errors", [5, {"code": 131026}, [{"code": 10**30}], [{"code": "\u00b2"}]])
+def test_a_late_failure_without_meta_s_error_is_decided_as_an_unknown_one(
+    client, settings, sent_message, errors
+):
+    value = status(sent_message.wamid, "failed", at=int(time.time()))
+    value["statuses"][0]["errors"] = errors
+
+    assert post(client, settings, value).status_code == 200
+
+    sent_message.refresh_from_db()
+    assert (sent_message.state, sent_message.error_code) == ("queued", None)
+    assert sent_message.next_attempt_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_status_that_beats_the_message_s_id_is_asked_for_again(client, settings, whatsapp):
     """Meta may report a message before the worker that sent it has written its ID: the webhook
     answers 503, so Meta delivers it again; an old one of someone else's is let go."""
@@ -229,7 +386,7 @@ def test_a_form_ticked_with_the_number_does_not_undo_its_stop(
     )
     run_worker()
 
-    assert WhatsAppOptOut.objects.exists()
+    assert opted_out()
     assert submission.whatsapp_messages.count() == 0
 
 
@@ -244,8 +401,58 @@ def test_the_number_itself_opts_back_in(client, settings, whatsapp, run_worker, 
     )
     run_worker()
 
-    assert not WhatsAppOptOut.objects.exists()
+    assert not opted_out()
     assert [m.state for m in submission.whatsapp_messages.all()] == ["sent", "sent"]
+
+
+@pytest.mark.django_db
+def test_a_start_replayed_after_a_stop_changes_nothing(client, settings, whatsapp):
+    """Meta delivers again what it is not sure of: a START it delivers twice, the second time
+    after the customer's STOP, must not opt the number back in."""
+    post(client, settings, reply("STOP"))
+    start = reply("START")
+    post(client, settings, start)
+    post(client, settings, reply("STOP"))
+
+    assert post(client, settings, start).status_code == 200
+
+    assert opted_out()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("latest", "older"), [("STOP", "START"), ("START", "STOP")])
+def test_an_older_reply_delivered_late_changes_nothing(client, settings, whatsapp, latest, older):
+    now = int(time.time())
+    post(client, settings, reply(latest, at=now))
+
+    post(client, settings, reply(older, at=now - 60))
+
+    assert opted_out() == (latest == "STOP")
+
+
+@pytest.mark.django_db
+def test_the_same_stop_twice_is_one_change(client, settings, whatsapp, caplog):
+    stop = reply("STOP")
+
+    with caplog.at_level(logging.INFO, logger="tickets"):
+        post(client, settings, stop)
+        post(client, settings, stop)
+    post(client, settings, reply("START"))
+    post(client, settings, stop)
+
+    assert caplog.text.count("opted out of WhatsApp updates") == 1
+    assert not opted_out()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("order", [("STOP", "START"), ("START", "STOP")])
+def test_of_a_stop_and_a_start_in_the_same_second_the_stop_wins(client, settings, whatsapp, order):
+    now = int(time.time())
+
+    for word in order:
+        post(client, settings, reply(word, at=now))
+
+    assert opted_out()
 
 
 # --- the sandbox calls back as Meta does ------------------------------------------------------

@@ -137,7 +137,9 @@ def failure_for(
     """The failure class of one of Meta's error objects (``{"code", "message", "error_data"}``,
     from an answer or a webhook's failed status): by its code, then by the HTTP status."""
     raw = error.get("code")
-    code = int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else None
+    # Meta's codes are a few digits; anything else is no code (the column holds 31 bits).
+    digits = str(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
+    code = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 9 else None
     data = error.get("error_data")
     details = data.get("details") if isinstance(data, dict) else None
     said = str(error.get("message") or error.get("title") or "")

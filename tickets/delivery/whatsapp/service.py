@@ -17,7 +17,7 @@ a failed send would be), and a customer's STOP opts the number out.
 import json
 import logging
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -31,6 +31,7 @@ from tickets.channels import whatsapp_is_on
 from tickets.delivery.clock import database_now
 from tickets.delivery.outbox import MessageOutbox
 from tickets.delivery.whatsapp.client import CloudApi, failure_for
+from tickets.delivery.whatsapp.webhook import Delivery, Reply, Status
 from tickets.models import (
     AccessCode,
     Submission,
@@ -80,7 +81,7 @@ def whatsapp_queue(submission: Submission, kind: str, *, now: datetime) -> Whats
     template = settings.WHATSAPP["TEMPLATES"].get(kind)
     if not (whatsapp_is_on() and template and submission.whatsapp_opt_in_at and submission.phone):
         return None
-    if WhatsAppOptOut.objects.filter(phone=submission.phone).exists():
+    if WhatsAppOptOut.objects.stopped(submission.phone):
         return None
     message = WhatsAppMessage.objects.create(
         submission=submission,
@@ -136,7 +137,7 @@ def whatsapp_send(*, message_id: int) -> WhatsAppMessage | None:
         WHATSAPP_MESSAGES.schedule_if_early(message_id)
         return None
     claim_token = message.claim_token
-    if WhatsAppOptOut.objects.filter(phone=message.to).exists():
+    if WhatsAppOptOut.objects.stopped(message.to):
         return _settle(message_id, claim_token, failure=None, unsent=OPTED_OUT)
     parameters, code = message.parameters, None
     if message.kind == WhatsAppMessage.Kind.ACCESS_CODE:
@@ -263,62 +264,46 @@ OPT_IN_WORDS = frozenset({"start", "mula", "mulai"})
 EARLY_STATUS_SECONDS = 300
 
 
-def whatsapp_webhook_received(payload: dict) -> Counter[str]:
-    """Take in one webhook delivery (already checked as Meta's): the statuses of messages sent,
-    and customers' replies. Safe to receive twice (Meta retries, a replay changes nothing).
+def whatsapp_webhook_received(delivery: Delivery) -> Counter[str]:
+    """Take in one webhook delivery (already checked as Meta's and read): the statuses of
+    messages sent, and customers' replies. Safe to receive twice (Meta retries, a replay changes
+    nothing).
 
     Returns how many statuses ``moved`` a message or were ``ignored``, how many numbers
     ``opted_out``, and how many statuses are ``early``: of a message not known yet, only seconds
     old. Meta can report a message before the worker that sent it has written its ID; the webhook
     then asks Meta to deliver again later.
     """
-    counts: Counter[str] = Counter()
-    for value in _change_values(payload):
-        for status in value.get("statuses") or []:
-            if isinstance(status, dict):
-                counts[_status_received(status)] += 1
-        for reply in value.get("messages") or []:
-            if isinstance(reply, dict) and _reply_received(reply):
-                counts["opted_out"] += 1
+    counts: Counter[str] = Counter(ignored=delivery.skipped)
+    for status in delivery.statuses:
+        counts[_status_received(status)] += 1
+    for reply in delivery.replies:
+        if _reply_received(reply):
+            counts["opted_out"] += 1
     return counts
 
 
-def _change_values(payload: dict):
-    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
-        return
-    for entry in payload.get("entry") or []:
-        for change in (entry or {}).get("changes") or []:
-            if isinstance(change, dict) and isinstance(change.get("value"), dict):
-                yield change["value"]
-
-
-def _status_received(status: dict) -> str:
+def _status_received(status: Status) -> str:
     """ "moved", "early" (see above) or "ignored" (someone else's message, old news)."""
-    wamid, name = status.get("id"), status.get("status")
-    at = _timestamp(status.get("timestamp"))
-    if not isinstance(wamid, str) or not wamid or at is None:
-        return "ignored"
     with transaction.atomic():
-        message = WhatsAppMessage.objects.select_for_update().filter(wamid=wamid).first()
+        message = WhatsAppMessage.objects.select_for_update().filter(wamid=status.wamid).first()
         if message is None:
-            recent = (database_now() - at).total_seconds() < EARLY_STATUS_SECONDS
+            recent = (database_now() - status.at).total_seconds() < EARLY_STATUS_SECONDS
             return "early" if recent else "ignored"
-        if message.status_at and at < message.status_at:
+        if message.status_at and status.at < message.status_at:
             return "ignored"
         state = WhatsAppMessage.State
         current = STATUS_ORDER.get(message.state)
-        if name in STATUS_ORDER:
-            if current is None or STATUS_ORDER[name] <= current:
+        if status.name in STATUS_ORDER:
+            if current is None or STATUS_ORDER[status.name] <= current:
                 return "ignored"
-            message.state, message.status_at = name, at
+            message.state, message.status_at = status.name, status.at
             message.save(update_fields=["state", "status_at"])
-        elif name == "failed" and message.state == state.SENT:
+        elif status.name == "failed" and message.state == state.SENT:
             # Meta took it, then could not deliver it: decided as a failed send would be.
-            errors = status.get("errors") or [{}]
-            failure = failure_for(errors[0] if isinstance(errors[0], dict) else {})
             now = database_now()
-            _decide_after(message, failure, now=now)
-            message.status_at = at
+            _decide_after(message, failure_for(status.error), now=now)
+            message.status_at = status.at
             message.save(update_fields=[*OUTCOME_FIELDS, "status_at"])
             if message.next_attempt_at is not None:
                 WHATSAPP_MESSAGES.schedule(message, now=now)
@@ -328,35 +313,51 @@ def _status_received(status: dict) -> str:
     return "moved"
 
 
-def _reply_received(reply: dict) -> bool:
+def _reply_received(reply: Reply) -> bool:
     """A customer's message: STOP (or its Malay and Indonesian word) opts the number out, START
-    opts it back in. True when it opted out."""
-    text = (reply.get("text") or {}).get("body") if isinstance(reply.get("text"), dict) else None
-    if reply.get("type") == "button":
-        text = (reply.get("button") or {}).get("text")
-    phone = reply.get("from")
-    if not isinstance(text, str) or not isinstance(phone, str) or not phone.isdigit():
+    opts it back in. True when it opted out.
+
+    Each is applied once, and only when it is newer than the reply that last changed the
+    number: Meta delivers again what it is not sure of, and not always in order. Meta's times
+    are whole seconds; of a STOP and a START in the same second, the STOP wins.
+    """
+    word = " ".join(reply.text.casefold().strip(" .!").split())
+    if word in OPT_OUT_WORDS:
+        opts_out = True
+    elif word in OPT_IN_WORDS:
+        opts_out = False
+    else:
         return False
-    word = " ".join(text.casefold().strip(" .!").split())
-    if word in OPT_IN_WORDS:
-        if WhatsAppOptOut.objects.filter(phone=phone).delete()[0]:
-            logger.info("a customer's number opted back in to WhatsApp updates")
-        return False
-    if word not in OPT_OUT_WORDS:
-        return False
-    _, created = WhatsAppOptOut.objects.get_or_create(
-        phone=phone, defaults={"how": f"replied {text.strip()[:50]!r} on WhatsApp"}
-    )
-    if created:
-        logger.info("a customer's number opted out of WhatsApp updates")
-    return created
+    how = f"replied {reply.text.strip()[:50]!r} on WhatsApp"
+    latest = {"opted_out": opts_out, "changed_at": reply.at, "reply_id": reply.wamid}
+    with transaction.atomic():
+        number, created = WhatsAppOptOut.objects.select_for_update().get_or_create(
+            phone=reply.phone, defaults={"how": how, **latest}
+        )
+        if created:
+            # A first START is kept too: a STOP older than it, delivered late, changes nothing.
+            changed = opts_out
+        elif reply.wamid == number.reply_id or not _is_newer(reply.at, opts_out, number):
+            return False
+        else:
+            # A second STOP changes nothing but still dates the wish, for a START delivered late.
+            changed = number.opted_out != opts_out
+            number.opted_out, number.changed_at, number.reply_id = opts_out, reply.at, reply.wamid
+            number.how = how if changed else number.how
+            number.save(update_fields=[*latest, "how"])
+    if changed:
+        logger.info(
+            "a customer's number opted %s WhatsApp updates",
+            "out of" if opts_out else "back in to",
+        )
+    return changed and opts_out
 
 
-def _timestamp(value) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(int(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
+def _is_newer(at: datetime, opts_out: bool, number: WhatsAppOptOut) -> bool:
+    """Whether a reply of ``at`` is newer than the one that last changed ``number``."""
+    if number.changed_at is None:
+        return True
+    return at > number.changed_at or (at == number.changed_at and opts_out)
 
 
 # Meta's names for the portal's languages, in the template's language object.
