@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0011_task_paths_of_the_delivery_package'),
+        ('tickets', '0012_whatsapp_opt_out_last_reply'),
     ]
 
     operations = [
