@@ -7,7 +7,7 @@ can neither ask for a passkey of this host nor pass off its answer as this origi
 """
 
 from django.http import HttpRequest
-from django.utils.http import split_domain_port
+from django.http.request import split_domain_port
 from django_otp_webauthn.helpers import WebAuthnHelper
 
 
