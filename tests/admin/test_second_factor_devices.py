@@ -37,9 +37,7 @@ def a_passkey(user) -> WebAuthnCredential:
     )
 
 
-def test_the_devices_page_lists_the_app_the_passkeys_and_the_codes_left(
-    client, django_user_model
-):
+def test_the_devices_page_lists_the_app_the_passkeys_and_the_codes_left(client, django_user_model):
     staff = make_staff(django_user_model)
     passed(client, staff)
     a_passkey(staff)
@@ -105,9 +103,7 @@ def test_a_superuser_resets_a_lost_phone_and_the_next_sign_in_sets_up_anew(
     assert client.get("/admin/")["Location"].startswith(SETUP)
 
 
-def test_staff_who_may_edit_accounts_but_are_not_superusers_cannot_reset(
-    client, django_user_model
-):
+def test_staff_who_may_edit_accounts_but_are_not_superusers_cannot_reset(client, django_user_model):
     manager = make_staff(django_user_model, "manager", superuser=False)
     manager.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_user", "change_user"])

@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import PRODUCTION_ENVIRONMENT
-from tests.support.console import CHANGELIST, make, run_action
+from tests.support.console import make, run_action
 from tests.support.manage import run_manage
 from tests.support.second_factor import SETUP, VERIFY, give_app, make_staff, sign_in
 from tickets.models import Status, Submission
@@ -32,9 +32,7 @@ def console_routes() -> list[str]:
                 routes.append(route)
 
     walk(get_resolver().url_patterns, "")
-    return sorted(
-        {r for r in routes if r not in OPEN and not r.startswith("admin/second-factor/")}
-    )
+    return sorted({r for r in routes if r not in OPEN and not r.startswith("admin/second-factor/")})
 
 
 def concrete(route: str, submission: Submission, user) -> str:

@@ -97,9 +97,7 @@ def test_the_code_that_set_up_the_app_cannot_sign_in_again(client, django_user_m
     assert "That code is not right" in page.content.decode()
 
 
-def test_a_password_alone_cannot_add_a_device_to_an_account_that_has_one(
-    client, django_user_model
-):
+def test_a_password_alone_cannot_add_a_device_to_an_account_that_has_one(client, django_user_model):
     """Else anyone with the password would set up their own phone and walk in."""
     give_app(make_staff(django_user_model))
     sign_in(client)

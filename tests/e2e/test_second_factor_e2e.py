@@ -72,9 +72,7 @@ def test_an_authenticator_app_is_set_up_from_the_page(browsing, live_server, sta
     assert csp_violations(page) == []
 
 
-def test_a_passkey_is_made_at_the_first_sign_in_and_used_at_the_next(
-    browsing, live_server, staff
-):
+def test_a_passkey_is_made_at_the_first_sign_in_and_used_at_the_next(browsing, live_server, staff):
     page = browsing.page()
     virtual_authenticator(page)
 
