@@ -1,6 +1,7 @@
 """The staff's second factor in Chromium, under the site's CSP: an authenticator app set up from
 the page, and a passkey made and used through Chromium's virtual authenticator (CDP)."""
 
+import base64
 import re
 
 import pytest
@@ -8,7 +9,14 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp_webauthn.models import WebAuthnCredential
 from playwright import sync_api
 
-from tests.support.browser import SCREENSHOTS, csp_violations
+from tests.support.browser import (
+    DESKTOP,
+    PHONE,
+    SCREENSHOTS,
+    assert_accessible,
+    csp_violations,
+    screenshot,
+)
 from tests.support.console import make
 from tests.support.second_factor import PASSWORD, app_code, make_staff
 from tickets.models import Status
@@ -60,7 +68,7 @@ def test_an_authenticator_app_is_set_up_from_the_page(browsing, live_server, sta
     page.screenshot(path=str(SCREENSHOTS / "second-factor-setup.png"), full_page=True)
     # What a person would type from the app: the key on the page, turned into today's code.
     key = page.locator("#second-factor-key").inner_text().replace(" ", "")
-    key_hex = __import__("base64").b32decode(key).hex()
+    key_hex = base64.b32decode(key).hex()
     page.fill("#id_code", app_code(key_hex))
     page.click("#second-factor-setup-form input[type=submit]")
 
@@ -98,3 +106,27 @@ def test_a_passkey_is_made_at_the_first_sign_in_and_used_at_the_next(browsing, l
     sync_api.expect(page.locator("#result_list")).to_contain_text("Siti Customer")
     assert WebAuthnCredential.objects.get(user=staff).last_used_at is not None
     assert csp_violations(page) == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_second_factor_pages_are_accessible(browsing, live_server, staff, viewport):
+    page = browsing.page(viewport=viewport, inject_axe=True)
+    sign_in_with_password(page, live_server.url)
+    sync_api.expect(page.locator(".second-factor-qr svg")).to_be_visible()
+    assert_accessible(page, f"second factor setup {viewport['width']}")
+    screenshot(page, "second-factor-setup")
+
+    key = page.locator("#second-factor-key").inner_text().replace(" ", "")
+    page.fill("#id_code", app_code(base64.b32decode(key).hex()))
+    page.click("#second-factor-setup-form input[type=submit]")
+    sync_api.expect(page.locator("#recovery-codes li")).to_have_count(10)
+    assert_accessible(page, f"recovery codes {viewport['width']}")
+
+    page.goto(f"{live_server.url}/admin/second-factor/devices/")
+    sync_api.expect(page.locator("#passkey-register-button")).to_be_visible()
+    assert_accessible(page, f"second factor devices {viewport['width']}")
+    page.locator("#logout-form button").click()
+    sign_in_with_password(page, live_server.url)
+    sync_api.expect(page.locator("#id_code")).to_be_visible()
+    assert_accessible(page, f"second factor code {viewport['width']}")
+    screenshot(page, "second-factor-code")
