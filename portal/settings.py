@@ -50,6 +50,11 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_tasks_db",
     "axes",
+    # The staff's second factor: an authenticator app (TOTP), passkeys, recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "tickets",
 ]
 
@@ -72,6 +77,10 @@ MIDDLEWARE = [
     "tickets.operations.middleware.CompleteBodyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor; until it has
+    # (STAFF_SECOND_FACTOR_REQUIRED), no console page but the second factor's own opens.
+    "django_otp.middleware.OTPMiddleware",
+    "tickets.admin.second_factor.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tickets.operations.middleware.DatabaseOutageMiddleware",
@@ -516,3 +525,23 @@ PRIVACY_CONTACT = env_str("PRIVACY_CONTACT", OPERATOR_CONTACT)
 # The country assumed for a phone number typed without a country code ("012-345 6789"), as an
 # ISO 3166 region code; numbers are stored as digits with their country code ("60123456789").
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "MY").upper()
+
+
+# --- The staff's second factor ------------------------------------------------------------
+# A staff password alone opens every customer's data: with this on, no console page opens
+# before an authenticator app's code, a passkey or a recovery code (docs/staff.md). On unless
+# DEBUG, so that `make superuser` and `make run` work on a laptop with a password alone.
+STAFF_SECOND_FACTOR_REQUIRED = env_bool("STAFF_SECOND_FACTOR_REQUIRED", not DEBUG)
+# The name an authenticator app and a passkey prompt show for the console.
+OTP_TOTP_ISSUER = OPERATOR_NAME or "Support portal"
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+# Passkeys as a second factor only, after the password that django-axes guards.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# A passkey belongs to the host the console is opened at, and is checked against that origin,
+# which ALLOWED_HOSTS has vetted: no list of origins to keep in step with PORTAL_URL.
+OTP_WEBAUTHN_RP_ID_CALLABLE = "tickets.admin.second_factor.passkeys.relying_party_id"
+OTP_WEBAUTHN_HELPER_CLASS = "tickets.admin.second_factor.passkeys.PasskeyHelper"
+SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E030"]  # "no OTP_WEBAUTHN_ALLOWED_ORIGINS": see above
+# Wrong codes in a row lock a device for 1, 2, 4, 8... seconds (django-otp's throttling).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
