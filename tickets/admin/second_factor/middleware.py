@@ -18,7 +18,8 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if second_factor_due(request) and _guarded(request.path_info):
+        # The path first: a customer's request never touches the session here.
+        if _guarded(request.path_info) and second_factor_due(request):
             return redirect_to_second_factor(request)
         return self.get_response(request)
 
