@@ -7,8 +7,8 @@ What a customer's post costs against a bare Django insert as Django ships it:
   defaults; on PostgreSQL a connection per request, Django's default);
 - portal: the StoreHub form page and its post, as deployed: production settings (DEBUG off, the
   portal's own database settings; on PostgreSQL, deploy/compose.yaml's kept connections and
-  Redis for the rate limit), each post with a fresh signed form token and its own browser cookie, as a
-  customer who opened the form sends it (so the sent-once lookup runs on every post);
+  Redis for the rate limit), each post with a fresh signed form token and its own browser
+  cookie, as a customer who opened the form sends it (so the sent-once lookup runs each time);
 - "with a worker": the same posts while a ``manage.py worker`` forwards what they store to a
   sandbox provider answering at once (``manage.py run_sandbox``), beside gunicorn.
 
