@@ -4,9 +4,10 @@ The machine is shared and noisy, so the figures are ratios against a baseline me
 same run, interleaved round by round:
 
 0. Web throughput (bench/web.py): the form page (GET) and submit (POST) of the portal's StoreHub
-   form against a bare Django app (bench/bare), both under gunicorn (2 workers) with production
-   settings, loaded with wrk on loopback; rows added are checked against redirects. Submit is
-   also compared with the bare app given the portal's SQLite settings.
+   form as deployed against a bare Django insert as Django ships it (bench/bare), both under
+   gunicorn (2 workers) and wrk, each post with a fresh form token; web only and with a worker
+   forwarding to a sandbox provider; req/s ratios and p99; on SQLite and PostgreSQL.
+   ``BENCH_ONLY=web make bench`` runs this section alone.
 1. Forwarding overhead
    - baseline: one bare ``requests.post`` of the StoreHub body to the loopback sandbox;
    - portal:   ``submission_create`` + ``submission_forward`` for the same request (store, claim,
@@ -78,6 +79,8 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 PER_ROUND = int(os.environ.get("BENCH_PER_ROUND", "50"))
 SENDS = int(os.environ.get("BENCH_SENDS", "20"))
 WEB_ROUNDS = int(os.environ.get("BENCH_WEB_ROUNDS", "3"))
+# BENCH_ONLY=web: the web section alone (bench/web.py), about three minutes.
+ONLY = os.environ.get("BENCH_ONLY", "")
 LATENCY_SENDS = int(os.environ.get("BENCH_LATENCY_SENDS", "15"))
 FORWARDS = int(os.environ.get("BENCH_FORWARDS", "40"))
 # How often `make run`'s worker (scripts/run-local.sh) and compose's look for new work.
@@ -87,9 +90,14 @@ WORKER_INTERVAL = "0.2"
 def main() -> None:
     from bench.phone import photo_sends, print_photo_sends
     from bench.slow_clients import CLIENTS, GIVE_UP, slow_clients
-    from bench.web import forwarding_rate, measure, submit_latency
+    from bench.web import forwarding_rate, measure, print_summary, submit_latency, summary
 
-    web = {name: statistics.median(values) for name, values in measure(workdir, WEB_ROUNDS).items()}
+    web = summary(measure(workdir, WEB_ROUNDS), WEB_ROUNDS)
+    print_summary(web)
+    print()
+    if ONLY == "web":
+        (ROOT / "bench" / "results.json").write_text(json.dumps({"web": web}, indent=2) + "\n")
+        return
     call_command("migrate", verbosity=0)
     sandbox = start_in_thread(endpoints={"storehub": StoreHubSandbox})
     options = settings.TICKET_PROVIDERS["storehub"]["OPTIONS"]
@@ -139,19 +147,8 @@ def main() -> None:
     )
     phone_number_p50 = percentile(phone_number_times, 50)
     phone_number_p95 = percentile(phone_number_times, 95)
-    get_ratio = web["portal_get"] / web["bare_get"]
-    post_ratio = web["portal_post"] / web["bare_post"]
-    post_ratio_as_portal = web["portal_post"] / web["bare_as_portal_post"]
     result = {
-        "web_rounds": WEB_ROUNDS,
-        "bare_form_page_per_s": round(web["bare_get"], 1),
-        "portal_form_page_per_s": round(web["portal_get"], 1),
-        "ratio_form_page": round(get_ratio, 2),
-        "bare_submit_per_s": round(web["bare_post"], 1),
-        "portal_submit_per_s": round(web["portal_post"], 1),
-        "ratio_submit": round(post_ratio, 2),
-        "bare_with_portal_sqlite_settings_submit_per_s": round(web["bare_as_portal_post"], 1),
-        "ratio_submit_to_bare_with_portal_sqlite_settings": round(post_ratio_as_portal, 2),
+        "web": web,
         "rounds": ROUNDS,
         "per_round": PER_ROUND,
         "baseline_bare_http_ms": round(base_ms, 2),
@@ -189,24 +186,6 @@ def main() -> None:
             "gunicorn_alone_answered": f"{slow['alone_answered']} of {slow['alone_tried']}",
         },
     }
-    print(f"gunicorn x2, SQLite, DEBUG off, wrk {WEB_ROUNDS} rounds   bare/s  portal/s  ratio")
-    print(
-        f"form page (GET)                             {web['bare_get']:7.0f}  "
-        f"{web['portal_get']:8.0f}  {get_ratio:5.2f}x"
-    )
-    print(
-        f"submit (POST, one row each)                 {web['bare_post']:7.0f}  "
-        f"{web['portal_post']:8.0f}  {post_ratio:5.2f}x"
-    )
-    print(
-        f"  against bare with the portal's SQLite     {web['bare_as_portal_post']:7.0f}  "
-        f"{web['portal_post']:8.0f}  {post_ratio_as_portal:5.2f}x"
-    )
-    print(
-        "  (bare: Django's own SQLite settings; the portal's: WAL, kept connections; both\n"
-        "   synchronous=FULL, every request on the disk before the answer)"
-    )
-    print()
     print(f"bare HTTP call to the provider (baseline): {base_ms:8.2f} ms")
     print(f"store + forward through the portal:        {portal_ms:8.2f} ms")
     print(f"ratio:                                     {portal_ms / base_ms:8.2f}x")

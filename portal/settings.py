@@ -134,6 +134,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # readers run beside the single writer (WAL). synchronous=FULL: a request the customer was
     # given a reference for is on the disk, and survives a power cut, before the answer leaves;
     # NORMAL would be faster, and may lose the last requests when the machine goes down.
+    # Writers take the lock in turn, trying every millisecond (portal/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "portal.sqlite"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 20,

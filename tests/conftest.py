@@ -44,7 +44,7 @@ def django_db_modify_db_settings():
     never drop each other's: for SQLite a file, not Django's in-memory default, so that a worker
     process a test starts can share it."""
     database = django_settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3":
+    if "sqlite" in database["ENGINE"]:
         name = str(Path(tempfile.gettempdir()) / f"portal-test-{os.getpid()}.sqlite3")
     else:
         name = f"test_{database['NAME']}_{os.getpid()}"

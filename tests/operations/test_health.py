@@ -254,7 +254,7 @@ def test_empty_variables_mean_their_defaults():
 
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout.strip().splitlines()[-1])
-    assert values["db"] == "django.db.backends.sqlite3"
+    assert values["db"] == "portal.sqlite"
     assert values["media"].endswith("/media") and values["static"].endswith("/staticfiles")
     assert values["hosts"] == ["127.0.0.1", "localhost"]
     assert values["providers"] == list(django_settings.TICKET_PROVIDERS)

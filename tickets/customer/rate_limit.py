@@ -40,12 +40,13 @@ def _posts_counted(key: str, window: int) -> int | None:
     ``cache_down`` meanwhile)."""
     global _cache_down
     try:
-        # add() then incr() is atomic on Redis and on the local-memory cache.
-        cache.add(key, 0, timeout=window + 5)
+        # incr() first: within a window the key is there, and one call counts the post (on Redis
+        # two round trips, where add() then incr() took three). The first post of a window adds
+        # it; of two adding at once, one wins and the other counts on.
         try:
             count = cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            count = 1
+        except ValueError:  # not there yet, or expired meanwhile
+            count = 1 if cache.add(key, 1, timeout=window + 5) else _incr_or_one(key)
     except CACHE_UNREACHABLE:
         if not _cache_down:
             logger.error("the cache cannot be reached: form posts are not rate-limited until it is")
@@ -55,3 +56,10 @@ def _posts_counted(key: str, window: int) -> int | None:
         logger.warning("the cache is back: form posts are rate-limited again")
     _cache_down = False
     return count
+
+
+def _incr_or_one(key: str) -> int:
+    try:
+        return cache.incr(key)
+    except ValueError:  # added by another post and expired in between: a new window
+        return 1
