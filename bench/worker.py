@@ -11,11 +11,13 @@ requests is stored (``submission_create`` in a loop); forwards per second counts
 that reached ``sent`` with its ticket number from the first of the burst stored to the last of
 it sent (the web's posts are forwarded in between, and count).
 
-Rounds alternate one and two workers; medians are printed. Then one forward is profiled in this
+Rounds alternate one and two workers; medians are printed (``--json PATH`` writes them too), with
+the load average, since the machine may be shared. Then one forward is profiled in this
 process: the queries and the database connections of the worker's loop for one forward task
 (claim the task, the forward, finish the task).
 """
 
+import json
 import os
 import re
 import socket
@@ -34,6 +36,7 @@ ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.
 ROUNDS = int(os.environ.get("BENCH_WORKER_ROUNDS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_WORKER_CONNECTIONS", "2"))
 BURST = int(os.environ.get("BENCH_WORKER_BURST", "500"))
+PROFILED_BURST = 20
 WORKER_COUNTS = (1, 2)
 CSRF = "benchcsrf" + "0" * 23  # 32 characters: a CSRF secret taken as cookie and field
 # How often the Procfile's worker looks for new work when the queue is empty.
@@ -214,7 +217,11 @@ def one_round(workers: int, *, worker_env: dict, url: str, workdir: Path) -> dic
     if unnumbered or forwarded_twice:
         raise SystemExit(f"{unnumbered} sent without a number, {forwarded_twice} not sent once")
     seconds = (last - first).total_seconds()
-    return {"forwards_per_s": forwarded / seconds, "posts_per_s": posted / seconds}
+    return {
+        "forwards_per_s": forwarded / seconds,
+        "posts_per_s": posted / seconds,
+        "load_average": os.getloadavg()[0],
+    }
 
 
 def body() -> str:
@@ -236,43 +243,50 @@ def write_tokens(web: dict, workdir: Path) -> None:
     (workdir / "post.lua").write_text(POST_LUA)
 
 
-def profile_one_forward(worker_env: dict) -> dict:
-    """The queries and connections of the worker's loop for one forward task, in this
-    process."""
+def profile_forwards(worker_env: dict) -> dict:
+    """The queries and database connections of ``manage.py worker`` for a lone forward, and
+    per forward for a burst of ``PROFILED_BURST`` waiting, in this process."""
+    from django.core.management import call_command
     from django.db import connection
     from django.db.backends.signals import connection_created
     from django.test.utils import CaptureQueriesContext
-    from django_tasks_db.management.commands.db_worker import Worker
 
     from tests.support.factories import storehub_data
     from tickets.customer.intake import submission_create
+    from tickets.models import Submission
 
     opened = []
     connection_created.connect(lambda **kwargs: opened.append(1), weak=False)
 
-    def loop_once() -> None:
-        Worker(
-            queue_names=["default"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=1,
-            worker_id="bench-profile",
-            excluded_queue_names=[],
-        ).run()
-
-    figures = []
-    for _ in range(6):
-        submission = submission_create(provider="storehub", data=storehub_data())
+    def forward(count: int) -> tuple[int, int]:
+        stored = [
+            submission_create(provider="storehub", data=storehub_data()).pk for _ in range(count)
+        ]
         opened.clear()
+        checks = 1
         with CaptureQueriesContext(connection) as queries:
-            loop_once()
-        submission.refresh_from_db()
-        assert submission.status == "sent", submission.status
-        figures.append((len(queries), len(opened)))
-    queries, connections = figures[-1]  # after the first: the sweep task and caches in place
-    return {"queries": queries, "connections_opened": connections}
+            while Submission.objects.filter(pk__in=stored).exclude(status="sent").exists():
+                checks += 1
+                # One task at a time: the forwards go ahead of the e-mails they queue.
+                call_command(
+                    "worker",
+                    batch=True,
+                    max_tasks=1,
+                    reload=False,
+                    startup_delay=False,
+                    verbosity=0,
+                )
+        return len(queries) - checks, len(opened)
+
+    forward(1)  # the sweep's task and the caches in place
+    lone_queries, lone_connections = forward(1)
+    burst_queries, burst_connections = forward(PROFILED_BURST)
+    return {
+        "lone_queries": lone_queries,
+        "lone_connections_opened": lone_connections,
+        "burst_queries_per_forward": round(burst_queries / PROFILED_BURST, 1),
+        "burst_connections_opened_per_forward": round(burst_connections / PROFILED_BURST, 2),
+    }
 
 
 def main() -> None:
@@ -284,6 +298,8 @@ def main() -> None:
     if figures is None:
         raise SystemExit(f"no PostgreSQL answered at {ADMIN_URL} (BENCH_POSTGRES_URL)")
     print_figures(figures)
+    if "--json" in sys.argv:
+        Path(sys.argv[sys.argv.index("--json") + 1]).write_text(json.dumps(figures, indent=2))
 
 
 def measure(workdir: Path) -> dict | None:
@@ -344,7 +360,7 @@ def measure(workdir: Path) -> dict | None:
                     f"  {count} worker(s): " + ", ".join(f"{k} {v:.1f}" for k, v in result.items())
                 )
                 rounds[count].append(result)
-        profile = profile_one_forward(worker)
+        profile = profile_forwards(worker)
     finally:
         for process in started:
             process.terminate()
@@ -376,18 +392,19 @@ def print_figures(figures: dict) -> None:
         f"forwarding on PostgreSQL, provider at once, a burst of {figures['burst']} while wrk"
         f" -c{figures['wrk_connections']} posts, median of {figures['rounds']}"
     )
-    print("                 forwards/s  posts/s meanwhile")
+    print("                 forwards/s  posts/s meanwhile  load average (1 min, 2 cores)")
     for count in WORKER_COUNTS:
         row = figures[f"{count}_workers"]
         print(
             f"{count} worker{'s' if count > 1 else ' '}        {row['forwards_per_s']:10.1f}"
-            f"  {row['posts_per_s']:17.1f}"
+            f"  {row['posts_per_s']:17.1f}  {row['load_average']:12.1f}"
         )
     print(f"2 workers / 1:   {figures['ratio_2_to_1']:10.2f}")
     one = figures["one_forward"]
     print(
-        f"one forward in the worker's loop: {one['queries']} queries, "
-        f"{one['connections_opened']} database connections opened"
+        f"queries (connections opened) of the worker: a lone forward {one['lone_queries']}"
+        f" ({one['lone_connections_opened']}); per forward of a burst of {PROFILED_BURST}"
+        f" {one['burst_queries_per_forward']} ({one['burst_connections_opened_per_forward']})"
     )
 
 
