@@ -187,6 +187,10 @@ def one_round(workers: int, *, worker_env: dict, url: str, workdir: Path) -> dic
                 time.sleep(0.05)
             posting.terminate()
             posting.wait()
+            cpu_seconds = sum(cpu_time(process.pid) for process in processes)
+            sent = db.execute(
+                "SELECT COUNT(*) FROM tickets_submission WHERE status = 'sent'"
+            ).fetchone()[0]
             first, last = db.execute(
                 "SELECT MIN(created_at), MAX(sent_at) FROM tickets_submission WHERE id = ANY(%s)",
                 [burst],
@@ -221,7 +225,15 @@ def one_round(workers: int, *, worker_env: dict, url: str, workdir: Path) -> dic
         "forwards_per_s": forwarded / seconds,
         "posts_per_s": posted / seconds,
         "load_average": os.getloadavg()[0],
+        # Each forward's cost to the workers whatever else runs: the machine may be shared.
+        "worker_cpu_ms_per_forward": cpu_seconds * 1000 / sent,
     }
+
+
+def cpu_time(pid: int) -> float:
+    """Seconds of CPU a process has used (user and system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def body() -> str:
@@ -393,12 +405,16 @@ def print_figures(figures: dict) -> None:
         f"forwarding on PostgreSQL, provider at once, a burst of {figures['burst']} while wrk"
         f" -c{figures['wrk_connections']} posts, median of {figures['rounds']}"
     )
-    print("                 forwards/s  posts/s meanwhile  load average (1 min, 2 cores)")
+    print(
+        "                 forwards/s  posts/s meanwhile  worker CPU ms/forward"
+        "  load average (1 min, 2 cores)"
+    )
     for count in WORKER_COUNTS:
         row = figures[f"{count}_workers"]
         print(
             f"{count} worker{'s' if count > 1 else ' '}        {row['forwards_per_s']:10.1f}"
-            f"  {row['posts_per_s']:17.1f}  {row['load_average']:12.1f}"
+            f"  {row['posts_per_s']:17.1f}  {row['worker_cpu_ms_per_forward']:21.1f}"
+            f"  {row['load_average']:12.1f}"
         )
     print(f"2 workers / 1:   {figures['ratio_2_to_1']:10.2f}")
     one = figures["one_forward"]
