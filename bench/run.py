@@ -25,6 +25,8 @@ same run, interleaved round by round:
 4. Slow clients (bench/slow_clients.py): the form page's p50 and p95 through the one-machine
    command beside 60 connections dripping a form body, against the same page with none; and how
    many loads gunicorn alone answers beside them, as the image ran before it had a front.
+5. A worker keeping up with a burst (bench/worker.py, its own process): forwards per second on
+   PostgreSQL, one worker and two, while the web takes posts; queries per forward.
 
 Prints a table and writes bench/results.json.
 """
@@ -238,7 +240,18 @@ def main() -> None:
         f"gunicorn alone beside them: {slow['alone_answered']} of {slow['alone_tried']} loads "
         f"answered within {GIVE_UP:.0f} s"
     )
+    print()
+    result["worker_burst_postgresql"] = worker_burst()
     (ROOT / "bench" / "results.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+def worker_burst() -> dict | str:
+    """Section 5, in a process of its own: it sets Django up for its own database."""
+    figures = workdir / "worker.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "worker.py"), "--json", str(figures)], check=False
+    )
+    return json.loads(figures.read_text()) if done.returncode == 0 else "failed: see above"
 
 
 def percentile(values: list[float], p: int) -> float:

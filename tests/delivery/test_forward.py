@@ -7,21 +7,26 @@ import json
 import logging
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
+from django.db.backends.signals import connection_created
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from tests.providers import PROVIDERS
 from tests.support.factories import CUSTOMER_DATA, set_provider_options, storehub_data
 from tests.support.submissions import create, refreshed
 from tests.support.workers import start_worker, wait_for
 from tickets.customer.intake import submission_create
+from tickets.delivery import forward
 from tickets.delivery.clock import database_now
-from tickets.delivery.forward import FORWARDS, submission_forward
+from tickets.delivery.forward import FORWARDS, submission_forward, submission_forward_task
 from tickets.delivery.recovery import outbox_sweep
 from tickets.models import ErrorClass, ProviderCall, Status, Submission
 
@@ -395,6 +400,112 @@ def test_a_duplicate_task_does_not_send_twice(sandbox, run_worker):
 
     assert refreshed(submission).status == Status.SENT
     assert len(sandbox.requests("storehub")) == 1
+
+
+# --- a burst: one task goes on with the next due forwards --------------------------------
+def forward_tasks_waiting():
+    return DBTaskResult.objects.filter(
+        task_path=submission_forward_task.module_path, status="READY"
+    )
+
+
+def test_one_task_forwards_the_requests_waiting_and_takes_their_tasks_off_the_queue(
+    sandbox, run_worker
+):
+    burst = [create("storehub", name=f"Customer {n}") for n in range(5)]
+
+    run_worker(max_tasks=1)
+
+    assert {refreshed(submission).status for submission in burst} == {Status.SENT}
+    names = [request["body"]["Ticket"]["Name"] for request in sandbox.created("storehub")]
+    assert sorted(names) == sorted(f"Customer {n}" for n in range(5))
+    assert not forward_tasks_waiting().exists()
+    run_worker()  # what is left (the e-mails) sends nothing again
+    assert len(sandbox.created("storehub")) == 5
+
+
+def test_a_task_takes_the_longest_due_first_and_at_most_its_batch(sandbox, run_worker, monkeypatch):
+    monkeypatch.setattr(forward, "BATCH_FORWARDS", 2)
+    burst = [create("storehub") for _ in range(4)]
+    Submission.objects.filter(pk=burst[3].pk).update(
+        next_attempt_at=F("next_attempt_at") - timedelta(minutes=5)
+    )
+    Submission.objects.filter(pk=burst[2].pk).update(
+        next_attempt_at=F("next_attempt_at") - timedelta(minutes=1)
+    )
+
+    run_worker(max_tasks=1)
+
+    # Its own, then the two due longest; the last keeps its task for the next one.
+    statuses = [refreshed(submission).status for submission in burst]
+    assert statuses == [Status.SENT, Status.QUEUED, Status.SENT, Status.SENT]
+    assert [task.args_kwargs["args"] for task in forward_tasks_waiting()] == [[burst[1].pk]]
+
+
+def test_a_batch_leaves_what_is_not_due_and_what_another_worker_holds(sandbox, run_worker):
+    first, later, held = (create("storehub") for _ in range(3))
+    Submission.objects.filter(pk=later.pk).update(
+        status=Status.RETRYING, next_attempt_at=database_now() + timedelta(minutes=10)
+    )
+    assert FORWARDS.claim(held.pk) is not None  # another worker's, mid-forward
+
+    run_worker(max_tasks=1)
+
+    assert refreshed(first).status == Status.SENT
+    assert refreshed(later).status == Status.RETRYING
+    assert refreshed(held).status == Status.SENDING
+    assert len(sandbox.created("storehub")) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+def test_a_batch_skips_a_request_another_worker_is_claiming_instead_of_waiting(sandbox, run_worker):
+    first, locked = create("storehub"), create("storehub")
+    claiming, release = threading.Event(), threading.Event()
+
+    def another_worker_claiming() -> None:
+        with transaction.atomic():
+            Submission.objects.select_for_update().get(pk=locked.pk)
+            claiming.set()
+            release.wait(30)
+        connection.close()
+
+    other = threading.Thread(target=another_worker_claiming)
+    other.start()
+    try:
+        assert claiming.wait(10)
+        started = time.monotonic()
+        run_worker(max_tasks=1)
+        took = time.monotonic() - started
+    finally:
+        release.set()
+        other.join()
+
+    assert took < 10
+    assert refreshed(first).status == Status.SENT
+    assert refreshed(locked).status == Status.QUEUED
+    assert forward_tasks_waiting().filter(args_kwargs__args__0=locked.pk).exists()
+
+
+def test_the_worker_keeps_one_database_connection_from_task_to_task(sandbox, run_worker):
+    burst = [create("storehub") for _ in range(3)]  # a forward, then the e-mails it queues
+    database = connection.settings_dict
+    connection.close()
+    kept, database["CONN_MAX_AGE"] = database["CONN_MAX_AGE"], 0  # the web's, on PostgreSQL
+    opened = []
+
+    def count(**kwargs) -> None:
+        opened.append(kwargs["connection"].alias)
+
+    connection_created.connect(count)
+    try:
+        run_worker()
+    finally:
+        connection_created.disconnect(count)
+        database["CONN_MAX_AGE"] = kept
+        connection.close()
+
+    assert {refreshed(submission).status for submission in burst} == {Status.SENT}
+    assert opened == ["default"]
 
 
 @pytest.mark.system

@@ -40,6 +40,9 @@ def test_work_a_customer_waits_for_goes_ahead_of_e_mails_already_waiting(
     for earlier in [create("storehub") for _ in range(3)]:
         submission_forward(submission_id=earlier.pk)  # their e-mails now wait in the queue
     assert send_tasks().count() >= 3
+    # Forwarded here, not by their tasks: a worker would run those first, and the first would
+    # go on with the next due forward, this test's, taking its task off the queue.
+    DBTaskResult.objects.filter(task_path=FORWARD_TASK).delete()
     if watched == "forward":
         create("storehub")
         task_path = FORWARD_TASK

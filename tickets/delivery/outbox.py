@@ -93,6 +93,27 @@ class Outbox(ABC):
             self.claimed(row, now=now)
         return row
 
+    def claim_next(self) -> Any | None:
+        """The row due longest, claimed, or None when none is due and free: the next piece of
+        work for a task that has done its own (a batch). Rows other workers are claiming are
+        skipped, not waited for; the claimed row's waiting task leaves the queue with the
+        claim, so no second task looks for it."""
+        with transaction.atomic():
+            now = database_now()
+            row = (
+                self.model.objects.select_for_update(skip_locked=True)
+                .filter(self.claimable(now))
+                .order_by("next_attempt_at", "pk")
+                .first()
+            )
+            if row is None:
+                return None
+            scheduling.unqueue(self.task, row.pk)
+            row.claim_token = uuid.uuid4()
+            row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
+            self.claimed(row, now=now)
+        return row
+
     def held_by(self, pk: int, claim_token: uuid.UUID) -> tuple[Any, bool]:
         """The row, locked (call inside ``atomic``), and whether ``claim_token`` still holds it."""
         row = self.model.objects.select_for_update().get(pk=pk)

@@ -64,6 +64,19 @@ def _queue_is_in_this_database() -> bool:
     return isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
 
 
+def unqueue(task: Task, row: int) -> None:
+    """Take ``task``'s waiting runs for ``row`` out of the queue, with the current transaction:
+    the row's work is being done now. Only the database queue can be asked; with another queue
+    the task stays, and finds nothing to claim."""
+    if not _queue_is_in_this_database():
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(
+        task_path=task.module_path, status=TaskResultStatus.READY, args_kwargs__args__0=row
+    ).delete()
+
+
 def rows_with_a_task_waiting(task: Task, *, row: int | None = None) -> set[int]:
     """The rows (a task's first argument) for which ``task`` waits in the queue: a backlog, not
     a loss. One query, for a sweep's whole batch, or for the one ``row`` asked about.

@@ -8,6 +8,7 @@ short by the outage is left "running" in the queue; its row is not lost: the swe
 task once it is overdue.
 """
 
+from django.db import connection
 from django_tasks_db.management.commands import db_worker
 
 from tickets.delivery.database import through_an_outage
@@ -17,4 +18,13 @@ class Command(db_worker.Command):
     help = "Run the background worker; it waits out a database outage instead of exiting."
 
     def handle(self, **options) -> None:
-        through_an_outage(lambda: super(Command, self).handle(**options), what="the worker")
+        # One connection for the worker's life, whatever DATABASE_CONN_MAX_AGE says for the
+        # web: the loop closes an expired one after every task, and opening one costs more than
+        # a forward's queries. A connection the server dropped is found before it is used.
+        database = connection.settings_dict
+        kept = database["CONN_MAX_AGE"], database["CONN_HEALTH_CHECKS"]
+        database["CONN_MAX_AGE"], database["CONN_HEALTH_CHECKS"] = None, True
+        try:
+            through_an_outage(lambda: super(Command, self).handle(**options), what="the worker")
+        finally:
+            database["CONN_MAX_AGE"], database["CONN_HEALTH_CHECKS"] = kept
