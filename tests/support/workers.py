@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def database_url_of_the_test_database() -> str:
     db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
+    if connection.vendor == "sqlite":
         return f"sqlite:///{Path(db['NAME']).resolve()}"
     credentials = quote(db["USER"] or "")
     if db["PASSWORD"]:
