@@ -7,22 +7,15 @@ The memory is the peak resident set (VmHWM) of gunicorn's processes, reset befor
 """
 
 import io
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 from PIL import Image
 
-from tests.conftest import PRODUCTION_ENVIRONMENT
 from tests.support.factories import camera_photo_bytes, form_post
-from tests.support.mail import free_port
-from tests.support.workers import database_url_of_the_test_database
+from tests.support.gunicorn import production_gunicorn
 from tickets.models import Attachment, Submission
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
@@ -50,59 +43,9 @@ def picture() -> bytes:
 
 @pytest.fixture(scope="module")
 def gunicorn(django_db_setup, tmp_path_factory):
-    """The portal under gunicorn with production settings, on the test database: one worker
-    with two threads, as each of the shipped workers has."""
-    tmp_path = tmp_path_factory.mktemp("picture-memory")
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE"))},
-        **PRODUCTION_ENVIRONMENT,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": database_url_of_the_test_database(),
-        "STATIC_ROOT": str(tmp_path / "static"),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "ENABLED_PROVIDERS": "onecloud",
-        "FORM_RATE_LIMIT": "1000000",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "2",
-        "LOG_LEVEL": "WARNING",
-    }
-    collected = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert collected.returncode == 0, collected.stderr
-    log = tmp_path / "gunicorn.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while not _answers(base + "/healthz/web"):
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise AssertionError(log.read_text()[-3000:])
-        time.sleep(0.2)
-    yield base, process.pid, tmp_path / "media"
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+    """One worker with two threads, as each of the shipped workers has."""
+    with production_gunicorn(tmp_path_factory.mktemp("picture-memory"), threads=2) as server:
+        yield server.base, server.pid, server.media
 
 
 def server_processes(master: int) -> list[int]:

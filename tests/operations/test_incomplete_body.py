@@ -5,13 +5,8 @@ that sends part of a body and stops; and through Django's test client, for the m
 """
 
 import io
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -20,10 +15,8 @@ import requests
 from django.test import Client
 from PIL import Image
 
-from tests.conftest import PRODUCTION_ENVIRONMENT
 from tests.support.factories import camera_photo_bytes, form_post
-from tests.support.mail import free_port
-from tests.support.workers import database_url_of_the_test_database
+from tests.support.gunicorn import answers, production_gunicorn
 from tickets.models import Attachment, Submission
 from tickets.operations.middleware import CompleteBodyStream, IncompleteRequestBody
 
@@ -76,58 +69,8 @@ def gunicorn(django_db_setup, tmp_path_factory):
     One sync worker with one thread: it serves one connection at a time, so a request sent
     after another is answered only once the first is finished.
     """
-    tmp_path = tmp_path_factory.mktemp("incomplete-body")
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE"))},
-        **PRODUCTION_ENVIRONMENT,
-        # Plain http from the test, straight to gunicorn.
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": database_url_of_the_test_database(),
-        "STATIC_ROOT": str(tmp_path / "static"),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "ENABLED_PROVIDERS": "onecloud",
-        "FORM_RATE_LIMIT": "1000000",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "1",
-        "LOG_LEVEL": "WARNING",
-    }
-    collected = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert collected.returncode == 0, collected.stderr
-    log = tmp_path / "gunicorn.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi:application", "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while not _answers(base + "/healthz/web"):
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise AssertionError(log.read_text()[-3000:])
-        time.sleep(0.2)
-    yield port, tmp_path / "media"
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+    with production_gunicorn(tmp_path_factory.mktemp("incomplete-body"), threads=1) as server:
+        yield server.port, server.media
 
 
 def form_page(port: int) -> tuple[str, dict[str, str]]:
@@ -236,7 +179,7 @@ def test_a_connection_closed_in_the_middle_of_the_photo_stores_nothing(gunicorn)
     )
 
     # The only worker answers this only after it has finished with the closed connection.
-    assert _answers(f"http://127.0.0.1:{port}/healthz/web")
+    assert answers(f"http://127.0.0.1:{port}/healthz/web")
     assert nothing_was_stored()
 
 
