@@ -228,17 +228,16 @@ def start_sandbox(workdir: Path) -> tuple[subprocess.Popen, dict]:
     return process, sandbox
 
 
+# The worker as the Procfile starts it.
+WORKER = [sys.executable, "manage.py", "worker", "--no-reload", "--interval", "0.2"]
+
+
 def start_worker(env: dict, sandbox: dict, log: Path) -> subprocess.Popen:
     """A worker as Procfile runs it, forwarding to the sandbox (plain http on loopback is for
     DEBUG only, so the worker runs in DEBUG; the web does not)."""
     process = subprocess.Popen(
         [
-            sys.executable,
-            "manage.py",
-            "worker",
-            "--no-reload",
-            "--interval",
-            "0.2",
+            *WORKER,
             "--queue-name",
             "default",
             "--no-startup-delay",
@@ -452,12 +451,7 @@ def forwarding_rate(workdir: Path, sandbox, count: int) -> dict | None:
             processes = [
                 subprocess.Popen(
                     [
-                        sys.executable,
-                        "manage.py",
-                        "worker",
-                        "--no-reload",
-                        "--interval",
-                        "0.2",
+                        *WORKER,
                         "--no-startup-delay",
                         f"--worker-id=bench-{n}",
                     ],
