@@ -23,7 +23,7 @@ from tickets.providers import get_provider
 
 pytestmark = pytest.mark.django_db
 
-# A few hundred cases per form in the fast loop; the test command asks for thousands
+# A few hundred cases per form in the fast loop; the test command asks for more
 # (FUZZ_EXAMPLES, scripts/test.sh).
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 

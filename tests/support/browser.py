@@ -73,6 +73,10 @@ class Browsing:
         context.add_init_script(CSP_RECORDER)
         page = context.new_page()
         page.set_default_timeout(15_000)
+        # A page on the emulated mobile line, served by a live server that shares two cores with
+        # the other test worker, once took more than 15 s to load in CI: loading is what is under
+        # test only where a test says so, so navigations wait as long as a slow phone would.
+        page.set_default_navigation_timeout(60_000)
         return page
 
     def _only_the_live_server(self, route) -> None:

@@ -22,7 +22,7 @@ from tickets.delivery.whatsapp.webhook import sign
 from tickets.models import WhatsAppMessage
 
 URL = "/whatsapp/webhook/"
-# A few hundred deliveries in the fast loop; the test command asks for thousands (FUZZ_EXAMPLES,
+# A few hundred deliveries in the fast loop; the test command asks for more (FUZZ_EXAMPLES,
 # scripts/test.sh).
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 # The keys Meta uses, so that random objects often stand where the portal looks.
