@@ -340,8 +340,8 @@ STAFF_ALERT_DIGEST_SECONDS = env_float("STAFF_ALERT_DIGEST_SECONDS", 15 * 60)
 
 # --- WhatsApp -------------------------------------------------------------------------------
 # Customers who tick "Send me updates on WhatsApp" get the receipt, the ticket number and a note
-# if the request is rejected or closed, through Meta's WhatsApp Cloud API, as utility templates
-# approved in en, ms and id under the names below (docs/operations.md). On when the phone
+# if the request is rejected, closed or reopened, through Meta's WhatsApp Cloud API, as utility
+# templates approved in en, ms and id under the names below (docs/operations.md). On when the phone
 # number ID and the access token are set; in DEBUG without them, the sandbox's fake Cloud API.
 # A system check says what is missing.
 WHATSAPP_SANDBOX = SANDBOX_ENABLED and not env_str("WHATSAPP_ACCESS_TOKEN")
@@ -358,7 +358,14 @@ WHATSAPP = {
         kind: env_str(
             f"WHATSAPP_TEMPLATE_{kind.upper()}", f"portal_{kind}" if WHATSAPP_SANDBOX else ""
         )
-        for kind in ("receipt", "ticket_number", "rejected", "cancelled", "access_code")
+        for kind in (
+            "receipt",
+            "ticket_number",
+            "rejected",
+            "cancelled",
+            "reopened",
+            "access_code",
+        )
     },
     # Meta's webhook (/whatsapp/webhook/): the app secret its POSTs are signed with, and the
     # token its subscription check (a GET) must bring.

@@ -355,6 +355,7 @@ class OutgoingEmail(Message):
         RECEIPT = "receipt", _("Receipt with the reference")
         TICKET_NUMBER = "ticket_number", _("Ticket number")
         CANCELLED = "cancelled", _("Request closed by staff")
+        REOPENED = "reopened", _("Request going ahead after all")
         REJECTED = "rejected", _("Request rejected by the provider")
         ACCESS_CODE = "access_code", _("Code to find the request")
         STAFF_ALERT = "staff_alert", _("Staff alert")
@@ -429,6 +430,7 @@ class WhatsAppMessage(Message):
         TICKET_NUMBER = "ticket_number", _("Ticket number")
         REJECTED = "rejected", _("Request rejected by the provider")
         CANCELLED = "cancelled", _("Request closed by staff")
+        REOPENED = "reopened", _("Request going ahead after all")
         ACCESS_CODE = "access_code", _("Code to find the request")
 
     class State(models.TextChoices):

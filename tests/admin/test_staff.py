@@ -105,10 +105,11 @@ def test_a_reopened_request_is_sent_as_if_new(sandbox, settings, run_worker, adm
     assert reopened.ticket_id
     history = [entry.changes["status"] for entry in reopened.corrections.all()]
     assert history == [["failed", "cancelled"], ["cancelled", "queued"]]
-    # The customer was told of the cancel and is told the number now.
+    # The customer was told of the cancel, then that it goes ahead, and the number now.
     assert list(reopened.emails.values_list("kind", flat=True)) == [
         "receipt",
         "cancelled",
+        "reopened",
         "ticket_number",
     ]
     assert not submission_reopen(submission=reopened, user=admin_user)

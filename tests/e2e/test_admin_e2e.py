@@ -133,6 +133,8 @@ def test_staff_cancel_with_a_reason_and_reopen(browsing, live_server, django_use
     # A page that says what will happen and asks why; nothing changed yet.
     sync_api.expect(page.locator("#content-main")).to_contain_text(failed.reference)
     sync_api.expect(page.locator("#content-main")).to_contain_text("You can reopen it later")
+    # Every way the customer hears of it, named before staff confirm.
+    sync_api.expect(page.locator(".customer-told")).to_have_text("told by e-mail")
     failed.refresh_from_db()
     assert failed.status == Status.FAILED
     page.get_by_role("button", name="Yes, cancel delivery").click()

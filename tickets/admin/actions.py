@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from tickets.admin import selectors, staff
 from tickets.admin.csv_export import submissions_csv_response
+from tickets.delivery.email import customer_channels
 from tickets.models import REOPENABLE_STATUSES
 from tickets.operations import privacy
 
@@ -48,6 +49,18 @@ class CancelForm(forms.Form):
     )
 
 
+def told_on(submission) -> str:
+    """The channels that tell the customer of a cancel (and of a reopen), in words."""
+    channels = customer_channels(submission)
+    if channels == ["email", "whatsapp"]:
+        return _("told by e-mail and WhatsApp")
+    if channels == ["email"]:
+        return _("told by e-mail")
+    if channels == ["whatsapp"]:
+        return _("told by WhatsApp")
+    return _("not told: no e-mail address, no WhatsApp updates")
+
+
 @admin.action(
     description=gettext_lazy("Cancel delivery…"), permissions=["cancel"], location=BOTH_LOCATIONS
 )
@@ -65,7 +78,7 @@ def cancel(model_admin, request: HttpRequest, queryset):
                 "opts": model_admin.opts,
                 "title": _("Cancel delivery"),
                 "form": form,
-                "candidates": candidates,
+                "candidates": [(submission, told_on(submission)) for submission in candidates],
                 "skipped": queryset.count() - len(candidates),
                 # The admin's own fields (which action, which rows, from the list or the
                 # request's page), posted again with the reason.

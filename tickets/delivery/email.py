@@ -117,6 +117,9 @@ def submission_moved(
         if submission.status == Status.SENDING and submission.forward_count == 0:
             _receipt(submission, now=now)
         kind = CUSTOMER_EMAIL_FOR_STATUS.get(submission.status)
+        if status_before == Status.CANCELLED:
+            # The customer was told it would not be sent: the truth now is that it will be.
+            kind = OutgoingEmail.Kind.REOPENED
         if kind is not None:
             _queue_customer_email(submission, kind, now=now)
             whatsapp.whatsapp_queue(submission, kind, now=now)
@@ -125,6 +128,15 @@ def submission_moved(
             _raise_staff_alert(submission, reason)
     if submission.possible_duplicate and not possible_duplicate_before:
         _raise_staff_alert(submission, StaffAlert.Reason.POSSIBLE_DUPLICATE)
+
+
+def customer_channels(submission: Submission) -> list[str]:
+    """The channels a change of ``submission`` is told on (``submission_moved``): "email" when
+    the customer gave an address, "whatsapp" when a message would be written for it now."""
+    channels = ["email"] if submission.email else []
+    if whatsapp.whatsapp_would_queue(submission, WhatsAppMessage.Kind.CANCELLED):
+        channels.append("whatsapp")
+    return channels
 
 
 def _receipt(submission: Submission, *, now: datetime) -> None:

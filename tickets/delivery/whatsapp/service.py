@@ -78,22 +78,28 @@ WHATSAPP_MESSAGES = WhatsAppMessages()
 def whatsapp_queue(submission: Submission, kind: str, *, now: datetime) -> WhatsAppMessage | None:
     """Write the message ``kind`` for ``submission`` and queue its send, with the current
     transaction; None when nobody is to be told on WhatsApp."""
-    template = settings.WHATSAPP["TEMPLATES"].get(kind)
-    if not (whatsapp_is_on() and template and submission.whatsapp_opt_in_at and submission.phone):
-        return None
-    if WhatsAppOptOut.objects.stopped(submission.phone):
+    if not whatsapp_would_queue(submission, kind):
         return None
     message = WhatsAppMessage.objects.create(
         submission=submission,
         kind=kind,
         to=submission.phone,
         language=TEMPLATE_LANGUAGES.get(submission.language, "en"),
-        template=template,
+        template=settings.WHATSAPP["TEMPLATES"][kind],
         parameters=template_parameters(submission, kind),
         next_attempt_at=now,
     )
     WHATSAPP_MESSAGES.schedule(message, now=now)
     return message
+
+
+def whatsapp_would_queue(submission: Submission, kind: str) -> bool:
+    """Whether ``whatsapp_queue`` writes the message ``kind`` for ``submission`` now: WhatsApp
+    on, its template named, the customer opted in and their number not opted out."""
+    template = settings.WHATSAPP["TEMPLATES"].get(kind)
+    if not (whatsapp_is_on() and template and submission.whatsapp_opt_in_at and submission.phone):
+        return False
+    return not WhatsAppOptOut.objects.stopped(submission.phone)
 
 
 def template_parameters(submission: Submission, kind: str) -> list[str]:
