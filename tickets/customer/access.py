@@ -184,7 +184,7 @@ def _region(provider: TicketProvider | None) -> str:
     """The country of a number typed without its code on this provider's form: "0812..." is
     Indonesian on OneCloud's."""
     field = provider.form_class.base_fields.get("phone") if provider else None
-    return getattr(field, "region", None) or settings.PHONE_DEFAULT_REGION
+    return field.reads_as() if field is not None else settings.PHONE_DEFAULT_REGION
 
 
 def _phone_digests(phone: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from tickets.forms.image_metadata import strip_metadata
@@ -18,7 +19,31 @@ from tickets.forms.uploads import KeptUpload, check_upload, read_kept_upload
 # so the browser allows a little more.
 PHONE_MAX_DIGITS = 16
 PHONE_TYPED_MAX_LENGTH = 24
+# How a number of each country a form reads is written, nationally and internationally: a form's
+# help and error give these examples (phonenumbers' own for any other country), each one a number
+# that form takes.
+PHONE_EXAMPLES = {
+    "MY": ("012-345 6789", "+60 12-345 6789"),
+    "ID": ("0812-3456-7890", "+62 812-3456-7890"),
+}
+# A number of a country a form also serves, but does not read national numbers of, needs its code.
+PHONE_ALSO_TAKEN = {
+    "MY": _("A Malaysian number needs +60, such as %(example)s."),
+    "ID": _("An Indonesian number needs +62, such as %(example)s."),
+}
 COORDINATE_STEP = Decimal("0.000001")  # 6 decimals: about 11 cm, as each provider's README.md allow
+
+
+def phone_examples(region: str) -> tuple[str, str]:
+    """A mobile number of ``region`` as typed there and as typed from abroad."""
+    if region in PHONE_EXAMPLES:
+        return PHONE_EXAMPLES[region]
+    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if number is None:
+        return PHONE_EXAMPLES["MY"]
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    international = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return national, international
 
 
 class LongTextField(forms.CharField):
@@ -50,18 +75,45 @@ class PhoneNumberField(forms.CharField):
     """A phone number as typed, stored as digits with the country code and no plus.
 
     ``region``: the country of a number typed without its code ("0812..." in Indonesia);
-    ``PHONE_DEFAULT_REGION`` unless given.
+    ``PHONE_DEFAULT_REGION`` unless given. ``also``: other countries the form serves, whose
+    numbers are taken with their country code. ``help_text`` may hold ``%(national)s`` and
+    ``%(international)s``: the examples of ``region``, filled in as the page is drawn; the
+    help then says how to type numbers of the ``also`` countries too, as the error does.
     """
 
     widget = forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"})
     default_error_messages = {
-        "invalid": _("Enter a phone number such as 012-345 6789 or +60 12-345 6789."),
+        "invalid": _("Enter a phone number such as %(national)s or %(international)s."),
         "too_long": _("This phone number is too long (at most %(max)d digits)."),
     }
 
-    def __init__(self, *, region: str | None = None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(
+        self, *, region: str | None = None, also: tuple[str, ...] = (), help_text="", **kwargs
+    ):
         self.region = region
+        self.also = also
+        words = help_text
+        shown = lazy(lambda: self.with_examples(words), str)() if words else ""
+        super().__init__(help_text=shown, **kwargs)
+
+    def reads_as(self) -> str:
+        """The country of a number typed without its code on this field (a setting, read as
+        the form is used)."""
+        return self.region or settings.PHONE_DEFAULT_REGION
+
+    def with_examples(self, text) -> str:
+        """``text`` with this field's examples in it, then how to type the ``also`` countries'."""
+        national, international = phone_examples(self.reads_as())
+        words = [str(text) % {"national": national, "international": international}]
+        words += [
+            str(PHONE_ALSO_TAKEN[country]) % {"example": phone_examples(country)[1]}
+            for country in self.also
+        ]
+        return " ".join(words)
+
+    def invalid_message(self) -> str:
+        """What to type instead of a number this field does not take: examples it takes."""
+        return self.with_examples(self.error_messages["invalid"])
 
     def widget_attrs(self, widget):
         attrs = super().widget_attrs(widget)
@@ -73,13 +125,13 @@ class PhoneNumberField(forms.CharField):
         if value in self.empty_values:
             return ""
         if len(value) > PHONE_TYPED_MAX_LENGTH * 2:
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
+            raise ValidationError(self.invalid_message(), code="invalid")
         try:
-            number = phonenumbers.parse(value, self.region or settings.PHONE_DEFAULT_REGION)
+            number = phonenumbers.parse(value, self.reads_as())
         except phonenumbers.NumberParseException as exc:
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from exc
+            raise ValidationError(self.invalid_message(), code="invalid") from exc
         if not phonenumbers.is_valid_number(number):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
+            raise ValidationError(self.invalid_message(), code="invalid")
         digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
         if len(digits) > PHONE_MAX_DIGITS:
             raise ValidationError(

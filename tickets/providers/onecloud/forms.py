@@ -53,9 +53,11 @@ class OneCloudForm(SubmissionForm):
     # Not OneCloud's: kept here for WhatsApp updates, never sent to OneCloud.
     phone = PhoneNumberField(
         label=_("Phone number (optional)"),
-        help_text=_("For WhatsApp updates, for example 0812-3456-7890 or +62 812-3456-7890."),
+        help_text=_("For WhatsApp updates, for example %(national)s or %(international)s."),
         required=False,
+        # OneCloud's customers are in Indonesia and Malaysia: "0812..." is read as Indonesian.
         region="ID",
+        also=("MY",),
     )
     whatsapp_updates = whatsapp_updates_field()
     subject = forms.CharField(label=_("Subject"), max_length=200)

@@ -33,7 +33,7 @@ class StoreHubForm(SubmissionForm):
     )
     phone = PhoneNumberField(
         label=_("Phone number"),
-        help_text=_("Mobile or landline, for example 012-345 6789 or +60 12-345 6789."),
+        help_text=_("Mobile or landline, for example %(national)s or %(international)s."),
     )
     email = CustomerEmailField(
         label=_("E-mail"),
