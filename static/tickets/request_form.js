@@ -388,18 +388,32 @@
     if (message.textContent !== text) message.textContent = text;
   }
 
+  // The button says what the send is doing: spinning while bytes move, still while the phone
+  // has no signal (a spinner then would claim a progress that is not happening).
+  function label(text, spinning) {
+    if (!button) return;
+    if (button.dataset.shown === text) return;
+    button.dataset.shown = text;
+    button.textContent = text;
+    if (!spinning) return;
+    var spinner = document.createElement("span");
+    spinner.className = "spinner-border spinner-border-sm ms-2";
+    spinner.setAttribute("aria-hidden", "true");
+    button.appendChild(spinner);
+  }
+
   function showSending() {
     form.dataset.sending = "true";
     form.setAttribute("aria-busy", "true");
     if (button) {
       button.disabled = true;
-      button.textContent = button.dataset.sendingText || idleLabel;
-      var spinner = document.createElement("span");
-      spinner.className = "spinner-border spinner-border-sm ms-2";
-      spinner.setAttribute("aria-hidden", "true");
-      button.appendChild(spinner);
+      label(button.dataset.sendingText || idleLabel, true);
     }
     status.hidden = false;
+  }
+
+  function showWaiting() {
+    if (button) label(button.dataset.waitingText || idleLabel, false);
   }
 
   function showProgress(sent, total) {
@@ -415,6 +429,7 @@
 
   var handlers = {
     progress: function (sent, total) {
+      showSending();
       say(texts.sendingText);
       showProgress(sent, total);
     },
@@ -422,6 +437,7 @@
       say(texts.stalledText);
     },
     waiting: function () {
+      showWaiting();
       say(pendingTexts.waitingText);
     },
     stored: function (answer) {

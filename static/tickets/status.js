@@ -37,10 +37,13 @@
     if (state.ticket_id) {
       setText("ticket-id", state.ticket_id);
       document.getElementById("ticket-numbers").hidden = false;
+      // The provider's number is now the one to quote: the reference steps aside.
+      document.getElementById("reference-line").className = "reference-aside";
     }
     if (state.case_number) {
       setText("case-number", state.case_number);
       document.getElementById("case-number-row").hidden = false;
+      document.getElementById("ticket-id-row").hidden = true;
     }
     root.dataset.status = state.status;
     root.dataset.final = state.final ? "true" : "false";

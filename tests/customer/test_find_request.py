@@ -111,6 +111,9 @@ def test_the_right_code_opens_the_status_page(client, whatsapp, run_worker):
 
     assert opened.status_code == 302
     assert opened["Location"] == reverse("tickets:status", args=[submission.public_id])
+    # Found again: the page does not claim its address is the only way to it.
+    status_page = client.get(opened["Location"]).content.decode()
+    assert "only way" not in status_page and "find it again" not in status_page
     # Once: the page asks for a reference again.
     assert client.get("/find/code/")["Location"] == "/find/"
 

@@ -387,7 +387,7 @@ def test_the_status_page_says_when_and_what_was_asked_but_no_contact_details(cli
 
     html = client.get(reverse("tickets:status", args=[submission.public_id])).content.decode()
 
-    assert re.search(r'<dd id="sent-on">\d{1,2} \w+ 20\d\d, \d\d:\d\d \+08</dd>', html)
+    assert re.search(r'<dd id="sent-on">\d{1,2} \w+ 20\d\d, \d\d:\d\d MYT</dd>', html)
     assert f'<dd id="request-summary" class="text-break">{submission.details["issue"]}' in html
     for contact in (submission.email, submission.phone, submission.name):
         assert contact not in html
@@ -415,3 +415,6 @@ def test_with_a_case_number_the_customer_is_told_which_number_to_quote(client):
     assert "Quote the case number below if you contact them." in html
     assert "Case number (quote this one)" in html
     assert "Quote the ticket number" not in html
+    # One number stands out: the ticket ID is kept out of sight, the reference in small print.
+    assert '<div id="ticket-id-row" hidden>' in html
+    assert '<p id="reference-line" class="reference-aside">' in html

@@ -112,16 +112,16 @@ def test_a_camera_photo_is_sent_small_upright_and_without_its_position(
 
 
 @pytest.mark.parametrize(
-    ("locale", "language", "waiting_text", "outage"),
+    ("locale", "language", "waiting_text", "button_text", "outage"),
     [
-        ("en-MY", "en", WAITING_TEXT, OUTAGE_SECONDS),
-        ("ms-MY", "ms", "Tiada sambungan", 3),
-        ("id-ID", "id", "Tidak ada koneksi", 3),
+        ("en-MY", "en", WAITING_TEXT, "Waiting for signal", OUTAGE_SECONDS),
+        ("ms-MY", "ms", "Tiada sambungan", "Menunggu isyarat", 3),
+        ("id-ID", "id", "Tidak ada koneksi", "Menunggu sinyal", 3),
     ],
 )
 @pytest.mark.slow
 def test_offline_at_send_the_request_goes_by_itself_when_the_signal_returns(
-    browsing, portal, locale, language, waiting_text, outage
+    browsing, portal, locale, language, waiting_text, button_text, outage
 ):
     page = phone_page(browsing, locale=locale)
     page.goto(portal.url + "/storehub/")
@@ -131,6 +131,10 @@ def test_offline_at_send_the_request_goes_by_itself_when_the_signal_returns(
     page.context.set_offline(True)
     page.locator("#request-form button[type=submit]").click()
     expect(page.locator("#send-message")).to_contain_text(waiting_text)
+    # The button says so too, without a spinner claiming a progress that is not happening.
+    button = page.locator("#request-form button[type=submit]")
+    expect(button).to_have_text(button_text)
+    expect(button.locator(".spinner-border")).to_have_count(0)
     time.sleep(outage)
     assert Submission.objects.count() == 0
     page.context.set_offline(False)

@@ -3,8 +3,9 @@
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from tickets.models import Status, Submission
+from tickets.models import ErrorClass, Status, Submission
 from tickets.providers import TicketProvider
+from tickets.templatetags.customer_time import customer_time
 
 CUSTOMER_STATUS_TEXT = {
     Status.QUEUED: (
@@ -61,6 +62,14 @@ HELD_NOBODY_ALERTED = _(
 )
 
 
+# Waiting, where the provider said when it takes requests again (a rate limit, OneCloud's quota
+# window): the page says until when, in the customer's time zone.
+WAITING_UNTIL = _(
+    "The support team's system asked us to wait. We will try again at %(time)s. Your request "
+    "is safe with us; you do not need to send it again."
+)
+
+
 # Sent, where the provider gave a case number besides its ticket ID (StoreHub): the one to quote.
 SENT_WITH_A_CASE_NUMBER = _(
     "The support team has your request. Quote the case number below if you contact them."
@@ -79,13 +88,23 @@ def contact_text(status: str) -> str:
     return ""
 
 
-def customer_status_text(submission: Submission) -> tuple[str, str]:
-    """The headline and the explanation the customer reads for the request as it is now."""
+def customer_status_text(
+    submission: Submission, *, provider: TicketProvider | None = None
+) -> tuple[str, str]:
+    """The headline and the explanation the customer reads for the request as it is now; times
+    in the time zone of ``provider``'s customers."""
     headline, explanation = CUSTOMER_STATUS_TEXT[submission.status]
     if submission.status == Status.HELD and not settings.STAFF_ALERT_EMAILS:
         explanation = HELD_NOBODY_ALERTED
     if submission.status == Status.SENT and submission.case_number:
         explanation = SENT_WITH_A_CASE_NUMBER
+    if (
+        submission.status == Status.RETRYING
+        and submission.last_error_class == ErrorClass.RATE_LIMITED
+        and submission.next_attempt_at is not None
+    ):
+        zone = provider.customer_time_zone if provider is not None else ""
+        explanation = WAITING_UNTIL % {"time": customer_time(submission.next_attempt_at, zone)}
     return str(headline), str(explanation)
 
 

@@ -164,13 +164,13 @@ def _stored(request: HttpRequest, submission: Submission) -> HttpResponse:
 
 
 def _status_context(submission: Submission) -> dict:
-    headline, explanation = customer_status_text(submission)
+    provider = provider_or_none(submission.provider)
+    headline, explanation = customer_status_text(submission, provider=provider)
     poll_seconds = (
         STATUS_POLL_SECONDS_WAITING_ON_STAFF
         if submission.status in WAITING_ON_STAFF_STATUSES
         else STATUS_POLL_SECONDS
     )
-    provider = provider_or_none(submission.provider)
     return {
         "reference": submission.reference,
         "status": submission.status,
@@ -207,8 +207,12 @@ def submission_status(request: HttpRequest, public_id) -> HttpResponse:
         {
             "submission": submission,
             "provider": provider,
+            "time_zone": provider.customer_time_zone if provider else "",
             "summary": provider.request_summary(submission) if provider else "",
             "state": _status_context(submission),
+            # Opened with a code of "Find my request": the customer knows the way back.
+            "found_by_code": request.session.get(FOUND_SESSION_KEY) == str(submission.public_id),
+            "findable": bool(submission.phone and provider and provider.form().asks_for_phone),
         },
     )
 
@@ -222,6 +226,8 @@ def submission_status_json(request: HttpRequest, public_id) -> JsonResponse:
 
 # The reference a "Find my request" asked for, while its code is awaited.
 FIND_SESSION_KEY = "find_reference"
+# The request a code of "Find my request" opened last in this browser.
+FOUND_SESSION_KEY = "found_request"
 
 
 @never_cache
@@ -265,6 +271,7 @@ def find_request_code(request: HttpRequest) -> HttpResponse:
             )
             if submission is not None:
                 del request.session[FIND_SESSION_KEY]
+                request.session[FOUND_SESSION_KEY] = str(submission.public_id)
                 return redirect("tickets:status", public_id=submission.public_id)
             form.add_error(
                 "code",

@@ -248,6 +248,7 @@ class SubmissionForm(forms.Form):
                 type="submit",
                 css_class="btn-primary btn-lg w-100 mt-2",
                 data_sending_text=_("Sending…"),
+                data_waiting_text=_("Waiting for signal"),
             ),
         )
         return helper

@@ -121,6 +121,9 @@ class TicketProvider(ABC):
     # Where the form's map opens: the middle of the place its customers are, as (latitude,
     # longitude); None for the portal-wide MAP_DEFAULT_LAT/LNG. <PREFIX>_MAP_LAT/_LNG override.
     map_center: ClassVar[tuple[float, float] | None] = None
+    # The time zone of the provider's customers: the status page gives its times in it, named
+    # ("WIB"); "" for the portal's TIME_ZONE.
+    customer_time_zone: ClassVar[str] = ""
 
     def __init__(self, *, alias: str, **options: Any) -> None:
         self.alias = alias

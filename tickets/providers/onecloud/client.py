@@ -71,6 +71,7 @@ class OneCloud(TicketProvider):
     }
     summary_field = "subject"
     map_center = (-6.2000, 106.8166)  # Jakarta
+    customer_time_zone = "Asia/Jakarta"  # WIB
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

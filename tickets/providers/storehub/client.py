@@ -69,6 +69,7 @@ class StoreHub(TicketProvider):
     }
     summary_field = "issue"
     map_center = (3.1390, 101.6869)  # Kuala Lumpur
+    customer_time_zone = "Asia/Kuala_Lumpur"  # MYT
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
