@@ -2,11 +2,13 @@ from django.urls import path
 
 from tickets.customer import views
 from tickets.delivery.whatsapp import views as whatsapp_views
+from tickets.operations.favicon import favicon
 
 app_name = "tickets"
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("favicon.ico", favicon, name="favicon"),
     path("privacy/", views.privacy_notice, name="privacy"),
     path("find/", views.find_request, name="find"),
     path("find/code/", views.find_request_code, name="find-code"),

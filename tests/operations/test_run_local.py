@@ -132,3 +132,34 @@ def test_make_superuser_creates_the_first_staff_account(tmp_path):
 
     assert made.returncode == 0, made.stderr
     assert "Superuser created successfully" in made.stdout
+
+
+@pytest.mark.parametrize(("level", "told"), [("WARNING", False), ("INFO", True)])
+def test_the_worker_keeps_to_the_log_level(tmp_path, level, told):
+    """``make run`` sets WARNING so that its banner stays in view: the worker's line for every
+    task it runs is INFO, and shows only where INFO is asked for."""
+    env = {**local_environment(tmp_path, free_port()), "DEBUG": "1", "LOG_LEVEL": level}
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [".venv/bin/python", "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    manage("migrate", "-v0")
+    queued = manage(
+        "shell",
+        "-c",
+        "from tickets.delivery.email import staff_alerts_send_task as t\n"
+        "for _ in range(3): t.enqueue()",
+    )
+    assert queued.returncode == 0, queued.stderr
+    worked = manage("worker", "--batch", "--no-reload", "--interval", "0.1")
+
+    assert worked.returncode == 0, worked.stderr
+    said = worked.stdout + worked.stderr
+    assert (" INFO " in said) is told, said

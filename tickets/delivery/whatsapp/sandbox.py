@@ -22,6 +22,7 @@ from typing import Any
 
 import requests
 
+from tickets.delivery.whatsapp.templates import message_text, template_kind
 from tickets.delivery.whatsapp.webhook import SIGNATURE_HEADER, sign
 from tickets.sandbox.server import SandboxEndpoints
 
@@ -195,6 +196,21 @@ def post_to_webhook(url: str, app_secret: str, value: dict[str, Any]) -> int | N
     return answer.status_code
 
 
+def _as_read(template: dict[str, Any]) -> str:
+    """A template message's text as the customer reads it; for a template the portal does not
+    know, its name and values."""
+    values = [
+        parameter["text"]
+        for component in template.get("components", [])
+        if component.get("type") == "body"
+        for parameter in component.get("parameters", [])
+    ]
+    kind = template_kind(template["name"])
+    if kind is None:
+        return f"{template['name']}: {', '.join(values)}"
+    return message_text(kind, language=template["language"]["code"], parameters=values)
+
+
 def _problem(body: Any) -> str:
     """What is wrong with a template message by Meta's reference, or ""."""
     if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
@@ -219,18 +235,15 @@ def _problem(body: Any) -> str:
 
 
 def whatsapp_page(sent: list[dict[str, Any]]) -> str:
-    """The messages the portal sent, as a plain page (a development tool: English only)."""
+    """The messages the portal sent, each as the customer reads it on the phone, in its
+    language (the page around them is a development tool: English only)."""
     items = "".join(
-        "<article><h2>{template} ({language})</h2><p><b>To:</b> +{to}</p><ol>{parameters}</ol>"
-        "</article><hr>".format(
+        '<article><h2>{template} ({language})</h2><p><b>To:</b> +{to}</p><p lang="{language}" '
+        'class="message">{text}</p></article><hr>'.format(
             template=html.escape(message["template"]["name"]),
             language=html.escape(message["template"]["language"]["code"]),
             to=html.escape(message["to"]),
-            parameters="".join(
-                f"<li>{html.escape(parameter['text'])}</li>"
-                for component in message["template"].get("components", [])
-                for parameter in component.get("parameters", [])
-            ),
+            text=html.escape(_as_read(message["template"])),
         )
         for message in reversed(sent)
     )

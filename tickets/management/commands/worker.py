@@ -6,7 +6,13 @@ worker logs the outage once, tries again after 0.5, 1, 2... up to 30 seconds, an
 the queue when the database answers (``tickets.delivery.database.through_an_outage``). A task cut
 short by the outage is left "running" in the queue; its row is not lost: the sweep gives it a new
 task once it is overdue.
+
+Its own lines (a task started, a task done) keep to ``LOG_LEVEL`` as every other logger does:
+``db_worker`` would set them to INFO whatever the setting, and ``make run``'s WARNING would then
+be buried under two lines for every task.
 """
+
+import logging
 
 from django.db import connection
 from django_tasks_db.management.commands import db_worker
@@ -16,6 +22,14 @@ from tickets.delivery.database import through_an_outage
 
 class Command(db_worker.Command):
     help = "Run the background worker; it waits out a database outage instead of exiting."
+
+    def configure_logging(self, verbosity: int) -> None:
+        super().configure_logging(verbosity)
+        if verbosity == 1:
+            configured = logging.getLogger().level
+            for name in (db_worker.TASKS_LOGGER, db_worker.logger.name):
+                chosen = logging.getLogger(name)
+                chosen.setLevel(max(chosen.level, configured))
 
     def handle(self, **options) -> None:
         # One connection for the worker's life, whatever DATABASE_CONN_MAX_AGE says for the
