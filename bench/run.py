@@ -340,9 +340,10 @@ def one_send(page, base: str, send: str) -> tuple[float, float]:
     sent = time.monotonic()
     wait_for(lambda: on_status_page(page), 120, what="the status page")
     page_seconds = time.monotonic() - sent
-    number = page.locator("#ticket-id")
+    # StoreHub's number to quote is its case number (its ticket ID is kept out of sight).
+    number = page.locator("#case-number")
     # Polled from Python: the page's CSP forbids the string waits Playwright would use.
-    while not re.fullmatch(r"\d+", number.text_content() or "") or not number.is_visible():
+    while not re.match(r"STOREHUB\d+", number.text_content() or "") or not number.is_visible():
         if time.monotonic() - sent > 120:
             raise SystemExit("no ticket number after two minutes")
         time.sleep(0.02)

@@ -18,11 +18,14 @@ pytestmark = pytest.mark.e2e
 
 
 def seconds_until_the_number_shows(page, *, sent_at: float, bound: float = 120) -> float:
-    """Poll the page from Python (the CSP forbids the string waits Playwright would use)."""
-    number = page.locator("#ticket-id")
+    """Until the number to quote shows (StoreHub's case number, else the ticket number). Polled
+    from Python: the CSP forbids the string waits Playwright would use."""
+    numbers = page.locator("#case-number, #ticket-id")
     while time.monotonic() - sent_at < bound:
-        if number.is_visible() and re.fullmatch(r"\d+", number.text_content() or ""):
-            return time.monotonic() - sent_at
+        for index in range(numbers.count()):
+            number = numbers.nth(index)
+            if number.is_visible() and (number.text_content() or "").strip():
+                return time.monotonic() - sent_at
         time.sleep(0.05)
     raise AssertionError(f"no ticket number on the page after {bound:.0f} s")
 
@@ -56,6 +59,10 @@ def test_the_number_appears_on_its_own_when_the_provider_answers_at_once(browsin
     submission = Submission.objects.get()
     expect(page.locator("#ticket-id")).to_have_text(submission.ticket_id)
     expect(page.locator("#case-number")).to_have_text(submission.case_number)
+    # One number to quote: StoreHub's ticket ID stays out of sight, the reference steps aside.
+    expect(page.locator("#case-number")).to_be_visible()
+    expect(page.locator("#ticket-id")).to_be_hidden()
+    expect(page.locator("#reference-line")).to_have_class("reference-aside")
 
 
 @pytest.mark.system
