@@ -2,6 +2,7 @@
 customer told in their own language, staff told when a request needs a person, nothing lost
 when the mail server fails."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -56,6 +57,20 @@ def test_the_customer_gets_a_receipt_and_the_ticket_number_in_their_language(
     assert receipt.headers["Auto-Submitted"] == "auto-generated"
     kinds = list(submission.emails.values_list("kind", "state"))
     assert kinds == [("receipt", "sent"), ("ticket_number", "sent")]
+
+
+def test_the_receipt_gives_the_time_in_the_customers_time_zone(sandbox, run_worker, smtp_server):
+    submission_create(provider="onecloud", data=onecloud_data(), language="id")
+    submission_create(provider="storehub", data=storehub_data(), language="ms")
+
+    run_worker()
+
+    onecloud, storehub = (
+        next(m for m in smtp_server.messages if m.to == [address])
+        for address in (onecloud_data()["email"], storehub_data()["email"])
+    )
+    assert re.search(r"Dikirim pada: \d{1,2} \w+ 20\d\d, \d\d:\d\d WIB", onecloud.text)
+    assert re.search(r"\d{1,2} \w+ 20\d\d, \d\d:\d\d MYT", storehub.text)
 
 
 def test_a_storehub_customer_is_told_to_quote_the_case_number(sandbox, run_worker, smtp_server):

@@ -337,6 +337,9 @@ def _customer_context(submission: Submission) -> dict:
         "ticket_id": submission.ticket_id,
         "case_number": submission.case_number,
         "ticket_number": submission.customer_ticket_number,
+        # Shown in the customer's time zone, named (``customer_time``), as the status page does.
+        "sent_on": submission.created_at,
+        "time_zone": provider.customer_time_zone if provider else "",
         "status_url": settings.PORTAL_URL + reverse("tickets:status", args=[submission.public_id]),
         "form_url": settings.PORTAL_URL + reverse("tickets:form", args=[submission.provider]),
         "privacy_url": settings.PORTAL_URL + reverse("tickets:privacy"),
