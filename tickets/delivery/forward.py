@@ -21,7 +21,6 @@ from django.db.models import Q
 from django.tasks import task
 
 from tickets.delivery import email
-from tickets.delivery.clock import database_now
 from tickets.delivery.database import through_an_outage
 from tickets.delivery.outbox import Outbox
 from tickets.delivery.retry import RetryPolicy, next_step
@@ -180,7 +179,7 @@ def _finish_when_the_database_answers(claimed: Submission, outcome: Outcome) -> 
 def _finish(claimed: Submission, outcome: Outcome) -> Submission:
     with transaction.atomic():
         submission, held = FORWARDS.held_by(claimed.pk, claimed.claim_token)
-        now = database_now()
+        now = submission.read_at
         if held:
             # One forward is one move, from the status it was claimed in: a request held, tried
             # again and held again has not changed for anyone who would be told.
