@@ -195,7 +195,9 @@ def _call_provider(submission: Submission) -> Outcome:
     try:
         provider = get_provider(submission.provider)
         ticket = provider.create_ticket(
-            ticket_request_for(submission),
+            ticket_request_for(
+                submission, takes_files=bool(provider.form_class.upload_field_names())
+            ),
             deadline_seconds=settings.FORWARD_CALL_DEADLINE_SECONDS,
         )
     except (ProviderError, ConfigurationError) as exc:
@@ -208,9 +210,12 @@ def _call_provider(submission: Submission) -> Outcome:
     return Outcome(ticket=ticket, exchanges=ticket.exchanges)
 
 
-def ticket_request_for(submission: Submission) -> TicketRequest:
+def ticket_request_for(submission: Submission, *, takes_files: bool = True) -> TicketRequest:
+    """What the provider is sent for ``submission``; its files are looked for only where its
+    form ``takes_files`` (a query per forward saved for a form without any)."""
     files = []
-    for attachment in submission.attachments.all():
+    attachments = submission.attachments.all() if takes_files else ()
+    for attachment in attachments:
         with attachment.file.open("rb") as handle:
             data = handle.read()
         files.append(
