@@ -76,6 +76,10 @@ def test_staff_find_a_failed_submission_see_it_on_the_map_and_resend_it(
     # Resend from the detail page, beside the timeline.
     page.locator(".console-actions").get_by_role("button", name="Resend now").click()
     sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 submission queued")
+    # The resend is the newest thing that happened, at the top of the timeline.
+    latest = page.locator(".timeline > .event").first
+    sync_api.expect(latest).to_contain_text("Staff: staff")
+    sync_api.expect(latest).to_contain_text("Resent by staff.")
     failed.refresh_from_db()
     assert failed.status == Status.QUEUED
     assert csp_violations(page) == []
@@ -149,6 +153,9 @@ def test_staff_cancel_with_a_reason_and_reopen(browsing, live_server, django_use
 
     actions.get_by_role("button", name="Reopen and send now").click()
     sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 submission reopened")
+    sync_api.expect(page.locator(".summary-status")).to_contain_text("Queued")
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    assert_accessible(page, f"admin detail after reopening {viewport['width']}")
     failed.refresh_from_db()
     assert failed.status == Status.QUEUED
     assert csp_violations(page) == []
