@@ -1,4 +1,5 @@
-"""The staff console's detail page: one submission, its customer, its map and every call."""
+"""The staff console's detail page: one submission's summary, its customer, its map, and one
+timeline of everything that happened to it."""
 
 import re
 from datetime import timedelta
@@ -8,10 +9,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.support.console import change_url, correct_url, make, refreshed
+from tests.support.console import change_url, correct_url, make, refreshed, run_action
 from tests.support.factories import add_attempts, enable_only, onecloud_data, png_upload
 from tickets.customer.intake import submission_create
-from tickets.models import Correction, ErrorClass, Status
+from tickets.models import Correction, ErrorClass, OutgoingEmail, Status
 
 
 @pytest.mark.django_db
@@ -45,7 +46,7 @@ def test_the_detail_shows_customer_fields_the_map_and_every_call(admin_client):
         "#map=17/3.157300/101.712200"
     ) in page
     # Every call: request (secrets already removed), response, error class, next retry.
-    assert page.count('class="attempt"') == 2
+    assert page.count('class="event event-call"') == 2
     assert "&quot;Authorization&quot;: &quot;***&quot;" in page
     assert "Unexpected error" in page
     assert "error-class-transient" in page
@@ -105,10 +106,10 @@ def test_the_detail_costs_the_same_queries_for_5_or_60_attempts(
     # is the page's own whichever tests this process ran before.
     admin_client.get(change_url(submission))
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = admin_client.get(change_url(submission))
 
-    assert response.text.count('class="attempt"') == rows
+    assert response.text.count('class="event event-call"') == rows
 
 
 @pytest.mark.django_db
@@ -157,14 +158,61 @@ def test_the_detail_shows_a_duplicate_ticket_at_the_provider(admin_client):
 
 
 @pytest.mark.django_db
-def test_the_customers_request_comes_before_its_delivery(admin_client):
-    submission = make(status=Status.FAILED, remark="The printer in the back office")
+def test_the_page_leads_with_who_what_where_status_and_ticket(admin_client):
+    submission = make(
+        status=Status.SENT,
+        issue="Receipt printer not printing",
+        ticket_id="1000",
+        case_number="STOREHUB1000-CA228430",
+    )
     add_attempts(submission, 1)
 
     page = admin_client.get(change_url(submission)).content.decode()
 
-    assert page.index("The printer in the back office") < page.index("Delivery")
-    assert page.index("Delivery") < page.index('class="attempt"')
+    summary = page[page.index('class="request-summary"') : page.index('class="console-timeline"')]
+    for fact in (
+        "Ahmad Ibrahim",
+        "Receipt printer not printing",
+        "StoreHub",
+        "status-sent",
+        "STOREHUB1000-CA228430 (#1000)",
+    ):
+        assert fact in summary
+    assert page.index('class="request-summary"') < page.index('class="event event-call"')
+
+
+@pytest.mark.django_db
+def test_one_timeline_holds_everything_that_happened_newest_first(admin_client):
+    submission = make(status=Status.FAILED)
+    add_attempts(submission, 2)
+    run_action(admin_client, "cancel", submission, confirm_cancel="yes", reason="Wrong shop")
+    OutgoingEmail.objects.create(
+        submission=submission, kind=OutgoingEmail.Kind.RECEIPT, to="a@example.my", language="en"
+    )
+
+    page = admin_client.get(change_url(submission)).content.decode()
+
+    timeline = page[page.index('class="console-timeline"') :]
+    kinds = re.findall(r'class="event event-(\w+)"', timeline)
+    # Two calls, the arrival, the cancel, and two e-mails: the receipt and the closing.
+    assert sorted(kinds) == ["call", "call", "email", "email", "staff", "status"]
+    times = re.findall(r'<p class="event-head"><time datetime="([^"]+)"', timeline)
+    assert times == sorted(times, reverse=True)
+    assert "Wrong shop" in timeline
+    # Shown once, though the admin's log and the staff history both record a cancel.
+    assert timeline.count("Wrong shop") == 1
+
+
+@pytest.mark.django_db
+def test_a_resend_by_staff_shows_in_the_timeline_in_the_readers_language(admin_client):
+    failed = make(status=Status.FAILED)
+
+    run_action(admin_client, "resend_now", failed)
+    page = admin_client.get(change_url(failed), HTTP_ACCEPT_LANGUAGE="ms").content.decode()
+
+    staff_action = page.split('class="event event-staff"')[1]
+    assert "admin" in staff_action
+    assert "Dihantar semula oleh kakitangan." in staff_action
 
 
 @pytest.mark.django_db
@@ -220,7 +268,7 @@ def test_the_detail_and_the_correction_form_use_staff_words(
     detail = admin_client.get(change_url(submission)).content.decode()
     correction = admin_client.get(change_url(submission).replace("change/", "correct/"))
 
-    labels = re.findall(r"<label>([^<]+):</label>", detail)
+    labels = re.findall(r"<dt>([^<]+)</dt>", detail)
     form_labels = [str(field.label) for field in correction.context["form"]]
     for word in staff_words:
         assert word in labels

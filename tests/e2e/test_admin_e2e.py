@@ -70,13 +70,16 @@ def test_staff_find_a_failed_submission_see_it_on_the_map_and_resend_it(
     sync_api.expect(page.get_by_role("link", name="Open in OpenStreetMap")).to_have_attribute(
         "href", re.compile(r"^https://www\.openstreetmap\.org/\?mlat=3\.157300&mlon=101\.712200")
     )
-    sync_api.expect(page.locator(".attempt-timeline")).to_contain_text("Unexpected error")
+    sync_api.expect(page.locator(".console-timeline")).to_contain_text("Unexpected error")
     page.screenshot(path=str(SCREENSHOTS / "admin-submission-detail.png"), full_page=True)
 
-    # Resend from the detail page.
-    page.select_option("select[name='CHANGE_FORM-action']", "resend_now")
-    page.locator("#content-main .actions button[name=index]").click()
+    # Resend from the detail page, beside the timeline.
+    page.locator(".console-actions").get_by_role("button", name="Resend now").click()
     sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 submission queued")
+    # The resend is the newest thing that happened, at the top of the timeline.
+    latest = page.locator(".timeline > .event").first
+    sync_api.expect(latest).to_contain_text("Staff: staff")
+    sync_api.expect(latest).to_contain_text("Resent by staff.")
     failed.refresh_from_db()
     assert failed.status == Status.QUEUED
     assert csp_violations(page) == []
@@ -127,8 +130,8 @@ def test_staff_cancel_with_a_reason_and_reopen(browsing, live_server, django_use
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
 
-    page.select_option("select[name='CHANGE_FORM-action']", "cancel")
-    page.locator("#content-main .actions button[name=index]").click()
+    actions = page.locator(".console-actions")
+    actions.get_by_role("button", name="Cancel delivery…").click()
 
     # A page that says what will happen and asks why; nothing changed yet.
     sync_api.expect(page.locator("#content-main")).to_contain_text(failed.reference)
@@ -144,15 +147,17 @@ def test_staff_cancel_with_a_reason_and_reopen(browsing, live_server, django_use
     page.get_by_role("button", name="Yes, cancel delivery").click()
 
     sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 submission cancelled.")
-    history = page.locator(".submission-corrections")
-    sync_api.expect(history).to_contain_text("The customer fixed it by phone")
+    # The newest thing that happened, at the top of the timeline.
+    latest = page.locator(".timeline > .event").first
+    sync_api.expect(latest).to_contain_text("The customer fixed it by phone")
     # Cancelled: reopening is what is offered now.
-    options = page.locator("select[name='CHANGE_FORM-action'] option").all_text_contents()
-    assert "Reopen and send now" in options and "Cancel delivery…" not in options
+    sync_api.expect(actions.get_by_role("button", name="Cancel delivery…")).to_have_count(0)
 
-    page.select_option("select[name='CHANGE_FORM-action']", "reopen")
-    page.locator("#content-main .actions button[name=index]").click()
+    actions.get_by_role("button", name="Reopen and send now").click()
     sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 submission reopened")
+    sync_api.expect(page.locator(".summary-status")).to_contain_text("Queued")
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    assert_accessible(page, f"admin detail after reopening {viewport['width']}")
     failed.refresh_from_db()
     assert failed.status == Status.QUEUED
     assert csp_violations(page) == []

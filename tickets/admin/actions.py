@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from tickets.admin import selectors, staff
 from tickets.admin.csv_export import submissions_csv_response
@@ -28,7 +28,7 @@ def resend_now(model_admin, request: HttpRequest, queryset) -> None:
         queryset,
         candidates=selectors.submissions_resendable(queryset),
         act=lambda submission: staff.submission_resend(submission=submission),
-        logged="Resent by staff.",
+        logged=gettext_noop("Resent by staff."),
         done=lambda count: ngettext(
             "%(count)d submission queued to send now.",
             "%(count)d submissions queued to send now.",
@@ -126,7 +126,7 @@ def reopen(model_admin, request: HttpRequest, queryset) -> None:
             if staff.reopenable(submission)
         ],
         act=lambda submission: staff.submission_reopen(submission=submission, user=request.user),
-        logged="Reopened by staff.",
+        logged=gettext_noop("Reopened by staff."),
         done=lambda count: ngettext(
             "%(count)d submission reopened and queued to send now.",
             "%(count)d submissions reopened and queued to send now.",
@@ -157,7 +157,7 @@ def mark_duplicate_checked(model_admin, request: HttpRequest, queryset) -> None:
         act=lambda submission: staff.submission_mark_duplicate_checked(
             submission=submission, user=request.user
         ),
-        logged="Duplicate check done.",
+        logged=gettext_noop("Duplicate check done."),
         done=lambda count: ngettext(
             "%(count)d submission marked as checked for duplicates.",
             "%(count)d submissions marked as checked for duplicates.",
@@ -237,6 +237,9 @@ def _act_on_each(
     skipped_because=_skipped_as_not_pending,
 ) -> None:
     """Run one service on each candidate, log each change, and say how many it did and skipped.
+
+    ``logged`` is kept in English in the admin's log; the request's timeline shows a message
+    marked with ``gettext_noop`` in the reader's language.
 
     ``done(count)`` and ``skipped_because(count)`` are the messages, with a ``%(count)d`` in
     them.

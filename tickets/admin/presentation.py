@@ -1,12 +1,15 @@
-"""How submissions look in the staff console: statuses, personal data, calls, map, fields."""
+"""How submissions look in the staff console: statuses, personal data, calls, map, fields, and
+the one timeline of everything that happened to a request."""
 
 import json
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 
@@ -184,3 +187,108 @@ def attachment_rows(submission, attachments) -> list[dict]:
         }
         for attachment in attachments
     ]
+
+
+# What the list shows of a request's subject or issue: enough to tell requests apart at a glance.
+ABOUT_LENGTH = 60
+# A staff action logged by the admin this close to a correction by the same person is that
+# correction (the action records both), so the timeline shows it once.
+SAME_ACTION = timedelta(seconds=10)
+# The statuses a request ends in after its last call, shown as that call's outcome.
+ENDED_BY_DELIVERY = {Status.FAILED, Status.REJECTED, Status.HELD}
+
+
+def request_about(submission, *, length: int | None = ABOUT_LENGTH) -> str:
+    """What the request is about, in the customer's words (a subject, an issue), shortened."""
+    provider = provider_or_none(submission.provider)
+    about = provider.request_summary(submission) if provider is not None else ""
+    return Truncator(about).chars(length) if length else about
+
+
+def timeline(
+    submission, *, calls, corrections, log_entries, emails, whatsapp_messages
+) -> list[dict]:
+    """Everything that happened to ``submission``, newest first: one entry each for its arrival,
+    every call to the provider, each status it was moved to, each staff action, every e-mail and
+    WhatsApp message. Each entry has ``kind`` (its template's name), ``at`` and what it shows.
+
+    ``corrections`` come from ``staff_history`` (with their ``rows``).
+    """
+    entries = [
+        _entry(
+            "status",
+            submission.created_at,
+            badge=status_badge(Status.QUEUED),
+            text=_("Received from the customer."),
+        ),
+    ]
+    if submission.whatsapp_opt_in_at:
+        entries.append(
+            _entry("consent", submission.whatsapp_opt_in_at, consent=whatsapp_consent(submission))
+        )
+    entries += [_entry("call", call.started_at, **timeline_entry(call)) for call in calls]
+    if submission.sent_at:
+        entries.append(
+            _entry(
+                "status",
+                submission.sent_at,
+                badge=status_badge(Status.SENT),
+                text=_("Ticket %(number)s made at the provider.")
+                % {"number": submission.customer_ticket_number},
+            )
+        )
+    if submission.status in ENDED_BY_DELIVERY:
+        entries.append(
+            _entry(
+                "status",
+                submission.updated_at,
+                badge=status_badge(submission.status),
+                text=submission.last_error,
+            )
+        )
+    entries += [_staff_entry(correction) for correction in corrections]
+    entries += [
+        _entry("staff", log.action_time, who=log.user, note=log.get_change_message(), rows=[])
+        for log in log_entries
+        if not _recorded_as_correction(log, corrections)
+    ]
+    entries += [_entry("email", email.created_at, message=email) for email in emails]
+    entries += [
+        _entry("whatsapp", message.created_at, message=message) for message in whatsapp_messages
+    ]
+    # Newest first; of two at the same moment, the later-listed one happened later.
+    return [
+        entry
+        for _position, entry in sorted(
+            enumerate(entries), key=lambda pair: (pair[1]["at"], pair[0]), reverse=True
+        )
+    ]
+
+
+def _entry(kind: str, at: datetime, **shown) -> dict:
+    template = f"admin/tickets/submission/timeline/{kind}.html"
+    return {"kind": kind, "template": template, "at": at, **shown}
+
+
+def _staff_entry(correction) -> dict:
+    status = correction.changes.get("status")
+    return _entry(
+        "staff",
+        correction.changed_at,
+        who=correction.changed_by,
+        note=correction.note,
+        moved=(status_badge(status[0]), status_badge(status[1])) if status else None,
+        rows=[
+            row
+            for row, name in zip(correction.rows, correction.changes, strict=True)
+            if name != "status"
+        ],
+    )
+
+
+def _recorded_as_correction(log, corrections) -> bool:
+    return any(
+        correction.changed_by_id == log.user_id
+        and abs(correction.changed_at - log.action_time) <= SAME_ACTION
+        for correction in corrections
+    )

@@ -4,6 +4,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import (
     Count,
@@ -148,6 +150,18 @@ def provider_configuration_problems() -> dict[str, list[str]]:
 
 def submission_timeline(*, submission: Submission) -> list[ProviderCall]:
     return list(submission.calls.all())
+
+
+def submission_staff_log(*, submission: Submission) -> list[LogEntry]:
+    """What staff did to this submission from the console, as the admin logged it, oldest first."""
+    return list(
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(Submission),
+            object_id=str(submission.pk),
+        )
+        .select_related("user")
+        .order_by("action_time", "pk")
+    )
 
 
 def submission_last_ticket_call(*, submission: Submission) -> ProviderCall | None:

@@ -28,10 +28,11 @@ from tickets.admin.presentation import (
     attachment_rows,
     customer_details,
     map_context,
+    pretty,
+    request_about,
     staff_history,
     status_badge,
-    timeline_entry,
-    whatsapp_consent,
+    timeline,
 )
 from tickets.models import (
     CANCELLABLE_STATUSES,
@@ -69,37 +70,19 @@ def applies(action_name: str, submission: Submission) -> bool:
 
 # What a person types when searching by phone: "+60 12-345 6789", "012 345 6789".
 PHONE_LIKE = re.compile(r"[+\d][\d\s().-]{5,}")
-DELIVERY_FIELDS = (
-    "reference",
-    "provider_name",
-    "status_label",
-    "ticket_id",
-    "case_number",
-    "forward_count",
-    "ticket_calls",
-    "next_try",
-    "last_error_class",
-    "last_error",
-    "duplicate_check",
-    "duplicate_tickets",
-    "created_at",
-    "sent_at",
-    "updated_at",
-    "provider_ticket",
-)
 
 
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
-    # What an agent scans for: fits 1280 px without scrolling sideways, and at 360 px the first
-    # columns say what each row is.
+    # What an agent scans for: who asked about what, how it stands, since when. It fits 1280 px
+    # beside the navigation sidebar; at 360 px each row is a card (admin-console.css).
     list_display = (
         "reference",
         "status_label",
-        "provider_ticket_number",
-        "waiting_since",
-        "provider_name",
         "name",
+        "about",
+        "provider_and_ticket",
+        "waiting_since",
     )
     list_display_links = ("reference",)
     list_filter = (
@@ -119,7 +102,6 @@ class SubmissionAdmin(admin.ModelAdmin):
     # Counting every row on each page view is the slow part of a big table; the filtered count
     # is enough to paginate.
     show_full_result_count = False
-    readonly_fields = DELIVERY_FIELDS
     actions = [
         staff_actions.resend_now,
         staff_actions.cancel,
@@ -188,7 +170,23 @@ class SubmissionAdmin(admin.ModelAdmin):
     def status_label(self, submission: Submission):
         return status_badge(submission.status, possible_duplicate=submission.possible_duplicate)
 
-    @admin.display(description=gettext_lazy("provider ticket"))
+    @admin.display(description=gettext_lazy("about"))
+    def about(self, submission: Submission) -> str:
+        """The subject or issue in the customer's words, shortened; the whole of it on hover."""
+        whole = request_about(submission, length=None)
+        shortened = request_about(submission)
+        if shortened == whole:
+            return whole
+        return format_html('<span title="{}">{}</span>', whole, shortened)
+
+    @admin.display(description=gettext_lazy("provider and ticket"), ordering="provider")
+    def provider_and_ticket(self, submission: Submission) -> str:
+        """Where the request went, and the ticket number it got there once it has one."""
+        number = self.provider_ticket_number(submission)
+        if not number:
+            return provider_label(submission.provider)
+        return format_html("{}<br>{}", provider_label(submission.provider), number)
+
     def provider_ticket_number(self, submission: Submission) -> str:
         if submission.case_number and submission.ticket_id:
             return f"{submission.case_number} (#{submission.ticket_id})"
@@ -231,10 +229,6 @@ class SubmissionAdmin(admin.ModelAdmin):
             "others": others,
             "number": submission.customer_ticket_number,
         }
-
-    @admin.display(description=gettext_lazy("provider"), ordering="provider")
-    def provider_name(self, submission: Submission) -> str:
-        return provider_label(submission.provider)
 
     @admin.display(description=gettext_lazy("ticket calls"))
     def ticket_calls(self, submission: Submission) -> int:
@@ -292,8 +286,9 @@ class SubmissionAdmin(admin.ModelAdmin):
 
     # --- detail ---------------------------------------------------------------------------
     def get_fieldsets(self, request: HttpRequest, obj=None):
-        # The customer's fields come from the provider's form: see includes/customer.html.
-        return [(_("Delivery"), {"fields": DELIVERY_FIELDS})]
+        # Nothing is edited here: the page is the summary, the timeline and the customer's
+        # fields as the provider's form words them (change_form.html).
+        return [(None, {"fields": ()})]
 
     def render_change_form(
         self, request: HttpRequest, context, add=False, change=False, form_url="", obj=None
@@ -305,19 +300,29 @@ class SubmissionAdmin(admin.ModelAdmin):
     def _detail_context(self, request: HttpRequest, submission: Submission) -> dict:
         attachments = selectors.submission_attachments(submission=submission)
         return {
+            "about": request_about(submission, length=None),
+            "status": self.status_label(submission),
+            "ticket_number": self.provider_ticket_number(submission),
+            "provider": provider_label(submission.provider),
+            "next_try": submission.status in PENDING_STATUSES and self.next_try(submission),
+            "duplicate_check": submission.possible_duplicate and self.duplicate_check(submission),
+            "duplicate_tickets": submission.extra_tickets and self.duplicate_tickets(submission),
+            "provider_answer": pretty(submission.provider_ticket)
+            if submission.provider_ticket
+            else "",
             "customer_details": customer_details(submission),
             "map": map_context(submission),
             "attachments": attachment_rows(submission, attachments),
-            "timeline": [
-                timeline_entry(call)
-                for call in selectors.submission_timeline(submission=submission)
-            ],
-            "corrections": staff_history(
-                submission, selectors.submission_corrections(submission=submission)
+            "timeline": timeline(
+                submission,
+                calls=selectors.submission_timeline(submission=submission),
+                corrections=staff_history(
+                    submission, selectors.submission_corrections(submission=submission)
+                ),
+                log_entries=selectors.submission_staff_log(submission=submission),
+                emails=selectors.submission_emails(submission=submission),
+                whatsapp_messages=selectors.submission_whatsapp_messages(submission=submission),
             ),
-            "emails": selectors.submission_emails(submission=submission),
-            "whatsapp_messages": selectors.submission_whatsapp_messages(submission=submission),
-            "whatsapp_consent": whatsapp_consent(submission),
             "can_correct": (
                 submission.status in RESENDABLE_STATUSES
                 and self.has_correct_permission(request, submission)

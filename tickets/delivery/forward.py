@@ -21,7 +21,6 @@ from django.db.models import Q
 from django.tasks import task
 
 from tickets.delivery import email
-from tickets.delivery.clock import database_now
 from tickets.delivery.database import through_an_outage
 from tickets.delivery.outbox import Outbox
 from tickets.delivery.retry import RetryPolicy, next_step
@@ -180,7 +179,7 @@ def _finish_when_the_database_answers(claimed: Submission, outcome: Outcome) -> 
 def _finish(claimed: Submission, outcome: Outcome) -> Submission:
     with transaction.atomic():
         submission, held = FORWARDS.held_by(claimed.pk, claimed.claim_token)
-        now = database_now()
+        now = submission.read_at
         if held:
             # One forward is one move, from the status it was claimed in: a request held, tried
             # again and held again has not changed for anyone who would be told.
@@ -196,7 +195,9 @@ def _call_provider(submission: Submission) -> Outcome:
     try:
         provider = get_provider(submission.provider)
         ticket = provider.create_ticket(
-            ticket_request_for(submission),
+            ticket_request_for(
+                submission, takes_files=bool(provider.form_class.upload_field_names())
+            ),
             deadline_seconds=settings.FORWARD_CALL_DEADLINE_SECONDS,
         )
     except (ProviderError, ConfigurationError) as exc:
@@ -209,9 +210,12 @@ def _call_provider(submission: Submission) -> Outcome:
     return Outcome(ticket=ticket, exchanges=ticket.exchanges)
 
 
-def ticket_request_for(submission: Submission) -> TicketRequest:
+def ticket_request_for(submission: Submission, *, takes_files: bool = True) -> TicketRequest:
+    """What the provider is sent for ``submission``; its files are looked for only where its
+    form ``takes_files`` (a query per forward saved for a form without any)."""
     files = []
-    for attachment in submission.attachments.all():
+    attachments = submission.attachments.all() if takes_files else ()
+    for attachment in attachments:
         with attachment.file.open("rb") as handle:
             data = handle.read()
         files.append(

@@ -30,7 +30,7 @@ from django.db.models import Q
 from django.tasks import Task
 
 from tickets.delivery import scheduling
-from tickets.delivery.clock import database_now
+from tickets.delivery.clock import database_now, database_now_in_query
 from tickets.delivery.retry import MessageRetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -84,10 +84,10 @@ class Outbox(ABC):
         """
         scheduling.periodic_ensure_scheduled(with_every_claim=True)
         with transaction.atomic():
-            now = database_now()
-            row = self.model.objects.select_for_update().filter(self.claimable(now), pk=pk).first()
+            row = self._read_at_now(self.model.objects.select_for_update().filter(pk=pk))
             if row is None:
                 return None
+            now = row.read_at
             row.claim_token = uuid.uuid4()
             row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
             self.claimed(row, now=now)
@@ -99,15 +99,14 @@ class Outbox(ABC):
         skipped, not waited for; the claimed row's waiting task leaves the queue with the
         claim, so no second task looks for it."""
         with transaction.atomic():
-            now = database_now()
-            row = (
-                self.model.objects.select_for_update(skip_locked=True)
-                .filter(self.claimable(now))
-                .order_by("next_attempt_at", "pk")
-                .first()
+            row = self._read_at_now(
+                self.model.objects.select_for_update(skip_locked=True).order_by(
+                    "next_attempt_at", "pk"
+                )
             )
             if row is None:
                 return None
+            now = row.read_at
             scheduling.unqueue(self.task, row.pk)
             row.claim_token = uuid.uuid4()
             row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
@@ -115,9 +114,17 @@ class Outbox(ABC):
         return row
 
     def held_by(self, pk: int, claim_token: uuid.UUID) -> tuple[Any, bool]:
-        """The row, locked (call inside ``atomic``), and whether ``claim_token`` still holds it."""
-        row = self.model.objects.select_for_update().get(pk=pk)
+        """The row, locked (call inside ``atomic``), and whether ``claim_token`` still holds it;
+        ``read_at`` on the row is the database's time it was read at."""
+        row = self.model.objects.select_for_update().annotate(read_at=database_now_in_query())
+        row = row.get(pk=pk)
         return row, row.claim_token == claim_token
+
+    def _read_at_now(self, rows: models.QuerySet) -> Any | None:
+        """The first of ``rows`` claimable now, with the database's time it was read at
+        (``read_at``), in one query."""
+        now = database_now_in_query()
+        return rows.filter(self.claimable(now)).annotate(read_at=now).first()
 
     @staticmethod
     def release(row: Any) -> None:

@@ -217,7 +217,7 @@ def test_staff_see_each_message_its_state_and_its_calls(
 
     page = client.get(reverse("admin:tickets_submission_change", args=[submission.pk]))
 
-    section = page.content.decode().split('class="module submission-whatsapp"')[1]
+    section = page.content.decode().split('class="console-timeline"')[1]
     assert "The customer agreed to WhatsApp updates on" in section
     assert "by ticking the box on the StoreHub form, in English." in section
     assert "Receipt with the reference" in section and "Ticket number" in section

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0013_access_code_browser_key'),
+        ('tickets', '0014_task_waiting_for_a_row_index'),
     ]
 
     operations = [
