@@ -373,6 +373,13 @@ WHATSAPP = {
     "VERIFY_TOKEN": env_str(
         "WHATSAPP_VERIFY_TOKEN", "sandbox-verify-token" if WHATSAPP_SANDBOX else ""
     ),
+    # The business's own number, digits with the country code: the click-to-chat link customers
+    # write to it by (a first message confirms their number: tickets.delivery.recipients).
+    "BUSINESS_NUMBER": "".join(
+        digit
+        for digit in env_str("WHATSAPP_BUSINESS_NUMBER", "60300000000" if WHATSAPP_SANDBOX else "")
+        if digit.isdigit()
+    ),
     "CONNECT_TIMEOUT": env_float("WHATSAPP_CONNECT_TIMEOUT", 5),
     "READ_TIMEOUT": env_float("WHATSAPP_READ_TIMEOUT", 20),
 }

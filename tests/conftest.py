@@ -12,6 +12,7 @@ from django.utils.module_loading import import_string
 
 from tests.providers import declared, provider_test_packages
 from tests.support.mail import start_smtp_server
+from tests.support.recipients import confirm_the_usual_customers
 from tickets.delivery.whatsapp.sandbox import WhatsAppSandbox
 from tickets.sandbox.server import start_in_thread
 
@@ -129,6 +130,13 @@ def whatsapp(sandbox, settings):
         "READ_TIMEOUT": 1,
     }
     return sandbox.endpoints("whatsapp")
+
+
+@pytest.fixture
+def confirmed_customers(db):
+    """The usual customers' addresses and numbers confirmed by their owners, so that every
+    message flows (``tickets.delivery.recipients``) in tests about something else."""
+    confirm_the_usual_customers()
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 once its number and token are set. The forms that offer the opt-in, the delivery that sends and
 the system checks all ask here."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 
 
@@ -19,7 +21,17 @@ def whatsapp_missing_settings() -> list[str]:
         for kind, name in settings.WHATSAPP["TEMPLATES"].items()
         if not name
     ]
-    for name in ("APP_SECRET", "VERIFY_TOKEN"):
+    for name in ("APP_SECRET", "VERIFY_TOKEN", "BUSINESS_NUMBER"):
         if not settings.WHATSAPP[name]:
             missing.append(f"WHATSAPP_{name}")
     return missing
+
+
+def whatsapp_chat_url(text: str) -> str:
+    """WhatsApp's click-to-chat link to the business number, with ``text`` written in the
+    message (a customer's first message confirms their number); "" while WhatsApp is off or
+    the number is not set."""
+    number = settings.WHATSAPP["BUSINESS_NUMBER"]
+    if not (whatsapp_is_on() and number):
+        return ""
+    return f"https://wa.me/{number}?{urlencode({'text': text})}"

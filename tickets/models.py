@@ -316,6 +316,54 @@ class Correction(models.Model):
         return f"{self.submission_id} corrected at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
+class RecipientQuerySet(models.QuerySet):
+    def purge_unused(self, *, now) -> int:
+        """Delete recipients no message names any more and that have not had their day's
+        message for a day (the daily upkeep, after the retention period took the messages)."""
+        unused = self.filter(
+            created_at__lt=now - Recipient.DAY,
+            emails__isnull=True,
+            whatsapp_messages__isnull=True,
+        ).exclude(allowance_used_at__gte=now - Recipient.DAY)
+        deleted, _ = unused.delete()
+        return deleted
+
+
+class Recipient(models.Model):
+    """An e-mail address or a WhatsApp number that messages go to, known by a keyed digest only
+    (``tickets.delivery.recipients``), and whether its owner confirmed it is theirs.
+
+    Until then it gets at most one message a day on its channel, whatever number of requests
+    name it (``allowance_*``: the one it had); ``tickets.delivery.recipients`` says which.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        WHATSAPP = "whatsapp", _("WhatsApp")
+
+    # The window an unconfirmed recipient's one message is counted over.
+    DAY = timedelta(days=1)
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The message (of the channel's table) that had the day's one, and when it was let through.
+    allowance_used_at = models.DateTimeField(null=True, blank=True)
+    allowance_message_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = RecipientQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "digest"], name="one_recipient_per_digest")
+        ]
+
+    def __str__(self) -> str:
+        state = "confirmed" if self.confirmed_at else "not confirmed"
+        return f"{self.channel} recipient {self.pk} ({state})"
+
+
 class Message(models.Model):
     """What an e-mail and a WhatsApp message to a customer share: a row of an outbox
     (``tickets.delivery.outbox``), sent by a task, retried by its policy, claimed by one worker
@@ -368,12 +416,17 @@ class OutgoingEmail(Message):
         QUEUED = "queued", _("Waiting to be sent")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Could not be sent")
+        WITHHELD = "withheld", _("Not sent: the recipient has not confirmed")
 
     submission = models.ForeignKey(
         Submission, on_delete=models.CASCADE, related_name="emails", null=True, blank=True
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     to = models.CharField(_("to"), max_length=1000)
+    # Set when the outbox decides whether the customer's address may have it (staff alerts: none).
+    recipient = models.ForeignKey(
+        Recipient, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails"
+    )
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
 
@@ -440,6 +493,7 @@ class WhatsAppMessage(Message):
         DELIVERED = "delivered", _("Delivered")
         READ = "read", _("Read")
         FAILED = "failed", _("Could not be sent")
+        WITHHELD = "withheld", _("Not sent: the recipient has not confirmed")
 
     submission = models.ForeignKey(
         Submission, on_delete=models.CASCADE, related_name="whatsapp_messages"
@@ -447,6 +501,14 @@ class WhatsAppMessage(Message):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     # Digits with the country code, as WhatsApp wants them ("60123456789").
     to = models.CharField(_("to"), max_length=20)
+    # Set when the outbox decides whether the number may have it.
+    recipient = models.ForeignKey(
+        Recipient,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="whatsapp_messages",
+    )
     template = models.CharField(_("template"), max_length=512)
     parameters = models.JSONField(_("parameters"), default=list)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)

@@ -12,7 +12,11 @@ from tickets.customer.intake import submission_create
 from tickets.delivery.whatsapp.templates import message_text
 from tickets.models import Status
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # Whether a recipient who did not ask gets them is tests/delivery/test_recipients.py's.
+    pytest.mark.usefixtures("confirmed_customers"),
+]
 OPTED_IN = datetime(2026, 1, 1, tzinfo=UTC)
 
 

@@ -24,7 +24,11 @@ from tickets.customer.intake import submission_create
 from tickets.models import AccessCode, OutgoingEmail, WhatsAppMessage
 from tickets.operations.upkeep import upkeep_run
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # Whether a recipient who did not ask gets them is tests/delivery/test_recipients.py's.
+    pytest.mark.usefixtures("confirmed_customers"),
+]
 
 # Browsers, by their keys (``tickets.customer.browser.browser_key``): the customer's, and that
 # of someone who knows what the customer knows.

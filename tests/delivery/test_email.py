@@ -15,9 +15,14 @@ from tests.support.submissions import refreshed, send_tasks
 from tickets.admin.staff import submission_cancel
 from tickets.customer.intake import submission_create
 from tickets.delivery.email import email_send_task
+from tickets.delivery.recipients import status_link_token
 from tickets.models import OutgoingEmail, StaffAlert, Status, Submission
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # Whether a recipient who did not ask gets them is tests/delivery/test_recipients.py's.
+    pytest.mark.usefixtures("confirmed_customers"),
+]
 
 
 def translated(language: str, text: str) -> str:
@@ -40,6 +45,8 @@ def test_the_customer_gets_a_receipt_and_the_ticket_number_in_their_language(
     assert submission.status == Status.SENT
     receipt, number = smtp_server.messages
     status_url = "http://127.0.0.1:8000" + reverse("tickets:status", args=[submission.public_id])
+    # The link confirms the address it was sent to when opened.
+    status_url += f"?confirm={status_link_token(submission)}"
     assert receipt.to == number.to == [submission.email]
     assert submission.reference in receipt.subject
     assert status_url in receipt.text and f'href="{status_url}"' in receipt.html

@@ -19,6 +19,8 @@ from tickets.models import OutgoingEmail, Status, Submission, WhatsAppMessage
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.parametrize("outbox", OUTBOXES, ids=lambda outbox: outbox.name),
+    # The rows' recipients have confirmed: these tests are about the claims alone.
+    pytest.mark.usefixtures("confirmed_customers"),
 ]
 
 

@@ -1,8 +1,14 @@
-"""A StoreHub customer on a phone, in Malay, ticks "Send me updates on WhatsApp": the receipt and
-the ticket number reach the sandbox's WhatsApp in Malay; later, with the status link lost, the
-customer finds the request again by phone number and reference, with the code WhatsApp brought."""
+"""A StoreHub customer on a phone, in Malay, ticks "Send me updates on WhatsApp" and writes to the
+business with the status page's button: the receipt and the ticket number then reach the
+sandbox's WhatsApp in Malay; later, with the status link lost, the customer finds the request
+again by phone number and reference, with the code WhatsApp brought."""
+
+import json
+import time
 
 import pytest
+from django.conf import settings as django_settings
+from django.test import Client
 from playwright.sync_api import expect
 
 from tests.support.browser import (
@@ -12,6 +18,8 @@ from tests.support.browser import (
     on_status_page,
 )
 from tests.support.workers import start_worker, wait_for
+from tickets.delivery.whatsapp.sandbox import webhook_payload
+from tickets.delivery.whatsapp.webhook import sign
 from tickets.models import Submission
 
 pytestmark = [pytest.mark.e2e, pytest.mark.system]
@@ -37,6 +45,21 @@ def worker(sandbox, whatsapp, settings, tmp_path):
     process.wait(timeout=10)
 
 
+def customer_writes(*, phone: str, text: str) -> None:
+    """What Meta's webhook posts when the customer writes to the business number."""
+    message = {"from": phone, "id": "wamid.first-message", "timestamp": str(int(time.time()))}
+    body = json.dumps(
+        webhook_payload({"messages": [{**message, "type": "text", "text": {"body": text}}]})
+    ).encode()
+    response = Client().post(
+        "/whatsapp/webhook/",
+        data=body,
+        content_type="application/json",
+        HTTP_X_HUB_SIGNATURE_256=sign(body, django_settings.WHATSAPP["APP_SECRET"]),
+    )
+    assert response.status_code == 200
+
+
 def templates_sent(whatsapp) -> list[tuple[str, str]]:
     return [(m["template"]["name"], m["template"]["language"]["code"]) for m in whatsapp.sent]
 
@@ -56,9 +79,22 @@ def test_updates_on_whatsapp_and_the_request_found_again_by_phone(
     page.locator("form[data-submit-once] button[type=submit]").click()
     wait_for(lambda: on_status_page(page), 60, what="the status page")
 
+    # Nothing goes to a number that has not written to the business: the page says how to start.
+    submission = Submission.objects.get()
+    button = page.get_by_role("link", name="Tulis kepada kami di WhatsApp")
+    expect(button).to_have_attribute(
+        "href", f"https://wa.me/60300000000?text={submission.reference}"
+    )
+    assert_accessible(page, f"status page with the WhatsApp button {viewport['width']}")
+    withheld = submission.whatsapp_messages.filter(state="withheld")
+    wait_for(lambda: withheld.count() == 2, 60, what="both messages withheld")
+    assert whatsapp.sent == []
+    # The customer presses the button and sends the message WhatsApp wrote.
+    customer_writes(phone="60198765432", text=submission.reference)
+
     wait_for(lambda: len(whatsapp.sent) == 2, 60, what="the receipt and the ticket number")
     assert templates_sent(whatsapp) == [("portal_receipt", "ms"), ("portal_ticket_number", "ms")]
-    submission = Submission.objects.get()
+    submission.refresh_from_db()
     assert whatsapp.sent[1]["template"]["components"][0]["parameters"][1]["text"] == (
         submission.case_number
     )

@@ -121,6 +121,7 @@ def test_a_stuck_queue_is_unhealthy(client, sandbox, run_worker, settings):
     assert body["queue"]["overdue_seconds"] >= 600
 
 
+@pytest.mark.usefixtures("confirmed_customers")
 def test_a_mail_server_that_keeps_refusing_is_unhealthy(
     client, sandbox, run_worker, smtp_server, settings
 ):
@@ -143,6 +144,7 @@ def test_a_mail_server_that_keeps_refusing_is_unhealthy(
     assert "ahmad" not in json.dumps(body).lower()
 
 
+@pytest.mark.usefixtures("confirmed_customers")
 def test_a_mail_server_down_past_every_retry_is_unhealthy_until_it_takes_mail_again(
     client, sandbox, run_worker, smtp_server, settings
 ):

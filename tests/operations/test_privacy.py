@@ -7,10 +7,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tests.support.factories import onecloud_data, png_upload, storehub_data
+from tests.support.recipients import confirm
 from tickets.customer.intake import submission_create
 from tickets.delivery.forward import submission_forward_task
-from tickets.models import Attachment, ProviderCall, Status, Submission
+from tickets.models import Attachment, ProviderCall, Recipient, Status, Submission
 from tickets.operations.privacy import customer_data_erase
+from tickets.operations.upkeep import upkeep_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -164,3 +166,25 @@ def test_staff_without_the_delete_permission_cannot_erase(client, django_user_mo
     )
 
     assert Submission.objects.filter(pk=submission.pk).exists()
+
+
+def test_erasure_forgets_that_the_customer_confirmed_their_address_and_number():
+    confirm(email="siti@example.my", phone="60199998888")
+    confirm(email="other@example.id")
+
+    customer_data_erase(email="Siti@Example.my", phone="60199998888")
+
+    assert Recipient.objects.count() == 1  # someone else's
+
+
+def test_the_upkeep_forgets_recipients_no_message_names_any_more(sandbox, run_worker):
+    submission_create(provider="storehub", data=storehub_data())
+    run_worker()
+    confirm(email="gone@example.my")
+    Recipient.objects.update(created_at=timezone.now() - timedelta(days=2))
+
+    counts = upkeep_run()
+
+    assert counts["recipients_deleted"] == 1
+    # The one the request's e-mails name stays (its day's e-mail is recent, too).
+    assert Recipient.objects.filter(emails__isnull=False).distinct().count() == 1

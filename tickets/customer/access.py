@@ -7,7 +7,9 @@ takes: asking (``access_code_ask``) is the same work whatever was typed, one tas
 the worker decides (``access_code_send``). No code goes anywhere else than where the request
 itself says. A code is ``CODE_DIGITS`` digits, valid ``AccessCode.LIFETIME_SECONDS``, used
 once; a new one ends the ones before it. A request gets at most ``CODES_PER_HOUR`` codes an hour
-and ``CODES_PER_DAY`` a day (nobody can flood its customer with them).
+and ``CODES_PER_DAY`` a day (nobody can flood its customer with them), and an address or number
+not confirmed by its owner at most one message a day in all, whatever number of requests name
+it (``tickets.delivery.recipients``): the page after asking says so to everyone alike.
 
 A code opens only in the browser that asked for it, and only tries from that browser count:
 after ``WRONG_TRIES_PER_CODE`` wrong ones the code is dead (refused even when right), and a
@@ -40,7 +42,7 @@ from django.db.models import Sum
 from django.tasks import TaskContext, task
 
 from tickets.delivery.clock import database_now
-from tickets.delivery.email import EMAILS
+from tickets.delivery.email import customer_email_queue
 from tickets.delivery.outbox import WATCHED_PRIORITY
 from tickets.delivery.scheduling import schedule
 from tickets.delivery.whatsapp import service as whatsapp
@@ -116,14 +118,9 @@ def access_code_send(*, reference: str, phone_digests: dict[str, str], browser_k
         elif submission.email:
             access.channel = channel = "email"
             access.save(update_fields=["channel"])
-            email = OutgoingEmail.objects.create(
-                submission=submission,
-                kind=OutgoingEmail.Kind.ACCESS_CODE,
-                to=submission.email,
-                language=submission.language,
-                next_attempt_at=now,
+            customer_email_queue(
+                submission=submission, kind=OutgoingEmail.Kind.ACCESS_CODE, now=now
             )
-            EMAILS.schedule(email, now=now)
         else:
             transaction.set_rollback(True)  # no way to reach the request: no code at all
             return

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from tickets.channels import whatsapp_is_on
+from tickets.channels import whatsapp_chat_url, whatsapp_is_on
 from tickets.customer.access import access_code_ask, access_code_check
 from tickets.customer.browser import browser_cookie, browser_key, remember_browser
 from tickets.customer.forms import AccessCodeForm, FindRequestForm
@@ -21,6 +21,7 @@ from tickets.customer.intake import AlreadySent, submission_create
 from tickets.customer.page_cache import empty_form_page
 from tickets.customer.rate_limit import form_post_wait
 from tickets.customer.status_text import contact_text, customer_status_text, next_step_text
+from tickets.delivery.email import CONFIRM_PARAMETER, email_recipient_confirm
 from tickets.models import WAITING_ON_STAFF_STATUSES, AccessCode, Submission
 from tickets.operations.client_address import client_ip
 from tickets.providers import TicketProvider, enabled_providers, provider_or_none
@@ -200,6 +201,12 @@ def _next_ask_in_ms(submission: Submission, poll_seconds: int) -> int:
 @require_safe
 def submission_status(request: HttpRequest, public_id) -> HttpResponse:
     submission = get_object_or_404(Submission, public_id=public_id)
+    token = request.GET.get(CONFIRM_PARAMETER)
+    if token is not None:
+        # Opened from an e-mail: the address is confirmed, and the page's address is kept
+        # without the token (bookmarks, shared links and the history do not carry it).
+        email_recipient_confirm(submission=submission, token=token)
+        return redirect("tickets:status", public_id=submission.public_id)
     provider = provider_or_none(submission.provider)
     return render(
         request,
@@ -213,6 +220,11 @@ def submission_status(request: HttpRequest, public_id) -> HttpResponse:
             # Opened with a code of "Find my request": the customer knows the way back.
             "found_by_code": request.session.get(FOUND_SESSION_KEY) == str(submission.public_id),
             "findable": bool(submission.phone and provider and provider.form().asks_for_phone),
+            # The same for every request that asked for WhatsApp: whether its number has
+            # written already is not this page's to tell.
+            "whatsapp_chat_url": (
+                whatsapp_chat_url(submission.reference) if submission.whatsapp_opt_in_at else ""
+            ),
         },
     )
 

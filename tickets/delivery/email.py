@@ -5,15 +5,18 @@ E-mails are an outbox (``outbox``): every e-mail is an ``OutgoingEmail`` row wri
 transaction of the change it tells of (``submission_moved``; the receipt with the first claim of
 the request's forward, so the web request writes no e-mail), and sent by a task: never inside a
 web request, retried when the mail server fails (``tickets.delivery.retry.MessageRetryPolicy``), and
-each one kept for staff to see. Staff alerts carry references, statuses and console links only,
-never a customer's name, phone or e-mail; the first goes out at once, later ones are gathered
-into at most one digest per ``STAFF_ALERT_DIGEST_SECONDS``.
+each one kept for staff to see. A customer's address that its owner has not confirmed gets at
+most one a day (``recipients``); the status link in every customer's e-mail confirms it. Staff
+alerts carry references, statuses and console links only, never a customer's name, phone or
+e-mail; the first goes out at once, later ones are gathered into at most one digest per
+``STAFF_ALERT_DIGEST_SECONDS``.
 """
 
 import logging
 import re
 import smtplib
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -25,7 +28,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from tickets.delivery import locks
+from tickets.delivery import locks, recipients
 from tickets.delivery.clock import database_now
 from tickets.delivery.outbox import MessageOutbox
 from tickets.delivery.scheduling import schedule
@@ -64,6 +67,8 @@ STAFF_ALERT_FOR_STATUS = {
     Status.REJECTED: StaffAlert.Reason.REJECTED,
     Status.FAILED: StaffAlert.Reason.FAILED,
 }
+# The status link's parameter that carries ``recipients.status_link_token``.
+CONFIRM_PARAMETER = "confirm"
 # The least time one send may take before the sweep counts its worker as gone (see
 # Emails.lease_seconds: more with a long EMAIL_TIMEOUT).
 SEND_LEASE_SECONDS = 300
@@ -87,6 +92,10 @@ class Emails(MessageOutbox):
     name = "emails"
     model = OutgoingEmail
     task = email_send_task
+    channel = recipients.Channel.EMAIL
+
+    def recipient_address(self, row: OutgoingEmail) -> str:
+        return "" if row.kind == OutgoingEmail.Kind.STAFF_ALERT else row.to
 
     def owed(self) -> Q:
         # Both conditions: the first is the partial index's, among the many e-mails sent.
@@ -121,7 +130,7 @@ def submission_moved(
             # The customer was told it would not be sent: the truth now is that it will be.
             kind = OutgoingEmail.Kind.REOPENED
         if kind is not None:
-            _queue_customer_email(submission, kind, now=now)
+            customer_email_queue(submission=submission, kind=kind, now=now)
             whatsapp.whatsapp_queue(submission, kind, now=now)
         reason = STAFF_ALERT_FOR_STATUS.get(submission.status)
         if reason is not None:
@@ -143,15 +152,19 @@ def _receipt(submission: Submission, *, now: datetime) -> None:
     """A new request is on its way (its first forward is claimed): the customer gets a receipt
     with the reference and the link, once (that forward may be cut short and claimed again)."""
     if submission.email and not submission.emails.filter(kind=OutgoingEmail.Kind.RECEIPT).exists():
-        _queue_customer_email(submission, OutgoingEmail.Kind.RECEIPT, now=now)
+        customer_email_queue(submission=submission, kind=OutgoingEmail.Kind.RECEIPT, now=now)
     receipt = WhatsAppMessage.Kind.RECEIPT
     if submission.whatsapp_opt_in_at and not submission.whatsapp_messages.filter(kind=receipt):
         whatsapp.whatsapp_queue(submission, receipt, now=now)
 
 
-def _queue_customer_email(submission: Submission, kind: str, *, now: datetime) -> None:
+def customer_email_queue(
+    *, submission: Submission, kind: str, now: datetime
+) -> OutgoingEmail | None:
+    """Write the e-mail ``kind`` to the request's customer and queue its send, with the current
+    transaction; None when the request has no address."""
     if not submission.email:
-        return  # StoreHub's e-mail is optional: nobody to write to.
+        return None  # StoreHub's e-mail is optional: nobody to write to.
     email = OutgoingEmail.objects.create(
         submission=submission,
         kind=kind,
@@ -160,6 +173,22 @@ def _queue_customer_email(submission: Submission, kind: str, *, now: datetime) -
         next_attempt_at=now,
     )
     EMAILS.schedule(email, now=now)
+    return email
+
+
+def email_recipient_confirm(*, submission: Submission, token: str) -> bool:
+    """The status link of an e-mail to the request's address was opened (``token``: what the
+    link carries): the address is its owner's, and what it was not sent in the last day goes.
+    False when the token is not the request's."""
+    if not recipients.status_link_token_is_valid(submission, token):
+        return False
+    with transaction.atomic():
+        now = database_now()
+        channel = recipients.Channel.EMAIL
+        recipient = recipients.recipient_confirm(channel=channel, address=submission.email, now=now)
+        if recipient is not None:
+            EMAILS.withheld_release(recipient, now=now)
+    return True
 
 
 def _raise_staff_alert(submission: Submission, reason: str) -> None:
@@ -278,6 +307,7 @@ def _message_for(email: OutgoingEmail) -> EmailMultiAlternatives:
         context = _staff_alert_context(email)
     else:
         context = _customer_context(email.submission)
+        context["confirmed"] = email.recipient is None or email.recipient.confirmed_at is not None
     if email.kind == OutgoingEmail.Kind.ACCESS_CODE:
         codes = email.submission.access_codes
         context["code"] = codes.to_send(channel="email", now=database_now())
@@ -340,7 +370,11 @@ def _customer_context(submission: Submission) -> dict:
         # Shown in the customer's time zone, named (``customer_time``), as the status page does.
         "sent_on": submission.created_at,
         "time_zone": provider.customer_time_zone if provider else "",
-        "status_url": settings.PORTAL_URL + reverse("tickets:status", args=[submission.public_id]),
+        # Opening it confirms the address (``recipients``): only its owner reads the token.
+        "status_url": settings.PORTAL_URL
+        + reverse("tickets:status", args=[submission.public_id])
+        + "?"
+        + urlencode({CONFIRM_PARAMETER: recipients.status_link_token(submission)}),
         "form_url": settings.PORTAL_URL + reverse("tickets:form", args=[submission.provider]),
         "privacy_url": settings.PORTAL_URL + reverse("tickets:privacy"),
         "operator_name": settings.OPERATOR_NAME,

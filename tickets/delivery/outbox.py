@@ -29,7 +29,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.tasks import Task
 
-from tickets.delivery import scheduling
+from tickets.delivery import recipients, scheduling
 from tickets.delivery.clock import database_now, database_now_in_query
 from tickets.delivery.retry import MessageRetryPolicy
 
@@ -64,6 +64,11 @@ class Outbox(ABC):
         """Save a row just claimed, with what a claim adds for this outbox."""
         row.save()
 
+    def refuses(self, row: Any, *, now: datetime) -> bool:
+        """Whether a locked row, about to be claimed, is not to be worked on at all; the hook
+        writes why, and takes the row out of what is owed."""
+        return False
+
     def watched(self, row: Any) -> bool:
         """Whether a person waits on a page for this row's work (``WATCHED_PRIORITY``)."""
         return False
@@ -85,7 +90,7 @@ class Outbox(ABC):
         scheduling.periodic_ensure_scheduled(with_every_claim=True)
         with transaction.atomic():
             row = self._read_at_now(self.model.objects.select_for_update().filter(pk=pk))
-            if row is None:
+            if row is None or self.refuses(row, now=row.read_at):
                 return None
             now = row.read_at
             row.claim_token = uuid.uuid4()
@@ -99,15 +104,18 @@ class Outbox(ABC):
         skipped, not waited for; the claimed row's waiting task leaves the queue with the
         claim, so no second task looks for it."""
         with transaction.atomic():
-            row = self._read_at_now(
-                self.model.objects.select_for_update(skip_locked=True).order_by(
-                    "next_attempt_at", "pk"
+            while True:
+                row = self._read_at_now(
+                    self.model.objects.select_for_update(skip_locked=True).order_by(
+                        "next_attempt_at", "pk"
+                    )
                 )
-            )
-            if row is None:
-                return None
-            now = row.read_at
-            scheduling.unqueue(self.task, row.pk)
+                if row is None:
+                    return None
+                now = row.read_at
+                scheduling.unqueue(self.task, row.pk)
+                if not self.refuses(row, now=now):
+                    break
             row.claim_token = uuid.uuid4()
             row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
             self.claimed(row, now=now)
@@ -168,10 +176,56 @@ class Outbox(ABC):
 class MessageOutbox(Outbox):
     """A message to a person (an ``Message``): each claim counts as a try, and a send
     whose worker died is made again at once (it may have gone: a person may get it twice, but
-    never not at all)."""
+    never not at all). A message its recipient has not confirmed it wants is withheld, not
+    claimed (``recipients``), and sent once the recipient confirms (``withheld_release``)."""
+
+    channel: ClassVar[str]
 
     def retry_policy(self) -> MessageRetryPolicy:
         return MessageRetryPolicy.from_settings()
+
+    def recipient_address(self, row: Any) -> str:
+        """The customer's address or number the message goes to; "" for none (staff)."""
+        return row.to
+
+    def refuses(self, row: Any, *, now: datetime) -> bool:
+        address = self.recipient_address(row)
+        if not address:
+            return False
+        recipient = recipients.recipient_get(channel=self.channel, address=address, lock=True)
+        first_decision = row.recipient_id != recipient.pk
+        row.recipient = recipient
+        reason = recipients.recipient_withholds(
+            recipient=recipient, kind=row.kind, message_id=row.pk, now=now
+        )
+        if reason:
+            row.state, row.next_attempt_at, row.last_error = self.model.State.WITHHELD, None, reason
+            if row.kind == self.model.Kind.ACCESS_CODE:
+                row.submission.access_codes.sent(channel=self.channel)  # forgotten in clear
+        if reason or first_decision:
+            row.save(update_fields=["recipient", "state", "next_attempt_at", "last_error"])
+        return bool(reason)
+
+    def withheld_release(self, recipient: Any, *, now: datetime) -> int:
+        """Queue again what ``recipient``, who has just confirmed, was not sent in the last day
+        (with the current transaction); how many."""
+        rows = list(
+            self.model.objects.select_for_update().filter(
+                recipient=recipient,
+                state=self.model.State.WITHHELD,
+                kind__in=recipients.RELEASED_KINDS,
+                created_at__gte=now - recipient.DAY,
+            )
+        )
+        for row in rows:
+            row.state, row.next_attempt_at, row.last_error = self.model.State.QUEUED, now, ""
+            row.save(update_fields=["state", "next_attempt_at", "last_error"])
+            self.schedule(row, now=now)
+        if rows:
+            logger.info(
+                "%s: %d withheld message(s) released by a confirmation", self.name, len(rows)
+            )
+        return len(rows)
 
     def watched(self, row: Any) -> bool:
         return row.kind == self.model.Kind.ACCESS_CODE  # typed into "Find my request" next

@@ -146,7 +146,9 @@ def whatsapp_updates_field() -> forms.BooleanField:
     return forms.BooleanField(
         label=_("Send me updates on WhatsApp"),
         help_text=_(
-            "The receipt and the ticket number, to the phone number above. Reply STOP to end them."
+            "The receipt and the ticket number, to the phone number above. They start once you "
+            "write to us on WhatsApp: the page after you send has a button that opens WhatsApp "
+            "with your reference written. Reply STOP to end them."
         ),
         required=False,
         initial=False,

@@ -33,6 +33,7 @@ WHATSAPP_NOT_SENT = (
     WhatsAppMessage.State.QUEUED,
     WhatsAppMessage.State.HELD,
     WhatsAppMessage.State.FAILED,
+    WhatsAppMessage.State.WITHHELD,
 )
 
 
@@ -110,7 +111,8 @@ class DeliveryCollector:
 
         emails = GaugeMetricFamily(
             "portal_emails_not_sent",
-            "E-mails not sent: waiting (queued) or given up (failed).",
+            "E-mails not sent: waiting (queued), given up (failed), or withheld from a recipient "
+            "who has not confirmed (withheld).",
             labels=["state"],
         )
         email_oldest = GaugeMetricFamily(
@@ -124,7 +126,11 @@ class DeliveryCollector:
             .order_by()
         )
         by_state = {state: (count, first) for state, count, first in rows}
-        for state in (OutgoingEmail.State.QUEUED, OutgoingEmail.State.FAILED):
+        for state in (
+            OutgoingEmail.State.QUEUED,
+            OutgoingEmail.State.FAILED,
+            OutgoingEmail.State.WITHHELD,
+        ):
             emails.add_metric([state], by_state.get(state, (0, None))[0])
         first_queued = by_state.get(OutgoingEmail.State.QUEUED, (0, None))[1]
         email_oldest.add_metric([], (now - first_queued).total_seconds() if first_queued else 0.0)
@@ -133,8 +139,8 @@ class DeliveryCollector:
 
         whatsapp = GaugeMetricFamily(
             "portal_whatsapp_messages_not_sent",
-            "WhatsApp messages not sent: waiting (queued), held for the settings (held), or "
-            "given up (failed).",
+            "WhatsApp messages not sent: waiting (queued), held for the settings (held), given "
+            "up (failed), or withheld from a number that has not confirmed (withheld).",
             labels=["state"],
         )
         rows = (

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from tickets.delivery.recipients import recipients_erase
 from tickets.models import Attachment, Status, Submission
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def customer_data_erase(*, email: str = "", phone: str = "") -> int:
     if not email and not phone:
         raise ValidationError("Give the customer's e-mail address or phone number.")
     deleted = _delete_with_files(submissions_of_customers([(email.strip(), phone.strip())]))
+    recipients_erase(email=email.strip(), phone=phone.strip())
     logger.info("erasure on request: %d submission(s) deleted", deleted)
     return deleted
 

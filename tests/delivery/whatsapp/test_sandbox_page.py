@@ -9,7 +9,11 @@ from tests.support.factories import storehub_data
 from tickets.customer.intake import submission_create
 from tickets.delivery.whatsapp.templates import TEMPLATE_TEXTS, message_text
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # Whether a recipient who did not ask gets them is tests/delivery/test_recipients.py's.
+    pytest.mark.usefixtures("confirmed_customers"),
+]
 
 
 def sandbox_page(sandbox) -> str:

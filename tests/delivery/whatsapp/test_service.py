@@ -14,7 +14,11 @@ from tickets.delivery.whatsapp.service import whatsapp_send
 from tickets.models import Status, WhatsAppMessage, WhatsAppOptOut
 from tickets.providers import get_provider
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # Whether a recipient who did not ask gets them is tests/delivery/test_recipients.py's.
+    pytest.mark.usefixtures("confirmed_customers"),
+]
 
 
 def create(*, whatsapp_updates=True, language="en", **overrides):

@@ -73,7 +73,7 @@ def opted_out() -> bool:
 
 
 @pytest.fixture
-def sent_message(whatsapp, run_worker, settings):
+def sent_message(whatsapp, run_worker, settings, confirmed_customers):
     """A receipt Meta took (state "sent"), its ticket-number message left out."""
     settings.WHATSAPP["TEMPLATES"] = {**settings.WHATSAPP["TEMPLATES"], "ticket_number": ""}
     submission = submission_create(
@@ -458,7 +458,7 @@ def test_of_a_stop_and_a_start_in_the_same_second_the_stop_wins(client, settings
 # --- the sandbox calls back as Meta does ------------------------------------------------------
 @pytest.mark.django_db(transaction=True)
 def test_the_sandbox_reports_each_message_delivered_and_read_signed(
-    live_server, whatsapp, run_worker, settings
+    live_server, whatsapp, run_worker, settings, confirmed_customers
 ):
     whatsapp.webhook_url = f"{live_server.url}{URL}"
     whatsapp.app_secret = settings.WHATSAPP["APP_SECRET"]

@@ -72,6 +72,7 @@ class WhatsAppSandbox(SandboxEndpoints):
             "API_URL": f"{base_url}/v23.0",
             "PHONE_NUMBER_ID": "100200300400500",
             "ACCESS_TOKEN": f"{TOKEN_PREFIX}token-for-tests",
+            "BUSINESS_NUMBER": "60300000000",
         }
 
     def messages(self, handler, raw: bytes) -> None:

@@ -10,8 +10,10 @@ at once. Every call is kept (``WhatsAppCall``), the access token removed.
 
 A message is written only while WhatsApp is on, for a request whose customer opted in, to a
 number that has not opted out; one already queued for a number that opts out meanwhile is not
-sent. Meta's webhook then reports each message delivered, read, or failed after all (decided as
-a failed send would be), and a customer's STOP opts the number out.
+sent, and one to a number that has not written to the business yet is withheld until it does
+(``recipients``). Meta's webhook then reports each message delivered, read, or failed after all
+(decided as a failed send would be); any message from a customer confirms their number, and
+their STOP opts it out.
 """
 
 import json
@@ -28,6 +30,7 @@ from django.utils import translation
 from django.utils.translation import gettext_noop
 
 from tickets.channels import whatsapp_is_on
+from tickets.delivery import recipients
 from tickets.delivery.clock import database_now
 from tickets.delivery.outbox import MessageOutbox
 from tickets.delivery.whatsapp.client import CloudApi, failure_for
@@ -62,6 +65,7 @@ class WhatsAppMessages(MessageOutbox):
     name = "whatsapp"
     model = WhatsAppMessage
     task = whatsapp_send_task
+    channel = recipients.Channel.WHATSAPP
 
     def owed(self) -> Q:
         return Q(state__in=[WhatsAppMessage.State.QUEUED, WhatsAppMessage.State.HELD])
@@ -284,9 +288,21 @@ def whatsapp_webhook_received(delivery: Delivery) -> Counter[str]:
     for status in delivery.statuses:
         counts[_status_received(status)] += 1
     for reply in delivery.replies:
+        _number_confirmed(reply.phone)
         if _reply_received(reply):
             counts["opted_out"] += 1
     return counts
+
+
+def _number_confirmed(phone: str) -> None:
+    """A message from ``phone`` to the business: the number is its owner's, who wants to hear
+    from the business there; what it was not sent in the last day goes."""
+    with transaction.atomic():
+        now = database_now()
+        channel = recipients.Channel.WHATSAPP
+        recipient = recipients.recipient_confirm(channel=channel, address=phone, now=now)
+        if recipient is not None:
+            WHATSAPP_MESSAGES.withheld_release(recipient, now=now)
 
 
 def _status_received(status: Status) -> str:
