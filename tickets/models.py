@@ -333,8 +333,9 @@ class Recipient(models.Model):
     """An e-mail address or a WhatsApp number that messages go to, known by a keyed digest only
     (``tickets.delivery.recipients``), and whether its owner confirmed it is theirs.
 
-    Until then it gets at most one message a day on its channel, whatever number of requests
-    name it (``allowance_*``: the one it had); ``tickets.delivery.recipients`` says which.
+    Until then it hears of one request a day on its channel, whatever number of requests name
+    it (``allowance_*``: the day's first message and its request); ``tickets.delivery.recipients``
+    says which.
     """
 
     class Channel(models.TextChoices):
@@ -348,9 +349,11 @@ class Recipient(models.Model):
     digest = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    # The message (of the channel's table) that had the day's one, and when it was let through.
+    # The message (of the channel's table) that had the day's one, when it was let through, and
+    # the request whose later updates may follow it that day (none after a code).
     allowance_used_at = models.DateTimeField(null=True, blank=True)
     allowance_message_id = models.BigIntegerField(null=True, blank=True)
+    allowance_submission_id = models.BigIntegerField(null=True, blank=True)
 
     objects = RecipientQuerySet.as_manager()
 

@@ -196,7 +196,11 @@ class MessageOutbox(Outbox):
         first_decision = row.recipient_id != recipient.pk
         row.recipient = recipient
         reason = recipients.recipient_withholds(
-            recipient=recipient, kind=row.kind, message_id=row.pk, now=now
+            recipient=recipient,
+            kind=row.kind,
+            message_id=row.pk,
+            submission_id=row.submission_id,
+            now=now,
         )
         if reason:
             row.state, row.next_attempt_at, row.last_error = self.model.State.WITHHELD, None, reason

@@ -3,9 +3,11 @@ so a message goes only where its owner wants it.
 
 An e-mail address or a WhatsApp number is a ``Recipient``, known by a keyed digest only (the
 address itself stays on the messages staff read, and on the request). Until its owner confirms it
-is theirs, however many requests name it, it gets at most one message a day on its channel:
+is theirs, however many requests name it, it hears of one request a day on its channel:
 
-- by e-mail, one e-mail a day in all (a receipt, a ticket number, a code to find a request);
+- by e-mail, the e-mails of the first request whose e-mail goes that day (its receipt and its
+  ticket number: a customer who never opens a link still gets both), or one code to find a
+  request when nothing else went that day;
 - on WhatsApp, no update template at all, and one code a day that "Find my request" asked for.
 
 The outbox decides for each message as a worker claims it (``outbox.MessageOutbox``); a message
@@ -30,7 +32,7 @@ Channel = Recipient.Channel
 # Why a message was withheld (shown to staff in their language: ``in_language``).
 EMAIL_DAY_USED = gettext_noop(
     "Not sent: the recipient has not confirmed this address (by opening a link from our "
-    "e-mails), and its one e-mail a day has already gone."
+    "e-mails), and another request's e-mails have already gone to it today."
 )
 WHATSAPP_UNCONFIRMED = gettext_noop(
     "Not sent: the number has not written to the business on WhatsApp yet, so it has not "
@@ -83,18 +85,27 @@ def recipient_get(*, channel: str, address: str, lock: bool = False) -> Recipien
     return recipients.get(channel=channel, digest=digest)
 
 
-def recipient_withholds(*, recipient: Recipient, kind: str, message_id: int, now: datetime) -> str:
-    """Why ``recipient`` (locked) may not have the message ``message_id`` of ``kind`` now, or ""
-    when it may: confirmed, or its day's one message (taken by this one, if still free)."""
+def recipient_withholds(
+    *, recipient: Recipient, kind: str, message_id: int, submission_id: int | None, now: datetime
+) -> str:
+    """Why ``recipient`` (locked) may not have the message ``message_id`` of ``kind``, about the
+    request ``submission_id``, now, or "" when it may: confirmed, the day's one message (taken
+    by this one, if still free), or another update of the request that took the day. A code is
+    never such an update: each code is asked for anew, so a stranger could ask for many."""
     if recipient.confirmed_at is not None or recipient.allowance_message_id == message_id:
         return ""
     if recipient.channel == Channel.WHATSAPP and kind != ACCESS_CODE:
         return WHATSAPP_UNCONFIRMED
     used = recipient.allowance_used_at
     if used is not None and used > now - Recipient.DAY:
+        if kind != ACCESS_CODE and recipient.allowance_submission_id == submission_id:
+            return ""
         return EMAIL_DAY_USED if recipient.channel == Channel.EMAIL else WHATSAPP_CODE_DAY_USED
     recipient.allowance_used_at, recipient.allowance_message_id = now, message_id
-    recipient.save(update_fields=["allowance_used_at", "allowance_message_id"])
+    recipient.allowance_submission_id = None if kind == ACCESS_CODE else submission_id
+    recipient.save(
+        update_fields=["allowance_used_at", "allowance_message_id", "allowance_submission_id"]
+    )
     return ""
 
 

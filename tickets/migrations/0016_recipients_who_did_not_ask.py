@@ -31,6 +31,7 @@ class Migration(migrations.Migration):
                 ('confirmed_at', models.DateTimeField(blank=True, null=True)),
                 ('allowance_used_at', models.DateTimeField(blank=True, null=True)),
                 ('allowance_message_id', models.BigIntegerField(blank=True, null=True)),
+                ('allowance_submission_id', models.BigIntegerField(blank=True, null=True)),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('channel', 'digest'), name='one_recipient_per_digest')],
