@@ -23,6 +23,7 @@ from django.utils import timezone
 from tickets.delivery.reports import submissions_needing_attention
 from tickets.models import (
     CANCELLABLE_STATUSES,
+    CHECKED_BY_STAFF_STATUSES,
     RESENDABLE_STATUSES,
     Attachment,
     Correction,
@@ -157,6 +158,10 @@ def submission_last_ticket_call(*, submission: Submission) -> ProviderCall | Non
 def submissions_resendable(queryset: QuerySet[Submission]) -> list[Submission]:
     """The ones staff may resend, correct or cancel, read in full before any is changed."""
     return list(queryset.filter(status__in=RESENDABLE_STATUSES))
+
+
+def submissions_held_for_a_check(queryset: QuerySet[Submission]) -> list[Submission]:
+    return list(queryset.filter(status__in=CHECKED_BY_STAFF_STATUSES))
 
 
 def submissions_cancellable(queryset: QuerySet[Submission]) -> list[Submission]:

@@ -35,6 +35,7 @@ from tickets.admin.presentation import (
 )
 from tickets.models import (
     CANCELLABLE_STATUSES,
+    CHECKED_BY_STAFF_STATUSES,
     CUSTOMER_COLUMNS,
     PENDING_STATUSES,
     RESENDABLE_STATUSES,
@@ -64,6 +65,8 @@ def applies(action_name: str, submission: Submission) -> bool:
         return staff.reopenable(submission)
     if action_name == "mark_duplicate_checked":
         return submission.possible_duplicate
+    if action_name in ("release_held", "discard_held"):
+        return submission.status in CHECKED_BY_STAFF_STATUSES
     return True
 
 
@@ -73,6 +76,7 @@ DELIVERY_FIELDS = (
     "reference",
     "provider_name",
     "status_label",
+    "held_for",
     "ticket_id",
     "case_number",
     "forward_count",
@@ -124,6 +128,8 @@ class SubmissionAdmin(admin.ModelAdmin):
         staff_actions.resend_now,
         staff_actions.cancel,
         staff_actions.reopen,
+        staff_actions.release_held,
+        staff_actions.discard_held,
         staff_actions.mark_duplicate_checked,
         staff_actions.export_selected_csv,
         staff_actions.erase_customer_data,
