@@ -89,9 +89,11 @@ def test_staff_find_them_by_status_and_the_detail_page_offers_only_these_actions
     (one,) = held(settings, 1)
 
     listed = changelist(admin_client, status=Status.CHECKING).content.decode()
+    banner = changelist(admin_client).content.decode()
     detail = admin_client.get(change_url(one)).content.decode()
 
     assert one.reference in listed
+    assert "1 held for a check" in banner and "?status__exact=checking" in banner
     assert "Past the provider&#x27;s daily budget" in detail
     assert "Release held requests (send them)…" in detail
     assert "Discard held requests…" in detail

@@ -82,10 +82,11 @@ class AttentionCounts:
     held: int
     rejected: int
     possible_duplicate: int
+    checking: int
 
     @property
     def total(self) -> int:
-        return self.failed + self.held + self.rejected + self.possible_duplicate
+        return self.failed + self.held + self.rejected + self.possible_duplicate + self.checking
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ def submission_staff_summary(*, now: datetime | None = None) -> StaffSummary:
         held=Count("pk", filter=Q(status=Status.HELD)),
         rejected=Count("pk", filter=Q(status=Status.REJECTED)),
         possible_duplicate=Count("pk", filter=Q(possible_duplicate=True)),
+        checking=Count("pk", filter=Q(status=Status.CHECKING)),
     )
     return StaffSummary(
         since_today=today_start,

@@ -254,7 +254,7 @@ def find_request(request: HttpRequest) -> HttpResponse:
     form = FindRequestForm(request.POST or None)
     # Its codes go out by e-mail and WhatsApp: during unusual volume it asks for a proof of work.
     proof = (
-        {"proof_challenge": _proof_challenge()}
+        {"proof_challenge": lazy(_proof_challenge, str)()}
         if any_volume_is_unusual(providers=[provider.alias for provider in enabled_providers()])
         else {}
     )
