@@ -40,7 +40,8 @@ def test_300_scripted_forms_from_300_addresses_make_at_most_60_tickets(
     assert [answer.status_code for answer in answers] == [302] * FORMS
     assert Submission.objects.count() == FORMS
     created = len(sandbox.created("storehub"))
-    assert created <= 60
+    # The default threshold: the floor (30), this hour's flood not counted as a busy hour.
+    assert created <= 31
     held = Submission.objects.filter(status=Status.CHECKING, held_for=HoldReason.VOLUME)
     assert held.count() == FORMS - created
     assert Submission.objects.filter(status=Status.SENT).count() == created

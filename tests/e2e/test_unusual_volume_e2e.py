@@ -109,3 +109,21 @@ def test_with_normal_volume_the_page_loads_no_proof_of_work(browsing):
     expect(page.get_by_role("button", name="Send request")).to_be_visible()
     assert page.locator("#proof-of-work").count() == 0
     assert not [url for url in loaded if "proof_of_work" in url or "altcha" in url]
+
+
+def test_find_my_request_does_the_proof_of_work_and_sends_the_code(browsing, settings):
+    submission = Submission.objects.create(
+        provider="storehub", name="Siti Rahman", phone="60198765432", status=Status.SENT
+    )
+    settings.UNUSUAL_VOLUME_PER_HOUR = 1
+    volume._request_counted("storehub")
+    page = browsing.page(viewport=PHONE)
+    page.goto(browsing.server_url + "/find/")
+    assert page.locator("#proof-of-work").count() == 1
+
+    page.get_by_label("Reference").fill(submission.reference)
+    page.get_by_label("Phone number").fill("019-876 5432")
+    page.get_by_role("button", name="Send me a code").click()
+
+    expect(page.locator("#code-sent")).to_contain_text(submission.reference)
+    assert csp_violations(page) == []

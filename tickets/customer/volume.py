@@ -9,6 +9,10 @@ busiest hour of the last four weeks, never under ``UNUSUAL_VOLUME_FLOOR``) the f
 browsers for a proof of work (``proof_of_work``), and a request sent without an accepted one (a
 script, a phone without JavaScript) is held. Past ``PROVIDER_DAILY_BUDGET`` requests forwarded
 today, every new one is held.
+
+A post costs one call to the cache: a process reads the hour's closed buckets once per bucket. A
+form page mostly costs none: a process reads the count for pages at most once a second, and each
+post it counts tells it the count anyway; a page may so be a second late to ask for the proof.
 """
 
 import logging
@@ -17,8 +21,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
+from django.dispatch import receiver
 from django.utils import timezone
 
 from tickets.cache import CACHE_UNREACHABLE
@@ -35,16 +41,34 @@ BUSIEST_HOUR_KEPT_SECONDS = 600
 # The default threshold is this many times the busiest hour: a good day is not unusual.
 BUSIEST_HOUR_FACTOR = 2
 
+# How long a process shows form pages by the hour's count it last read or made.
+PAGE_COUNT_KEPT_SECONDS = 1.0
+
 # provider -> (monotonic time it was read, its busiest hour): read once per process and while.
 _busiest: dict[str, tuple[float, int]] = {}
+# provider -> (monotonic time, the hour's count then): what form pages are shown by.
+_page_counts: dict[str, tuple[float, int]] = {}
+# provider -> (the current bucket's key, the sum of the hour's closed buckets).
+_closed_buckets: dict[str, tuple[str, int]] = {}
 # Whether this process last found the cache unreachable: its outage is logged once.
 _cache_down = False
+
+
+@receiver(setting_changed)
+def _forget_counts(**kwargs) -> None:
+    _busiest.clear()
+    _page_counts.clear()
+    _closed_buckets.clear()
 
 
 def volume_is_unusual(*, provider: str) -> bool:
     """Whether the next request to ``provider`` would pass its threshold: the form pages then
     ask for a proof of work."""
-    return _requests_in_the_last_hour(provider) >= volume_threshold(provider=provider)
+    read_at, count = _page_counts.get(provider, (float("-inf"), 0))
+    if time.monotonic() - read_at >= PAGE_COUNT_KEPT_SECONDS:
+        count = _requests_in_the_last_hour(provider)
+        _page_counts[provider] = (time.monotonic(), count)
+    return _past_the_threshold(provider, count + 1)
 
 
 def any_volume_is_unusual(*, providers: list[str]) -> bool:
@@ -59,9 +83,16 @@ def request_hold_reason(*, provider: str, proof: str) -> str:
     count = _request_counted(provider)
     if _past_the_daily_budget(provider):
         return HoldReason.BUDGET
-    if count > volume_threshold(provider=provider) and not proof_accepted(proof):
+    if _past_the_threshold(provider, count) and not proof_accepted(proof):
         return HoldReason.VOLUME
     return ""
+
+
+def _past_the_threshold(provider: str, count: int) -> bool:
+    # Under the floor nothing is unusual: the busiest hour is not looked up.
+    if settings.UNUSUAL_VOLUME_PER_HOUR <= 0 and count <= settings.UNUSUAL_VOLUME_FLOOR:
+        return False
+    return count > volume_threshold(provider=provider)
 
 
 def code_request_allowed(*, unusual: bool, proof: str) -> bool:
@@ -81,11 +112,14 @@ def _busiest_hour(provider: str) -> int:
     read_at, busiest = _busiest.get(provider, (float("-inf"), 0))
     if time.monotonic() - read_at < BUSIEST_HOUR_KEPT_SECONDS:
         return busiest
-    # Hours in which anything was held are left out: a flood must not raise what is normal.
+    # The last hour (the one being judged) and hours in which anything was held are left out:
+    # a flood must not raise what is normal.
+    now = timezone.now()
     hours = (
         Submission.objects.filter(
             provider=provider,
-            created_at__gte=timezone.now() - timedelta(days=BUSIEST_HOUR_DAYS),
+            created_at__gte=now - timedelta(days=BUSIEST_HOUR_DAYS),
+            created_at__lt=now - timedelta(seconds=WINDOW_SECONDS),
         )
         .annotate(hour=TruncHour("created_at"))
         .values("hour")
@@ -117,29 +151,40 @@ def _bucket_keys(provider: str) -> list[str]:
 
 
 def _requests_in_the_last_hour(provider: str) -> int:
+    current, *closed = _bucket_keys(provider)
     try:
-        counts = cache.get_many(_bucket_keys(provider))
+        count = cache.get(current, 0) + _closed_count(provider, current, closed)
     except CACHE_UNREACHABLE:
         _note_the_cache(down=True)
         return _counted_by_the_database(provider)
     _note_the_cache(down=False)
-    return sum(counts.values())
+    return count
 
 
 def _request_counted(provider: str) -> int:
     """Count one more request; the hour's count with it."""
-    current, *earlier = _bucket_keys(provider)
+    current, *closed = _bucket_keys(provider)
     try:
         try:
             count = cache.incr(current)
         except ValueError:  # the bucket's first request (or two at once: one adds, one counts)
             added = cache.add(current, 1, timeout=WINDOW_SECONDS + BUCKET_SECONDS)
             count = 1 if added else cache.get(current, 1)
-        count += sum(cache.get_many(earlier).values())
+        count += _closed_count(provider, current, closed)
     except CACHE_UNREACHABLE:
         _note_the_cache(down=True)
         return _counted_by_the_database(provider) + 1
     _note_the_cache(down=False)
+    _page_counts[provider] = (time.monotonic(), count)
+    return count
+
+
+def _closed_count(provider: str, current: str, closed: list[str]) -> int:
+    """The sum of the hour's closed buckets, read once per bucket: nothing is added to them."""
+    read_for, count = _closed_buckets.get(provider, ("", 0))
+    if read_for != current:
+        count = sum(cache.get_many(closed).values())
+        _closed_buckets[provider] = (current, count)
     return count
 
 
