@@ -24,8 +24,8 @@ from tickets.models import SpentProof
 FIELD = "altcha"
 ALGORITHM = "PBKDF2/SHA-256"
 # PBKDF2 iterations per try, and the tries the browser makes (the counter it must reach, split
-# between its workers): from the page's first byte to the answer, 0.7 s (p50) at Chromium's 4x
-# CPU slow-down for a mid-range phone and 0.3 s without it (`make bench`, "proof of work").
+# between its workers): from the page's first byte to the answer, 0.4 to 0.7 s (p50) at
+# Chromium's 4x CPU slow-down for a mid-range phone, 0.3 s without it (`make bench`).
 COST = 500
 COUNTER_MIN = 150
 COUNTER_MAX = 450

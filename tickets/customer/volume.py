@@ -12,7 +12,7 @@ today, every new one is held.
 
 A post costs one call to the cache: a process reads the hour's closed buckets once per bucket. A
 form page mostly costs none: a process reads the count for pages at most once a second, and each
-post it counts tells it the count anyway; a page may so be a second late to ask for the proof.
+post it counts tells it the count anyway, so a page may ask for the proof a second late.
 """
 
 import logging
