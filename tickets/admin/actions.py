@@ -57,26 +57,16 @@ def cancel(model_admin, request: HttpRequest, queryset):
     candidates = selectors.submissions_cancellable(queryset)
     form = CancelForm(request.POST if "confirm_cancel" in request.POST else None)
     if candidates and not form.is_valid():
-        return TemplateResponse(
+        return _reason_asked(
+            model_admin,
             request,
-            "admin/tickets/submission/cancel_confirm.html",
-            {
-                **model_admin.admin_site.each_context(request),
-                "opts": model_admin.opts,
-                "title": _("Cancel delivery"),
-                "form": form,
-                "candidates": candidates,
-                "skipped": queryset.count() - len(candidates),
-                # The admin's own fields (which action, which rows, from the list or the
-                # request's page), posted again with the reason.
-                "carried": [
-                    (name, value)
-                    for name in request.POST
-                    if name not in ("csrfmiddlewaretoken", "confirm_cancel", "reason")
-                    for value in request.POST.getlist(name)
-                ],
-                "media": model_admin.media,
-            },
+            queryset,
+            template="admin/tickets/submission/cancel_confirm.html",
+            form=form,
+            candidates=candidates,
+            confirm_field="confirm_cancel",
+            title=_("Cancel delivery"),
+            confirm=_("Yes, cancel delivery"),
         )
     reason = form.cleaned_data["reason"] if candidates else ""
     _act_on_each(
@@ -164,26 +154,17 @@ def _check_held(
     candidates = selectors.submissions_held_for_a_check(queryset)
     form = CheckedForm(request.POST if "confirm_checked" in request.POST else None)
     if candidates and not form.is_valid():
-        return TemplateResponse(
+        return _reason_asked(
+            model_admin,
             request,
-            "admin/tickets/submission/checked_confirm.html",
-            {
-                **model_admin.admin_site.each_context(request),
-                "opts": model_admin.opts,
-                "title": title,
-                "outcome": outcome,
-                "confirm": confirm,
-                "form": form,
-                "candidates": candidates,
-                "skipped": queryset.count() - len(candidates),
-                "carried": [
-                    (name, value)
-                    for name in request.POST
-                    if name not in ("csrfmiddlewaretoken", "confirm_checked", "reason")
-                    for value in request.POST.getlist(name)
-                ],
-                "media": model_admin.media,
-            },
+            queryset,
+            template="admin/tickets/submission/checked_confirm.html",
+            form=form,
+            candidates=candidates,
+            confirm_field="confirm_checked",
+            title=title,
+            confirm=confirm,
+            outcome=outcome,
         )
     reason = form.cleaned_data["reason"] if candidates else ""
     _act_on_each(
@@ -303,6 +284,43 @@ def erase_customer_data(model_admin, request: HttpRequest, queryset):
         messages.SUCCESS,
     )
     return None
+
+
+def _reason_asked(
+    model_admin,
+    request: HttpRequest,
+    queryset,
+    *,
+    template,
+    form,
+    candidates,
+    confirm_field,
+    **shown,
+) -> TemplateResponse:
+    """The page that lists ``candidates`` and asks why, before an action that needs a reason.
+    Its form posts ``confirm_field`` with the reason."""
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.opts,
+            "form": form,
+            "candidates": candidates,
+            "skipped": queryset.count() - len(candidates),
+            "confirm_field": confirm_field,
+            # The admin's own fields (which action, which rows, from the list or the request's
+            # page), posted again with the reason.
+            "carried": [
+                (name, value)
+                for name in request.POST
+                if name not in ("csrfmiddlewaretoken", confirm_field, "reason")
+                for value in request.POST.getlist(name)
+            ],
+            "media": model_admin.media,
+            **shown,
+        },
+    )
 
 
 def _refuse_unless(allowed: bool) -> None:
