@@ -65,6 +65,7 @@ def portal_env(workdir: Path, database_url: str | None = None) -> dict:
         "STOREHUB_URL": "https://storehub.invalid",
         "STOREHUB_API_KEY": "tk_bench",
         "FORM_RATE_LIMIT": "1000000000",
+        "UNUSUAL_VOLUME_PER_HOUR": "1000000000",
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "1",
         "LOG_LEVEL": "WARNING",

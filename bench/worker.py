@@ -94,6 +94,7 @@ def environments(workdir: Path, database_url: str) -> tuple[dict, dict]:
         "ENABLED_PROVIDERS": "storehub",
         "STOREHUB_API_KEY": "tk_bench",
         "FORM_RATE_LIMIT": "1000000000",
+        "UNUSUAL_VOLUME_PER_HOUR": "1000000000",
         "MEDIA_ROOT": str(workdir / "media"),
         "LOG_LEVEL": "WARNING",
     }

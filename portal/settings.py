@@ -483,6 +483,16 @@ else:
 # shared by many customers behind a mobile carrier's NAT.
 FORM_RATE_LIMIT = env_int("FORM_RATE_LIMIT", 30)
 FORM_RATE_LIMIT_WINDOW_SECONDS = env_int("FORM_RATE_LIMIT_WINDOW_SECONDS", 600)
+# Unusual volume (tickets/customer/volume.py): new requests to one provider in the last hour
+# past which browsers are asked for a proof of work and requests sent without one are held for
+# staff. 0: twice the provider's busiest hour of the last four weeks, never under the floor.
+UNUSUAL_VOLUME_PER_HOUR = env_int("UNUSUAL_VOLUME_PER_HOUR", 0)
+UNUSUAL_VOLUME_FLOOR = env_int("UNUSUAL_VOLUME_FLOOR", 30)
+# Requests a day each provider is sent without a check by staff (0: no budget); past it, new
+# requests are held for staff, never refused.
+PROVIDER_DAILY_BUDGET = env_int("PROVIDER_DAILY_BUDGET", 0)
+# The key that signs the proof-of-work challenges; empty: a key derived from SECRET_KEY.
+PROOF_OF_WORK_KEY = env_str("PROOF_OF_WORK_KEY")
 # How many proxies in front of the portal append to X-Forwarded-For (0: use REMOTE_ADDR), and
 # the addresses they connect from: X-Forwarded-For is believed only from a peer in one of them,
 # so a client that reaches gunicorn directly cannot choose its own address. Loopback only unless

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop
 
 from tickets.statuses import (  # noqa: F401  (re-exported: the models' vocabulary)
     CANCELLABLE_STATUSES,
+    CHECKED_BY_STAFF_STATUSES,
     FINAL_STATUSES,
     PENDING_STATUSES,
     REOPENABLE_STATUSES,
@@ -50,6 +51,13 @@ def split_customer_data(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
 
 def new_reference() -> str:
     return "REQ-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+class HoldReason(models.TextChoices):
+    """Why a request was held for a check by staff instead of forwarded when it came in."""
+
+    VOLUME = "volume", _("Unusual volume, no proof of work")
+    BUDGET = "budget", _("Past the provider's daily budget")
 
 
 class Submission(models.Model):
@@ -133,6 +141,11 @@ class Submission(models.Model):
         _("WhatsApp updates agreed at"), null=True, blank=True
     )
     whatsapp_opt_in = models.CharField(_("WhatsApp updates agreed by"), max_length=200, blank=True)
+    # Why it was held for a check when it came in; kept after staff release it, so that a flood
+    # let through by hand does not raise what counts as a normal hour.
+    held_for = models.CharField(
+        _("held for a check"), max_length=10, choices=HoldReason.choices, blank=True
+    )
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -458,6 +471,7 @@ class StaffAlert(models.Model):
         REJECTED = "rejected", _("Rejected")
         FAILED = "failed", _("Failed")
         POSSIBLE_DUPLICATE = "possible_duplicate", _("Possible duplicate")
+        CHECKING = "checking", _("Held for a check")
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="alerts")
     reason = models.CharField(max_length=20, choices=Reason.choices)
@@ -638,3 +652,15 @@ class AccessCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.submission_id} by {self.channel}"
+
+
+class SpentProof(models.Model):
+    """A proof of work the portal accepted (``tickets.customer.proof_of_work``): its challenge's
+    signature, so that the same solution is accepted once. Deleted by the daily upkeep once its
+    challenge has expired, when it could not be accepted anyway."""
+
+    signature = models.CharField(max_length=128, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"proof spent, expires {self.expires_at:%Y-%m-%d %H:%M}"

@@ -17,6 +17,9 @@ class Status(models.TextChoices):
     REJECTED = "rejected", _("Rejected by provider")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
+    # Stored in unusual volume without a proof of work, or past the provider's daily budget:
+    # not forwarded until staff release it (``tickets.admin.staff.submissions_release``).
+    CHECKING = "checking", _("Held for a check")
 
 
 # Statuses in which a submission is still owed a delivery attempt.
@@ -28,13 +31,15 @@ UNDELIVERED_STATUSES = (*PENDING_STATUSES, Status.SENDING)
 FINAL_STATUSES = (Status.SENT, Status.CANCELLED)
 # Waiting for a person (staff, or whoever fixes the provider settings), not for the next
 # automatic try: the customer's page asks less often, the staff console asks for attention.
-WAITING_ON_STAFF_STATUSES = (Status.FAILED, Status.HELD, Status.REJECTED)
+WAITING_ON_STAFF_STATUSES = (Status.FAILED, Status.HELD, Status.REJECTED, Status.CHECKING)
 # What staff may send again, correct or cancel: anything not delivered, not on the wire right
 # now, and not cancelled (cancelling is final).
-RESENDABLE_STATUSES = (*PENDING_STATUSES, Status.FAILED, Status.REJECTED)
+RESENDABLE_STATUSES = (*PENDING_STATUSES, Status.FAILED, Status.REJECTED, Status.CHECKING)
 # What staff may cancel: those, and one on the wire right now (its worker's answer then counts
 # as a late one: only recorded, and a ticket it brings is flagged beside the cancelled request).
 CANCELLABLE_STATUSES = (*RESENDABLE_STATUSES, Status.SENDING)
+# What staff may release (forward) or discard in bulk: the requests held for a check.
+CHECKED_BY_STAFF_STATUSES = (Status.CHECKING,)
 # What staff may reopen: a cancelled one, back into the queue.
 REOPENABLE_STATUSES = (Status.CANCELLED,)
 

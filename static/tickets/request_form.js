@@ -22,7 +22,7 @@
   var key = window.location.pathname;
   var canSendInBackground = Boolean(phone && window.FormData && window.Promise);
   // Values the server puts in the form itself: never kept in a draft.
-  var MACHINERY = /^(csrfmiddlewaretoken|form_token|website|send_again|.*_kept)$/;
+  var MACHINERY = /^(csrfmiddlewaretoken|form_token|website|send_again|altcha|.*_kept)$/;
 
   // --- photos made small ---------------------------------------------------------------------
   var MAX_SIDE = Number(texts.photoMaxSide);

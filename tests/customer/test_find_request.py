@@ -2,8 +2,11 @@
 matched; the code that opens the status page in the browser that asked for it, and nowhere else;
 clear messages for wrong input, and a limit per connection."""
 
+import html
+import json
 import re
 
+import altcha
 import pytest
 from django.db import connection
 from django.test import Client
@@ -179,3 +182,32 @@ def test_a_connection_asking_too_often_is_told_to_wait(client, whatsapp, setting
 
     assert [a.status_code for a in answers] == [302, 302, 429]
     assert re.search(r"Please try again in \d+ minute", answers[-1].content.decode())
+
+
+def test_during_unusual_volume_no_code_goes_out_without_a_proof_of_work(client, whatsapp, settings):
+    submission = opted_in_request()
+    settings.UNUSUAL_VOLUME_PER_HOUR = 1
+    DBTaskResult.objects.all().delete()
+
+    page = client.get("/find/").content.decode()
+    answer = client.post("/find/", {"reference": submission.reference, "phone": "0123456789"})
+
+    assert 'id="proof-of-work"' in page
+    assert answer.status_code == 200
+    assert "No code was sent" in answer.content.decode()
+    assert not DBTaskResult.objects.filter(task_path=access_code_send_task.module_path).exists()
+
+
+def test_during_unusual_volume_a_solved_challenge_sends_the_code(client, whatsapp, settings):
+    submission = opted_in_request()
+    settings.UNUSUAL_VOLUME_PER_HOUR = 1
+    page = client.get("/find/").content.decode()
+    found = re.search(r'data-challenge="([^"]+)"', page)
+    challenge = altcha.Challenge.from_dict(json.loads(html.unescape(found.group(1))))
+    proof = altcha.Payload(challenge, altcha.solve_challenge(challenge)).to_base64()
+
+    answer = client.post(
+        "/find/", {"reference": submission.reference, "phone": "0123456789", "altcha": proof}
+    )
+
+    assert answer.status_code == 302 and answer["Location"] == "/find/code/"

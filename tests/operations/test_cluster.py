@@ -88,6 +88,7 @@ def test_two_webs_and_two_workers_on_shared_services_forward_each_request_once(
         "S3_ACCESS_KEY_ID": "cluster",
         "S3_SECRET_ACCESS_KEY": "cluster-secret",
         "FORM_RATE_LIMIT": str(REQUESTS),
+        "UNUSUAL_VOLUME_PER_HOUR": str(REQUESTS),
         # One window for the whole test: a count split by a window's turn (every ten minutes
         # by default) would let the last posts through.
         "FORM_RATE_LIMIT_WINDOW_SECONDS": str(10**9),

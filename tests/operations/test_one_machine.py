@@ -54,6 +54,7 @@ def one_machine(sandbox, tmp_path):
         # gunicorn's smallest layout (one process, two threads): the front must do the waiting.
         "WEB_CONCURRENCY": "1",
         "FORM_RATE_LIMIT": "1000",
+        "UNUSUAL_VOLUME_PER_HOUR": "1000",
         "ENABLED_PROVIDERS": "onecloud",
         "ONECLOUD_URL": f"{sandbox.url}/onecloud",
         "ONECLOUD_TOKEN_URL": f"{sandbox.url}/onecloud/api/token",

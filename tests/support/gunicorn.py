@@ -46,6 +46,7 @@ def production_gunicorn(tmp_path: Path, *, threads: int) -> Iterator[Server]:
         "MEDIA_ROOT": str(tmp_path / "media"),
         "ENABLED_PROVIDERS": "onecloud",
         "FORM_RATE_LIMIT": "1000000",
+        "UNUSUAL_VOLUME_PER_HOUR": "1000000",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": str(threads),

@@ -70,26 +70,16 @@ def cancel(model_admin, request: HttpRequest, queryset):
     candidates = selectors.submissions_cancellable(queryset)
     form = CancelForm(request.POST if "confirm_cancel" in request.POST else None)
     if candidates and not form.is_valid():
-        return TemplateResponse(
+        return _reason_asked(
+            model_admin,
             request,
-            "admin/tickets/submission/cancel_confirm.html",
-            {
-                **model_admin.admin_site.each_context(request),
-                "opts": model_admin.opts,
-                "title": _("Cancel delivery"),
-                "form": form,
-                "candidates": [(submission, told_on(submission)) for submission in candidates],
-                "skipped": queryset.count() - len(candidates),
-                # The admin's own fields (which action, which rows, from the list or the
-                # request's page), posted again with the reason.
-                "carried": [
-                    (name, value)
-                    for name in request.POST
-                    if name not in ("csrfmiddlewaretoken", "confirm_cancel", "reason")
-                    for value in request.POST.getlist(name)
-                ],
-                "media": model_admin.media,
-            },
+            queryset,
+            template="admin/tickets/submission/cancel_confirm.html",
+            form=form,
+            candidates=[(submission, told_on(submission)) for submission in candidates],
+            confirm_field="confirm_cancel",
+            title=_("Cancel delivery"),
+            confirm=_("Yes, cancel delivery"),
         )
     reason = form.cleaned_data["reason"] if candidates else ""
     _act_on_each(
@@ -103,6 +93,105 @@ def cancel(model_admin, request: HttpRequest, queryset):
         logged=f"Cancelled by staff: {reason}",
         done=lambda count: ngettext(
             "%(count)d submission cancelled.", "%(count)d submissions cancelled.", count
+        ),
+    )
+    return None
+
+
+class CheckedForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why?"),
+        help_text=gettext_lazy("Kept in each request's history for staff; customers never see it."),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+
+@admin.action(
+    description=gettext_lazy("Release held requests (send them)…"),
+    permissions=["cancel"],
+    location=BOTH_LOCATIONS,
+)
+def release_held(model_admin, request: HttpRequest, queryset):
+    """Requests held for a check that staff found real: sent to the provider now."""
+    return _check_held(
+        model_admin,
+        request,
+        queryset,
+        act=staff.submission_release,
+        title=_("Release held requests"),
+        outcome=_(
+            "They are sent to the provider now. Customers who gave an e-mail address or asked "
+            "for WhatsApp updates get their receipt and ticket number as usual."
+        ),
+        confirm=_("Yes, send them"),
+        logged="Released by staff",
+        done=lambda count: ngettext(
+            "%(count)d held request released and queued to send now.",
+            "%(count)d held requests released and queued to send now.",
+            count,
+        ),
+    )
+
+
+@admin.action(
+    description=gettext_lazy("Discard held requests…"),
+    permissions=["cancel"],
+    location=BOTH_LOCATIONS,
+)
+def discard_held(model_admin, request: HttpRequest, queryset):
+    """Requests held for a check that staff found fake: closed, never sent, nobody told."""
+    return _check_held(
+        model_admin,
+        request,
+        queryset,
+        act=staff.submission_discard,
+        title=_("Discard held requests"),
+        outcome=_(
+            "They are closed and never sent to the provider. Nobody is e-mailed or messaged: "
+            "the details in them may name someone who never asked."
+        ),
+        confirm=_("Yes, discard them"),
+        logged="Discarded by staff",
+        done=lambda count: ngettext(
+            "%(count)d held request discarded.", "%(count)d held requests discarded.", count
+        ),
+    )
+
+
+def _check_held(
+    model_admin, request: HttpRequest, queryset, *, act, title, outcome, confirm, logged, done
+):
+    """Asks for a reason first, on a page that lists the held requests; then acts on each."""
+    _refuse_unless(model_admin.has_cancel_permission(request))
+    candidates = selectors.submissions_held_for_a_check(queryset)
+    form = CheckedForm(request.POST if "confirm_checked" in request.POST else None)
+    if candidates and not form.is_valid():
+        return _reason_asked(
+            model_admin,
+            request,
+            queryset,
+            template="admin/tickets/submission/checked_confirm.html",
+            form=form,
+            candidates=candidates,
+            confirm_field="confirm_checked",
+            title=title,
+            confirm=confirm,
+            outcome=outcome,
+        )
+    reason = form.cleaned_data["reason"] if candidates else ""
+    _act_on_each(
+        model_admin,
+        request,
+        queryset,
+        candidates=candidates,
+        act=lambda submission: act(submission=submission, user=request.user, reason=reason),
+        logged=f"{logged}: {reason}",
+        done=done,
+        skipped_because=lambda count: ngettext(
+            "%(count)d skipped: not held for a check.",
+            "%(count)d skipped: not held for a check.",
+            count,
         ),
     )
     return None
@@ -208,6 +297,43 @@ def erase_customer_data(model_admin, request: HttpRequest, queryset):
         messages.SUCCESS,
     )
     return None
+
+
+def _reason_asked(
+    model_admin,
+    request: HttpRequest,
+    queryset,
+    *,
+    template,
+    form,
+    candidates,
+    confirm_field,
+    **shown,
+) -> TemplateResponse:
+    """The page that lists ``candidates`` and asks why, before an action that needs a reason.
+    Its form posts ``confirm_field`` with the reason."""
+    return TemplateResponse(
+        request,
+        template,
+        {
+            **model_admin.admin_site.each_context(request),
+            "opts": model_admin.opts,
+            "form": form,
+            "candidates": candidates,
+            "skipped": queryset.count() - len(candidates),
+            "confirm_field": confirm_field,
+            # The admin's own fields (which action, which rows, from the list or the request's
+            # page), posted again with the reason.
+            "carried": [
+                (name, value)
+                for name in request.POST
+                if name not in ("csrfmiddlewaretoken", confirm_field, "reason")
+                for value in request.POST.getlist(name)
+            ],
+            "media": model_admin.media,
+            **shown,
+        },
+    )
 
 
 def _refuse_unless(allowed: bool) -> None:

@@ -29,6 +29,7 @@ STATUS_ICONS = {
     Status.REJECTED: "\u2298",  # ⊘ refused
     Status.FAILED: "\u2715",  # ✕
     Status.CANCELLED: "\u2013",  # en dash: stopped
+    Status.CHECKING: "?",  # a person decides
 }
 # U+FE0E asks for the text form of the sign, not a colour emoji.
 WARNING_ICON = "\u26a0\ufe0e"

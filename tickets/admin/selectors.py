@@ -25,6 +25,7 @@ from django.utils import timezone
 from tickets.delivery.reports import submissions_needing_attention
 from tickets.models import (
     CANCELLABLE_STATUSES,
+    CHECKED_BY_STAFF_STATUSES,
     RESENDABLE_STATUSES,
     Attachment,
     Correction,
@@ -83,10 +84,11 @@ class AttentionCounts:
     held: int
     rejected: int
     possible_duplicate: int
+    checking: int
 
     @property
     def total(self) -> int:
-        return self.failed + self.held + self.rejected + self.possible_duplicate
+        return self.failed + self.held + self.rejected + self.possible_duplicate + self.checking
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ def submission_staff_summary(*, now: datetime | None = None) -> StaffSummary:
         held=Count("pk", filter=Q(status=Status.HELD)),
         rejected=Count("pk", filter=Q(status=Status.REJECTED)),
         possible_duplicate=Count("pk", filter=Q(possible_duplicate=True)),
+        checking=Count("pk", filter=Q(status=Status.CHECKING)),
     )
     return StaffSummary(
         since_today=today_start,
@@ -171,6 +174,10 @@ def submission_last_ticket_call(*, submission: Submission) -> ProviderCall | Non
 def submissions_resendable(queryset: QuerySet[Submission]) -> list[Submission]:
     """The ones staff may resend, correct or cancel, read in full before any is changed."""
     return list(queryset.filter(status__in=RESENDABLE_STATUSES))
+
+
+def submissions_held_for_a_check(queryset: QuerySet[Submission]) -> list[Submission]:
+    return list(queryset.filter(status__in=CHECKED_BY_STAFF_STATUSES))
 
 
 def submissions_cancellable(queryset: QuerySet[Submission]) -> list[Submission]:

@@ -1,6 +1,6 @@
 """What staff do to a submission that did not arrive: resend, cancel and reopen, correct, check a
-duplicate. Each change a person decides on is recorded as a ``Correction`` (who, when, what,
-why): the submission's staff history."""
+duplicate, release or discard one held for a check. Each change a person decides on is recorded
+as a ``Correction`` (who, when, what, why): the submission's staff history."""
 
 import logging
 from datetime import timedelta
@@ -16,6 +16,7 @@ from tickets.delivery import forward
 from tickets.delivery.clock import database_now
 from tickets.models import (
     CANCELLABLE_STATUSES,
+    CHECKED_BY_STAFF_STATUSES,
     CUSTOMER_COLUMNS,
     REOPENABLE_STATUSES,
     RESENDABLE_STATUSES,
@@ -77,6 +78,45 @@ def submission_cancel(
         return False
     submission.refresh_from_db()
     logger.info("submission %s cancelled by staff", submission.reference)
+    return True
+
+
+def submission_release(
+    *, submission: Submission, user: "AbstractBaseUser | None", reason: str
+) -> bool:
+    """Forward a request held for a check (``Status.CHECKING``): staff found it real. It goes in
+    the queue, due now, and its customer gets the usual receipt and ticket number. ``reason``
+    stays in the submission's history."""
+    return _checked(submission, user=user, reason=reason, to=Status.QUEUED)
+
+
+def submission_discard(
+    *, submission: Submission, user: "AbstractBaseUser | None", reason: str
+) -> bool:
+    """Close a request held for a check without forwarding it: staff found it fake. Nobody is
+    told (it may name someone who never asked); ``reason`` stays in its history."""
+    return _checked(submission, user=user, reason=reason, to=Status.CANCELLED)
+
+
+def _checked(
+    submission: Submission, *, user: "AbstractBaseUser | None", reason: str, to: Status
+) -> bool:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Say why."), code="required")
+    with transaction.atomic():
+        current = _locked(submission, CHECKED_BY_STAFF_STATUSES)
+        if current is not None:
+            if to == Status.QUEUED:
+                _queue_now(current)
+            else:
+                current.next_attempt_at = None
+                forward.submission_move(current, to=to, now=database_now())
+            _record(current, user, {"status": [Status.CHECKING, to]}, note=reason)
+    if current is None:
+        return False
+    submission.refresh_from_db()
+    logger.info("submission %s held for a check: %s by staff", submission.reference, to)
     return True
 
 

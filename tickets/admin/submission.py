@@ -36,6 +36,7 @@ from tickets.admin.presentation import (
 )
 from tickets.models import (
     CANCELLABLE_STATUSES,
+    CHECKED_BY_STAFF_STATUSES,
     CUSTOMER_COLUMNS,
     PENDING_STATUSES,
     RESENDABLE_STATUSES,
@@ -65,6 +66,8 @@ def applies(action_name: str, submission: Submission) -> bool:
         return staff.reopenable(submission)
     if action_name == "mark_duplicate_checked":
         return submission.possible_duplicate
+    if action_name in ("release_held", "discard_held"):
+        return submission.status in CHECKED_BY_STAFF_STATUSES
     return True
 
 
@@ -106,6 +109,8 @@ class SubmissionAdmin(admin.ModelAdmin):
         staff_actions.resend_now,
         staff_actions.cancel,
         staff_actions.reopen,
+        staff_actions.release_held,
+        staff_actions.discard_held,
         staff_actions.mark_duplicate_checked,
         staff_actions.export_selected_csv,
         staff_actions.erase_customer_data,
@@ -305,6 +310,7 @@ class SubmissionAdmin(admin.ModelAdmin):
             "ticket_number": self.provider_ticket_number(submission),
             "provider": provider_label(submission.provider),
             "next_try": submission.status in PENDING_STATUSES and self.next_try(submission),
+            "held_for": submission.get_held_for_display() if submission.held_for else "",
             "duplicate_check": submission.possible_duplicate and self.duplicate_check(submission),
             "duplicate_tickets": submission.extra_tickets and self.duplicate_tickets(submission),
             "provider_answer": pretty(submission.provider_ticket)

@@ -15,11 +15,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import get_supported_language_variant
 
+from tickets.customer.volume import request_hold_reason
 from tickets.delivery.clock import database_now
-from tickets.delivery.forward import FORWARDS
+from tickets.delivery.forward import FORWARDS, submission_move
 from tickets.models import (
     WHATSAPP_UPDATES,
     Attachment,
+    Status,
     Submission,
     new_reference,
     split_customer_data,
@@ -53,6 +55,7 @@ def submission_create(
     language: str = "",
     browser_key: str = "",
     allow_repeat: bool = False,
+    proof: str = "",
 ) -> Submission:
     """Store a customer's request and queue its forward with it (see ``scheduling``).
 
@@ -65,6 +68,10 @@ def submission_create(
     With a ``browser_key``, the same content sent from that browser to the same provider with
     another form token within ``REPEAT_WINDOW`` raises ``AlreadySent`` unless ``allow_repeat``
     (the customer asked for a second ticket, or the browser has never sent anything before).
+
+    During unusual volume a request without an accepted proof of work (``proof``, the form's
+    solution), and past the provider's daily budget every request, is stored held for a check
+    by staff (``Status.CHECKING``) instead of forwarded (``tickets.customer.volume``).
     """
     files = {role: upload for role, upload in (files or {}).items() if upload}
     digest = content_digest(provider=provider, data=data, files=files)
@@ -81,6 +88,7 @@ def submission_create(
             provider=provider, browser_key=browser_key, digest=digest, form_token=form_token
         )
 
+    held_for = request_hold_reason(provider=provider, proof=proof)
     columns, details = split_customer_data(data)
     now = database_now()
     language = _supported_language(language)
@@ -91,8 +99,10 @@ def submission_create(
         language=language,
         whatsapp_opt_in_at=now if wants_whatsapp else None,
         whatsapp_opt_in=f"{provider}:{language}" if wants_whatsapp else "",
-        # Due now, on the database's clock: the sweep judges a lost task by this time.
-        next_attempt_at=now,
+        # Due now, on the database's clock: the sweep judges a lost task by this time. A request
+        # held for a check is not due until staff release it.
+        next_attempt_at=None if held_for else now,
+        held_for=held_for,
         form_token=form_token,
         content_digest=digest,
         browser_key=browser_key,
@@ -106,11 +116,16 @@ def submission_create(
     for _try in range(3):
         try:
             with transaction.atomic():
-                submission.save()
-                _store_files(submission, files)
-                # A queue that fails must not turn a stored request into an error page: the
-                # request is pending in the database, and the sweep queues it.
-                FORWARDS.schedule(submission, now=now)
+                if held_for:
+                    # Stored as held, so that staff hear of it as of any other change.
+                    submission_move(submission, to=Status.CHECKING, now=now)
+                    _store_files(submission, files)
+                else:
+                    submission.save()
+                    _store_files(submission, files)
+                    # A queue that fails must not turn a stored request into an error page:
+                    # the request is pending in the database, and the sweep queues it.
+                    FORWARDS.schedule(submission, now=now)
             break
         except IntegrityError:
             # Either this form was sent before with the same content (a double click, a
@@ -126,7 +141,15 @@ def submission_create(
             submission.reference = new_reference()
     else:
         raise IntegrityError("Could not store the submission after three tries.")
-    logger.info("submission %s created for %s", submission.reference, provider)
+    if held_for:
+        logger.warning(
+            "submission %s created for %s, held for a check (%s)",
+            submission.reference,
+            provider,
+            held_for,
+        )
+    else:
+        logger.info("submission %s created for %s", submission.reference, provider)
     return submission
 
 

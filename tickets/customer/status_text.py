@@ -48,6 +48,14 @@ CUSTOMER_STATUS_TEXT = {
             "staff will follow it up. Please quote your reference if you contact us."
         ),
     ),
+    Status.CHECKING: (
+        _("Held for a check"),
+        _(
+            "Your request is stored safely. We are receiving unusually many requests, so our "
+            "staff check this one before it is passed to the support team; this can take a few "
+            "hours. You do not need to send it again."
+        ),
+    ),
     Status.CANCELLED: (
         _("Closed"),
         _("This request was closed by our staff. Please contact us if that is unexpected."),
@@ -123,6 +131,7 @@ WAITING_NEXT_STEP = {
 }
 WAITING_NEXT_STEP[Status.SENDING] = WAITING_NEXT_STEP[Status.QUEUED]
 WAITING_NEXT_STEP[Status.HELD] = WAITING_NEXT_STEP[Status.RETRYING]
+WAITING_NEXT_STEP[Status.CHECKING] = WAITING_NEXT_STEP[Status.RETRYING]
 
 
 def next_step_text(*, status: str, provider: TicketProvider | None) -> str:

@@ -1,5 +1,6 @@
 """The customer's pages. Thin views: forms validate, services decide."""
 
+import json
 import logging
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
@@ -19,8 +21,11 @@ from tickets.customer.browser import browser_cookie, browser_key, remember_brows
 from tickets.customer.forms import AccessCodeForm, FindRequestForm
 from tickets.customer.intake import AlreadySent, submission_create
 from tickets.customer.page_cache import empty_form_page
+from tickets.customer.proof_of_work import FIELD as PROOF_FIELD
+from tickets.customer.proof_of_work import challenge_new
 from tickets.customer.rate_limit import form_post_wait
 from tickets.customer.status_text import contact_text, customer_status_text, next_step_text
+from tickets.customer.volume import any_volume_is_unusual, code_request_allowed, volume_is_unusual
 from tickets.delivery.email import CONFIRM_PARAMETER, email_recipient_confirm
 from tickets.models import WAITING_ON_STAFF_STATUSES, AccessCode, Submission
 from tickets.operations.client_address import client_ip
@@ -83,7 +88,12 @@ def submission_form(request: HttpRequest, alias: str) -> HttpResponse:
         "photo_target_bytes": settings.PHOTO_TARGET_BYTES,
         "attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES,
     }
+    # During unusual volume the page asks the browser for a proof of work (``volume``).
+    unusual = volume_is_unusual(provider=alias)
     if request.method == "POST":
+        if unusual:
+            # Made only if the form is shown again (a stored request is redirected).
+            context["proof_challenge"] = lazy(_proof_challenge, str)()
         wait = form_post_wait(request)
         if wait is not None:
             return _rate_limited(request, provider, context, wait)
@@ -104,6 +114,7 @@ def submission_form(request: HttpRequest, alias: str) -> HttpResponse:
                     language=request.LANGUAGE_CODE,
                     browser_key=browser_key(cookie),
                     allow_repeat=form.sent_again_on_purpose() or first_time,
+                    proof=request.POST.get(PROOF_FIELD, ""),
                 )
             except AlreadySent as repeat:
                 form.prepare_to_send_again()
@@ -126,12 +137,24 @@ def submission_form(request: HttpRequest, alias: str) -> HttpResponse:
 
         # Rendered once per provider and language; each request gets its own tokens in it.
         page = empty_form_page(
-            request, key=(alias, id(provider), other_providers), render=render_empty
-        ) or render(request, "tickets/form.html", {"form": provider.form(), **context})
+            request,
+            key=(alias, id(provider), other_providers),
+            render=render_empty,
+            proof_challenge=_proof_challenge if unusual else None,
+        )
+        if page is None:
+            if unusual:
+                context["proof_challenge"] = _proof_challenge()
+            page = render(request, "tickets/form.html", {"form": provider.form(), **context})
         # The browser gets its cookie with the form: a first send whose answer the line lost
         # is then still known as this browser's when it is sent again.
         return _with_browser_cookie(request, page)
     return render(request, "tickets/form.html", {"form": form, **context})
+
+
+def _proof_challenge() -> str:
+    """A fresh proof-of-work challenge, as the page's script reads it."""
+    return json.dumps(challenge_new(), separators=(",", ":"))
 
 
 def _with_browser_cookie(request: HttpRequest, response: HttpResponse) -> HttpResponse:
@@ -247,11 +270,23 @@ FOUND_SESSION_KEY = "found_request"
 def find_request(request: HttpRequest) -> HttpResponse:
     """The reference and phone number of a request; a code goes to where the request says."""
     form = FindRequestForm(request.POST or None)
+    # Its codes go out by e-mail and WhatsApp: during unusual volume it asks for a proof of work.
+    proof = (
+        {"proof_challenge": lazy(_proof_challenge, str)()}
+        if any_volume_is_unusual(providers=[provider.alias for provider in enabled_providers()])
+        else {}
+    )
     if request.method == "POST":
         wait = form_post_wait(request, scope="find")
         if wait is not None:
-            context = {"form": form, "retry_minutes": max(1, wait // 60)}
+            context = {"form": form, "retry_minutes": max(1, wait // 60), **proof}
             return render(request, "tickets/find.html", context, status=429)
+        if form.is_valid() and not code_request_allowed(
+            unusual=bool(proof), proof=request.POST.get(PROOF_FIELD, "")
+        ):
+            return render(
+                request, "tickets/find.html", {"form": form, "proof_missing": True, **proof}
+            )
         if form.is_valid():
             # The code will open in this browser only: it gets its cookie now if it had none.
             cookie, new = browser_cookie(request)
@@ -260,7 +295,7 @@ def find_request(request: HttpRequest) -> HttpResponse:
             request.session[FIND_SESSION_KEY] = form.cleaned_data["reference"]
             response = redirect("tickets:find-code")
             return remember_browser(response, cookie) if new else response
-    return render(request, "tickets/find.html", {"form": form})
+    return render(request, "tickets/find.html", {"form": form, **proof})
 
 
 @never_cache

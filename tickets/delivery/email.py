@@ -53,6 +53,11 @@ STAFF_ALERT_REASONS = {
     "possible_duplicate": _(
         "may be duplicated at the provider: check its tickets, then mark the check done"
     ),
+    "checking": _(
+        "held for a check: unusual volume, or past the daily budget. This alert stands for every "
+        "request to this service held in the next hour: release or discard them from the "
+        'console\'s list, status "Held for a check"'
+    ),
 }
 
 # What the customer is told of, by the status a submission has just entered.
@@ -66,9 +71,12 @@ STAFF_ALERT_FOR_STATUS = {
     Status.HELD: StaffAlert.Reason.HELD,
     Status.REJECTED: StaffAlert.Reason.REJECTED,
     Status.FAILED: StaffAlert.Reason.FAILED,
+    Status.CHECKING: StaffAlert.Reason.CHECKING,
 }
 # The status link's parameter that carries ``recipients.status_link_token``.
 CONFIRM_PARAMETER = "confirm"
+# Requests held for a check come in floods: one alert per provider in this long.
+CHECKING_ALERT_EPISODE = timedelta(hours=1)
 # The least time one send may take before the sweep counts its worker as gone (see
 # Emails.lease_seconds: more with a long EMAIL_TIMEOUT).
 SEND_LEASE_SECONDS = 300
@@ -129,7 +137,9 @@ def submission_moved(
         if status_before == Status.CANCELLED:
             # The customer was told it would not be sent: the truth now is that it will be.
             kind = OutgoingEmail.Kind.REOPENED
-        if kind is not None:
+        # A request held for a check and then discarded was never acknowledged: whoever it
+        # names (perhaps someone who never asked) hears nothing of it.
+        if kind is not None and status_before != Status.CHECKING:
             customer_email_queue(submission=submission, kind=kind, now=now)
             whatsapp.whatsapp_queue(submission, kind, now=now)
         reason = STAFF_ALERT_FOR_STATUS.get(submission.status)
@@ -194,10 +204,25 @@ def email_recipient_confirm(*, submission: Submission, token: str) -> bool:
 def _raise_staff_alert(submission: Submission, reason: str) -> None:
     if not settings.STAFF_ALERT_EMAILS:
         return
+    if reason == StaffAlert.Reason.CHECKING and _checking_alert_raised(submission):
+        return
     waiting = StaffAlert.objects.filter(submission=submission, reason=reason, email__isnull=True)
     if not waiting.exists():
         StaffAlert.objects.create(submission=submission, reason=reason)
     schedule(staff_alerts_send_task)
+
+
+def _checking_alert_raised(submission: Submission) -> bool:
+    """Whether staff were alerted to requests to this provider held for a check within the
+    episode: a flood makes one alert, not one per request."""
+    # Two held at once must not both find none (PostgreSQL; SQLite writes one at a time).
+    locks.serialise(locks.CHECKING_ALERT)
+    since = database_now() - CHECKING_ALERT_EPISODE
+    return StaffAlert.objects.filter(
+        reason=StaffAlert.Reason.CHECKING,
+        submission__provider=submission.provider,
+        created_at__gte=since,
+    ).exists()
 
 
 # --- sending ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.db import connection
 SWEEP_SCHEDULE = 7_301_001
 STAFF_ALERT_DIGEST = 7_301_002
 UPKEEP_SCHEDULE = 7_301_003
+CHECKING_ALERT = 7_301_004
 
 
 def serialise(key: int) -> None:

@@ -33,7 +33,7 @@ PERIODS = (7, 30)
 OUTCOMES: dict[str, tuple[Status, ...]] = {
     "sent": (Status.SENT,),
     "waiting": (Status.QUEUED, Status.SENDING, Status.RETRYING),
-    "held": (Status.HELD,),
+    "held": (Status.HELD, Status.CHECKING),
     "rejected": (Status.REJECTED,),
     "failed": (Status.FAILED,),
     "cancelled": (Status.CANCELLED,),

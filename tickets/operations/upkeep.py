@@ -1,8 +1,8 @@
 """The daily upkeep, run by the worker itself so that no layout needs cron: submissions past the
 retention period (``RETENTION_DAYS``), finished task rows, access codes no count looks at any
-more, recipients no message names any more, and files kept for forms that were never sent
-again. It is periodic work (``scheduling.periodic``): each run first puts the next one in place,
-and the sweep makes sure one always waits."""
+more, recipients no message names any more, proofs of work whose challenges have expired, and
+files kept for forms that were never sent again. It is periodic work (``scheduling.periodic``):
+each run first puts the next one in place, and the sweep makes sure one always waits."""
 
 import logging
 from datetime import timedelta
@@ -14,7 +14,7 @@ from tickets.delivery import locks
 from tickets.delivery.clock import database_now
 from tickets.delivery.scheduling import periodic, periodic_ensure_scheduled
 from tickets.forms.uploads import purge_stale_pending_uploads
-from tickets.models import AccessCode, Recipient
+from tickets.models import AccessCode, Recipient, SpentProof
 from tickets.operations.privacy import submissions_purge_expired
 
 logger = logging.getLogger(__name__)
@@ -36,8 +36,10 @@ def upkeep_run() -> dict[str, int]:
     periodic_ensure_scheduled()
     counts = submissions_purge_expired(older_than_days=settings.RETENTION_DAYS)
     counts["task_results_pruned"] = _task_results_prune()
-    counts["access_codes_deleted"] = AccessCode.objects.purge_uncounted(now=database_now())
-    counts["recipients_deleted"] = Recipient.objects.purge_unused(now=database_now())
+    now = database_now()
+    counts["access_codes_deleted"] = AccessCode.objects.purge_uncounted(now=now)
+    counts["recipients_deleted"] = Recipient.objects.purge_unused(now=now)
+    counts["spent_proofs_deleted"], _ = SpentProof.objects.filter(expires_at__lt=now).delete()
     purge_stale_pending_uploads()
     return counts
 
