@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -31,6 +32,15 @@ def test_the_list_shows_status_as_words_age_and_no_contact_details(admin_client)
     # The name tells customers apart; the address and phone stay on the detail page.
     assert "ahmad_ibrahim@gmail.com" not in page
     assert "60123456789" not in page
+
+
+@pytest.mark.django_db
+def test_the_console_is_headed_by_the_operators_name_in_the_staff_language(admin_client):
+    page = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="ms", follow=True).content.decode()
+
+    assert f'<div id="site-name"><a href="/admin/">{settings.OPERATOR_NAME}</a></div>' in page
+    assert "Django" not in page.split("<body", 1)[1].split("</header>", 1)[0]
+    assert "Permintaan sokongan" in page  # the app's name, in Malay
 
 
 @pytest.mark.django_db
