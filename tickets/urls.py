@@ -9,6 +9,7 @@ app_name = "tickets"
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("favicon.ico", favicon, name="favicon"),
+    path("manifest.webmanifest", views.web_app_manifest, name="manifest"),
     path("privacy/", views.privacy_notice, name="privacy"),
     path("find/", views.find_request, name="find"),
     path("find/code/", views.find_request_code, name="find-code"),

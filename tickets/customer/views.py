@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import lazy
@@ -43,6 +44,37 @@ STATUS_POLL_SECONDS_WAITING_ON_STAFF = 60
 # 0.05-0.25 s after storing (`make bench`); a busy worker takes seconds, so the asks thin out
 # towards the steady pace instead of jumping to it. Ten asks in the first 30 s in all.
 STATUS_FIRST_ASKS_SECONDS = (0.3, 0.6, 1.2, 2.4, 4.2)
+
+
+# The portal's colours, as portal.css and the icons (scripts/make_icons.py) have them.
+THEME_COLOUR = "#0d6efd"
+BACKGROUND_COLOUR = "#ffffff"
+
+
+@require_safe
+def web_app_manifest(request: HttpRequest) -> JsonResponse:
+    """What a phone needs to put the portal on its home screen, named in the page's language."""
+    name = _("Support portal")
+    icons = [
+        {"src": static(f"icons/{kind}-{size}.png"), "sizes": f"{size}x{size}",
+         "type": "image/png", "purpose": purpose}
+        for kind, purpose in (("icon", "any"), ("icon-maskable", "maskable"))
+        for size in (192, 512)
+    ]  # fmt: skip
+    manifest = {
+        "name": f"{name} · {settings.OPERATOR_NAME}" if settings.OPERATOR_NAME else name,
+        "short_name": name,
+        "lang": request.LANGUAGE_CODE,
+        "start_url": reverse("tickets:landing"),
+        "scope": reverse("tickets:landing"),
+        "display": "standalone",
+        "theme_color": THEME_COLOUR,
+        "background_color": BACKGROUND_COLOUR,
+        "icons": icons,
+    }
+    response = JsonResponse(manifest, json_dumps_params={"ensure_ascii": False})
+    response["Content-Type"] = "application/manifest+json"
+    return response
 
 
 @require_safe
