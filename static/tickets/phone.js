@@ -392,6 +392,26 @@
       showRequests();
     });
   }
+  // Where the browser offers to put the portal on the home screen, a quiet button in the footer
+  // asks it to (nothing above it moves when it shows).
+  var installButton = document.getElementById("install-app");
+  var installOffer = null;
+  if (installButton) {
+    window.addEventListener("beforeinstallprompt", function (event) {
+      event.preventDefault();
+      installOffer = event;
+      installButton.hidden = false;
+    });
+    installButton.addEventListener("click", function () {
+      installButton.hidden = true;
+      if (installOffer) installOffer.prompt();
+      installOffer = null;
+    });
+    window.addEventListener("appinstalled", function () {
+      installButton.hidden = true;
+      installOffer = null;
+    });
+  }
   // The request form finishes its own pending send, with its progress on screen.
   var form = document.querySelector("form[data-submit-once]");
   finishPendingSends(form ? window.location.pathname : null);
