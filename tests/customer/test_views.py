@@ -418,3 +418,12 @@ def test_with_a_case_number_the_customer_is_told_which_number_to_quote(client):
     # One number stands out: the ticket ID is kept out of sight, the reference in small print.
     assert '<div id="ticket-id-row" hidden>' in html
     assert '<p id="reference-line" class="reference-aside">' in html
+
+
+@pytest.mark.django_db
+def test_every_customer_page_describes_the_portal_in_its_language(client):
+    for url in ("/", "/storehub/", "/find/", "/privacy/"):
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="ms", follow=True).content.decode()
+        assert (
+            '<meta name="description" content="Hantar permintaan kepada pasukan sokongan' in page
+        ), url
