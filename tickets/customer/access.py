@@ -8,8 +8,9 @@ the worker decides (``access_code_send``). No code goes anywhere else than where
 itself says. A code is ``CODE_DIGITS`` digits, valid ``AccessCode.LIFETIME_SECONDS``, used
 once; a new one ends the ones before it. A request gets at most ``CODES_PER_HOUR`` codes an hour
 and ``CODES_PER_DAY`` a day (nobody can flood its customer with them), and an address or number
-not confirmed by its owner at most one message a day in all, whatever number of requests name
-it (``tickets.delivery.recipients``): the page after asking says so to everyone alike.
+not confirmed by its owner a code only on a day nothing else went to it, whatever number of
+requests name it (``tickets.delivery.recipients``): the page after asking says so to everyone
+alike.
 
 A code opens only in the browser that asked for it, and only tries from that browser count:
 after ``WRONG_TRIES_PER_CODE`` wrong ones the code is dead (refused even when right), and a

@@ -5,8 +5,8 @@ E-mails are an outbox (``outbox``): every e-mail is an ``OutgoingEmail`` row wri
 transaction of the change it tells of (``submission_moved``; the receipt with the first claim of
 the request's forward, so the web request writes no e-mail), and sent by a task: never inside a
 web request, retried when the mail server fails (``tickets.delivery.retry.MessageRetryPolicy``), and
-each one kept for staff to see. A customer's address that its owner has not confirmed gets at
-most one a day (``recipients``); the status link in every customer's e-mail confirms it. Staff
+each one kept for staff to see. A customer's address that its owner has not confirmed hears of
+one request a day (``recipients``); the status link in every customer's e-mail confirms it. Staff
 alerts carry references, statuses and console links only, never a customer's name, phone or
 e-mail; the first goes out at once, later ones are gathered into at most one digest per
 ``STAFF_ALERT_DIGEST_SECONDS``.
