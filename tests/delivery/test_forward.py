@@ -24,7 +24,7 @@ from tests.support.factories import CUSTOMER_DATA, set_provider_options, storehu
 from tests.support.submissions import create, refreshed
 from tests.support.workers import start_worker, wait_for
 from tickets.customer.intake import submission_create
-from tickets.delivery import forward
+from tickets.delivery import outbox
 from tickets.delivery.clock import database_now
 from tickets.delivery.forward import FORWARDS, submission_forward, submission_forward_task
 from tickets.delivery.recovery import outbox_sweep
@@ -425,7 +425,7 @@ def test_one_task_forwards_the_requests_waiting_and_takes_their_tasks_off_the_qu
 
 
 def test_a_task_takes_the_longest_due_first_and_at_most_its_batch(sandbox, run_worker, monkeypatch):
-    monkeypatch.setattr(forward, "BATCH_FORWARDS", 2)
+    monkeypatch.setattr(outbox, "BATCH_ROWS", 2)
     burst = [create("storehub") for _ in range(4)]
     Submission.objects.filter(pk=burst[3].pk).update(
         next_attempt_at=F("next_attempt_at") - timedelta(minutes=5)

@@ -12,9 +12,10 @@ from tests.support.factories import storehub_data
 from tickets.customer.intake import submission_create
 from tickets.delivery.clock import database_now
 from tickets.delivery.email import EMAILS
+from tickets.delivery.outbox import MessageOutbox
 from tickets.delivery.recovery import OUTBOXES, outbox_sweep
 from tickets.delivery.whatsapp.service import WHATSAPP_MESSAGES
-from tickets.models import OutgoingEmail, Status, Submission, WhatsAppMessage
+from tickets.models import OutgoingEmail, Recipient, Status, Submission, WhatsAppMessage
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -154,3 +155,34 @@ def test_a_row_owed_nothing_is_never_claimed(outbox, whatsapp, smtp_server, run_
     assert getattr(row, "status", getattr(row, "state", None)) in (Status.SENT, "sent")
 
     assert outbox.claim(row.pk) is None
+
+
+def test_one_task_does_the_rows_waiting_in_a_burst_and_takes_their_tasks_off_the_queue(
+    outbox, whatsapp, smtp_server, run_worker
+):
+    burst = [owed_row(outbox) for _ in range(4)]
+
+    run_worker(max_tasks=1)
+
+    for row in burst:
+        assert not outbox.model.objects.filter(outbox.owed(), pk=row.pk).exists()
+        assert not tasks_waiting(outbox, row).exists()
+
+
+def test_a_row_its_outbox_refuses_is_settled_without_a_task_left_waiting(
+    outbox, sandbox, run_worker
+):
+    if not isinstance(outbox, MessageOutbox):
+        pytest.skip("only messages are refused: to a recipient who did not ask for them")
+    Recipient.objects.all().delete()  # nobody confirmed: a day's allowance at most
+    rows = [owed_row(outbox) for _ in range(2)]  # two requests naming one address
+
+    run_worker()
+
+    withheld = outbox.model.objects.filter(
+        pk__in=[row.pk for row in rows], state=outbox.model.State.WITHHELD
+    )
+    assert withheld.exists()
+    for row in withheld:
+        assert row.last_error  # why, for staff
+        assert not tasks_waiting(outbox, row).exists()

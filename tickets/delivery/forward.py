@@ -11,7 +11,6 @@ only there.
 """
 
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -50,19 +49,11 @@ RETRIED_FAST = (ErrorClass.TRANSIENT, ErrorClass.UNKNOWN_OUTCOME, ErrorClass.TOK
 FINAL_WRITE_TRIES_WHILE_ANSWERING = 3
 
 
-# After its own forward a task goes on with the next due ones, oldest first: in a burst one
-# pass through the queue (claim the task, record its end) serves several forwards. Bounded, so
-# that other work waiting in the queue (an e-mailed access code someone waits for) waits at
-# most about this long behind a burst.
-BATCH_FORWARDS = 25
-BATCH_SECONDS = 2.0
-
-
 @task()
 def submission_forward_task(submission_id: int) -> str:
     """The queue's way into ``submission_forward``, then ``submission_forward_due``."""
     submission = submission_forward(submission_id=submission_id)
-    more = submission_forward_due(limit=BATCH_FORWARDS, seconds=BATCH_SECONDS)
+    more = submission_forward_due()
     status = submission.status if submission else "nothing to do"
     return f"{status}, then {more} more forwarded" if more else status
 
@@ -125,21 +116,13 @@ def submission_forward(*, submission_id: int) -> Submission | None:
     not yet due (then it is queued again for when it is).
     """
     submission = FORWARDS.claim(submission_id)
-    if submission is None:
-        FORWARDS.schedule_if_early(submission_id)
-        return None
-    return _forward_claimed(submission)
+    return None if submission is None else _forward_claimed(submission)
 
 
-def submission_forward_due(*, limit: int, seconds: float) -> int:
-    """Forward the submissions due longest, one claim at a time, until none is due and free,
-    ``limit`` forwards are made or ``seconds`` have passed; returns how many were made. Several
-    workers doing this share the due ones: a claim skips rows another worker is claiming."""
-    ends, made = time.monotonic() + seconds, 0
-    while made < limit and time.monotonic() < ends:
-        submission = FORWARDS.claim_next()
-        if submission is None:
-            break
+def submission_forward_due() -> int:
+    """Forward the submissions due longest, a batch (``Outbox.claims_due``); how many."""
+    made = 0
+    for submission in FORWARDS.claims_due():
         _forward_claimed(submission)
         made += 1
     return made

@@ -20,8 +20,10 @@ The rules:
 """
 
 import logging
+import time
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -38,6 +40,13 @@ logger = logging.getLogger(__name__)
 # The queue's priority of work a person waits for on a page (a ticket number, a code): ahead of
 # every other ready task, which nobody is watching.
 WATCHED_PRIORITY = 10
+
+# After its own row a task goes on with the next due rows of its outbox, due longest first: in a
+# burst one pass through the queue (claim the task, record its end) serves several rows.
+# Bounded, so that other work waiting in the queue (an e-mailed access code someone waits for)
+# waits at most about this long behind a burst.
+BATCH_ROWS = 25
+BATCH_SECONDS = 2.0
 
 
 class Outbox(ABC):
@@ -82,29 +91,49 @@ class Outbox(ABC):
         return self.owed() & Q(next_attempt_at__lte=now, lease_expires_at__isnull=True)
 
     def claim(self, pk: int) -> Any | None:
-        """The row, claimed for one piece of work, or None: not owed, not due, or claimed.
+        """The row, claimed for one piece of work, or None: not owed, refused, claimed, or not
+        due (then queued for its time, ``schedule_if_early``).
 
-        Every claim first makes sure a sweep waits (``scheduling.periodic``): one that was lost
-        comes back with the next piece of work.
+        Every task's claim first makes sure a sweep waits (``scheduling.periodic``): one that
+        was lost comes back with the next piece of work.
         """
         scheduling.periodic_ensure_scheduled(with_every_claim=True)
         with transaction.atomic():
             row = self._read_at_now(self.model.objects.select_for_update().filter(pk=pk))
-            if row is None or self.refuses(row, now=row.read_at):
+            if row is not None and self.refuses(row, now=row.read_at):
                 return None
-            now = row.read_at
-            row.claim_token = uuid.uuid4()
-            row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
-            self.claimed(row, now=now)
+            if row is not None:
+                now = row.read_at
+                row.claim_token = uuid.uuid4()
+                row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
+                self.claimed(row, now=now)
+        if row is None:
+            self.schedule_if_early(pk)
         return row
 
+    def claims_due(self) -> Iterator[Any]:
+        """The rows due longest, each claimed once the caller is done with the one before
+        (``claim_next``), until none is due and free, ``BATCH_ROWS`` are claimed or
+        ``BATCH_SECONDS`` have passed: the batch a task goes on with after its own row. Several
+        workers share the due rows: a claim skips those another worker is claiming."""
+        ends = time.monotonic() + BATCH_SECONDS
+        for _ in range(BATCH_ROWS):
+            if time.monotonic() >= ends:
+                return
+            row = self.claim_next()
+            if row is None:
+                return
+            yield row
+
     def claim_next(self) -> Any | None:
-        """The row due longest, claimed, or None when none is due and free: the next piece of
-        work for a task that has done its own (a batch). Rows other workers are claiming are
-        skipped, not waited for; the claimed row's waiting task leaves the queue with the
-        claim, so no second task looks for it."""
+        """The row due longest, claimed, or None when none is due and free (or a batch's worth
+        were refused): the next piece of work for a task that has done its own (a batch). Rows
+        other workers are claiming are skipped, not waited for; the claimed row's waiting task
+        leaves the queue with the claim, so no second task looks for it."""
         with transaction.atomic():
-            while True:
+            # Rows refused are settled on the way, a batch's worth at most: one transaction
+            # must not take the locks of a whole flood.
+            for _ in range(BATCH_ROWS):
                 row = self._read_at_now(
                     self.model.objects.select_for_update(skip_locked=True).order_by(
                         "next_attempt_at", "pk"
@@ -116,6 +145,8 @@ class Outbox(ABC):
                 scheduling.unqueue(self.task, row.pk)
                 if not self.refuses(row, now=now):
                     break
+            else:
+                return None
             row.claim_token = uuid.uuid4()
             row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
             self.claimed(row, now=now)

@@ -56,9 +56,11 @@ SEND_LEASE_SECONDS = 120
 
 @task()
 def whatsapp_send_task(message_id: int) -> str:
-    """The queue's way into ``whatsapp_send``."""
+    """The queue's way into ``whatsapp_send``, then ``whatsapp_send_due``."""
     message = whatsapp_send(message_id=message_id)
-    return message.state if message else "nothing to do"
+    more = whatsapp_send_due()
+    state = message.state if message else "nothing to do"
+    return f"{state}, then {more} more sent or settled" if more else state
 
 
 class WhatsAppMessages(MessageOutbox):
@@ -143,10 +145,20 @@ def whatsapp_send(*, message_id: int) -> WhatsAppMessage | None:
     ``None`` when there is nothing to do: sent, given up, not yet due, or being sent.
     """
     message = WHATSAPP_MESSAGES.claim(message_id)
-    if message is None:
-        WHATSAPP_MESSAGES.schedule_if_early(message_id)
-        return None
-    claim_token = message.claim_token
+    return None if message is None else _send_claimed(message)
+
+
+def whatsapp_send_due() -> int:
+    """Send the messages due longest, a batch (``Outbox.claims_due``); how many."""
+    made = 0
+    for message in WHATSAPP_MESSAGES.claims_due():
+        _send_claimed(message)
+        made += 1
+    return made
+
+
+def _send_claimed(message: WhatsAppMessage) -> WhatsAppMessage:
+    message_id, claim_token = message.pk, message.claim_token
     if WhatsAppOptOut.objects.stopped(message.to):
         return _settle(message_id, claim_token, failure=None, unsent=OPTED_OUT)
     parameters, code = message.parameters, None
