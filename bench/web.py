@@ -229,13 +229,24 @@ def start_sandbox(workdir: Path) -> tuple[subprocess.Popen, dict]:
     return process, sandbox
 
 
+def worker_of(sandbox: dict) -> dict:
+    """What a worker as deployed (DEBUG off) needs to forward to the sandbox and mail it."""
+    return {
+        **sandbox,
+        "DEBUG": "0",
+        "PROVIDER_ALLOW_HTTP_ON_LOOPBACK": "1",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": sandbox["SANDBOX_SMTP_PORT"],
+    }
+
+
 # The worker as the Procfile starts it.
 WORKER = [sys.executable, "manage.py", "worker", "--no-reload", "--interval", "0.2"]
 
 
 def start_worker(env: dict, sandbox: dict, log: Path) -> subprocess.Popen:
-    """A worker as Procfile runs it, forwarding to the sandbox (plain http on loopback is for
-    DEBUG only, so the worker runs in DEBUG; the web does not)."""
+    """A worker as Procfile runs it, DEBUG off, forwarding to the sandbox (plain http on
+    loopback allowed by its setting) and mailing its catcher."""
     process = subprocess.Popen(
         [
             *WORKER,
@@ -244,7 +255,7 @@ def start_worker(env: dict, sandbox: dict, log: Path) -> subprocess.Popen:
             "--no-startup-delay",
         ],
         cwd=ROOT,
-        env={**env, **sandbox, "DEBUG": "1", "SANDBOX": "1"},
+        env={**env, **worker_of(sandbox)},
         stdout=log.open("a"),
         stderr=subprocess.STDOUT,
     )

@@ -81,9 +81,9 @@ def wait_for_http(url: str, process: subprocess.Popen, log: Path) -> None:
     raise SystemExit(f"{url} did not start; see {log}")
 
 
-def environments(workdir: Path, database_url: str) -> tuple[dict, dict]:
-    """The web's (DEBUG off, as deployed) and the workers' and sandbox's (DEBUG on: plain http
-    to the sandbox on loopback)."""
+def environments(workdir: Path, database_url: str) -> tuple[dict, dict, dict]:
+    """The web's and the workers' (DEBUG off, as deployed; the workers allowed plain http to
+    the sandbox on loopback), and the sandbox's (DEBUG on)."""
     sandbox_port, smtp_port = free_port(), free_port()
     common = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "BENCH_"))},
@@ -108,14 +108,21 @@ def environments(workdir: Path, database_url: str) -> tuple[dict, dict]:
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "1",
     }
-    worker = {
+    sandbox = {
         **common,
         "DEBUG": "1",
         "SANDBOX_URL": f"http://127.0.0.1:{sandbox_port}",
         "SANDBOX_SMTP_PORT": str(smtp_port),
         "STOREHUB_URL": f"http://127.0.0.1:{sandbox_port}/storehub",
     }
-    return web, worker
+    worker = {
+        **sandbox,
+        "DEBUG": "0",
+        "PROVIDER_ALLOW_HTTP_ON_LOOPBACK": "1",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+    }
+    return web, worker, sandbox
 
 
 def manage(env: dict, *args: str, **kwargs) -> subprocess.Popen:
@@ -333,7 +340,7 @@ def measure(workdir: Path) -> dict | None:
     except psycopg.OperationalError:
         return None
     database_url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    web, worker = environments(workdir, database_url)
+    web, worker, sandbox_env = environments(workdir, database_url)
     # This process profiles one forward as a worker would, and builds the posts' bodies.
     os.environ.update(worker)
     import django
@@ -346,7 +353,12 @@ def measure(workdir: Path) -> dict | None:
         sandbox_log = (workdir / "sandbox.log").open("w")
         sandbox_port = worker["SANDBOX_URL"].rsplit(":", 1)[1]
         sandbox = manage(
-            worker, "run_sandbox", "--port", sandbox_port, stdout=sandbox_log, stderr=sandbox_log
+            sandbox_env,
+            "run_sandbox",
+            "--port",
+            sandbox_port,
+            stdout=sandbox_log,
+            stderr=sandbox_log,
         )
         started.append(sandbox)
         wait_for_http(worker["SANDBOX_URL"] + "/_sandbox/requests", sandbox, workdir)
