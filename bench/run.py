@@ -31,6 +31,11 @@ same run, interleaved round by round:
    the submit with it against without it, and the seconds a phone takes to solve it in
    Chromium (as it is, and with the CPU 4x slower). ``BENCH_ONLY=proof make bench`` runs this
    section alone.
+7. Lighthouse 12, mobile, on the StoreHub form through the one-machine command
+   (bench/lighthouse.py): the four category scores and the compression, minification and meta
+   description audits.
+   ``BENCH_ONLY=lighthouse make bench`` runs this section alone (Lighthouse itself is installed
+   from npm into bench/lighthouse/ the first time).
 
 Prints a table and writes bench/results.json.
 """
@@ -96,6 +101,7 @@ WORKER_INTERVAL = "0.2"
 
 
 def main() -> None:
+    from bench.lighthouse import lighthouse_scores, print_lighthouse
     from bench.phone import photo_sends, print_photo_sends
     from bench.proof_of_work import print_proof_of_work, proof_of_work_cost
     from bench.slow_clients import CLIENTS, GIVE_UP, slow_clients
@@ -106,6 +112,13 @@ def main() -> None:
         proof = proof_of_work_cost(free_port())
         print_proof_of_work(proof)
         (ROOT / "bench" / "results.json").write_text(json.dumps({"proof": proof}, indent=2) + "\n")
+        return
+    if ONLY == "lighthouse":
+        lighthouse = lighthouse_scores(workdir)
+        print_lighthouse(lighthouse)
+        (ROOT / "bench" / "results.json").write_text(
+            json.dumps({"lighthouse": lighthouse}, indent=2) + "\n"
+        )
         return
     web = summary(measure(workdir, WEB_ROUNDS), WEB_ROUNDS)
     print_summary(web)
@@ -258,6 +271,9 @@ def main() -> None:
     print_proof_of_work(result["proof_of_work"])
     print()
     result["worker_burst_postgresql"] = worker_burst()
+    print()
+    result["lighthouse"] = lighthouse_scores(workdir)
+    print_lighthouse(result["lighthouse"])
     (ROOT / "bench" / "results.json").write_text(json.dumps(result, indent=2) + "\n")
 
 

@@ -40,7 +40,7 @@ def _environment(workdir: Path) -> dict:
     }
 
 
-def _start(command: list[str], env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(command: list[str], env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -60,7 +60,7 @@ def _start(command: list[str], env: dict, log: Path) -> tuple[subprocess.Popen, 
     raise SystemExit(f"{command[0]} did not start; see {log}")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_server(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=30)
 
@@ -75,7 +75,9 @@ def _answered_in_time(url: str, samples: int) -> int:
 
 def slow_clients(workdir: Path) -> dict:
     env = _environment(workdir)
-    one_machine, base = _start(["sh", "scripts/one-machine.sh"], env, workdir / "one-machine.log")
+    one_machine, base = start_server(
+        ["sh", "scripts/one-machine.sh"], env, workdir / "one-machine.log"
+    )
     try:
         form = base + "/storehub/"
         form_page_times(form, 10)  # warm up every process
@@ -83,7 +85,7 @@ def slow_clients(workdir: Path) -> dict:
         with DrippingClients(base, CLIENTS, path="/storehub/"):
             busy = form_page_times(form, SAMPLES)
     finally:
-        _stop(one_machine)
+        stop_server(one_machine)
 
     gunicorn = [
         sys.executable,
@@ -93,10 +95,10 @@ def slow_clients(workdir: Path) -> dict:
         "-c",
         "gunicorn.conf.py",
     ]
-    alone, base = _start(gunicorn, env, workdir / "gunicorn-alone.log")
+    alone, base = start_server(gunicorn, env, workdir / "gunicorn-alone.log")
     try:
         with DrippingClients(base, CLIENTS, path="/storehub/"):
             answered = _answered_in_time(base + "/storehub/", SAMPLES // 4)
     finally:
-        _stop(alone)
+        stop_server(alone)
     return {"quiet": quiet, "busy": busy, "alone_answered": answered, "alone_tried": SAMPLES // 4}

@@ -207,7 +207,8 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            # WhiteNoise's hashed and compressed files, the portal's own scripts minified.
+            else "portal.staticfiles.MinifiedManifestStaticFilesStorage"
         )
     },
 }

@@ -1,7 +1,8 @@
 """Browser tests: headless Chromium against pytest-django's live server, offline but for it.
 
-Static files are served as in production: collected with hashed names and gzip copies, and served
-by WhiteNoise with immutable caching, so the page-weight test measures what customers download.
+Static files are served as in production: collected with hashed names, gzip copies and the
+portal's own scripts minified (portal/staticfiles.py), and served by WhiteNoise with immutable
+caching, so the page-weight test measures what customers download.
 """
 
 import os
@@ -46,7 +47,7 @@ def production_static(tmp_path_factory):
     static_root = tmp_path_factory.mktemp("staticfiles")
     storages = {
         **settings.STORAGES,
-        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+        "staticfiles": {"BACKEND": "portal.staticfiles.MinifiedManifestStaticFilesStorage"},
     }
     production = override_settings(
         STATIC_ROOT=static_root,

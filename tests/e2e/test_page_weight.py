@@ -12,7 +12,7 @@ from tests.support.browser import ARTIFACTS, PHONE
 
 pytestmark = pytest.mark.e2e
 
-FIRST_LOAD_LIMIT_BYTES = 120 * 1024
+FIRST_LOAD_LIMIT_BYTES = 130 * 1024
 FORMS = ("/onecloud/", "/storehub/")
 
 TRANSFERS = """() => {

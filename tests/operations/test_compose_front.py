@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.fronts import assert_compressed_where_safe
 from tests.support.mail import free_port
 from tests.support.slow_clients import DrippingClients, form_page_times, p95
 
@@ -128,3 +129,10 @@ def test_sixty_slow_clients_do_not_starve_the_form_page_behind_caddy(compose_fro
         assert attack.still_dripping == 60
 
     print(f"form page beside 60 dripping clients, compose's front: p95 {p95(times):.3f} s")
+
+
+def test_caddy_compresses_the_form_page_but_not_the_console_nor_find(compose_front):
+    assert (
+        requests.get(compose_front + "/onecloud/", timeout=5).headers["Server"].startswith("Caddy")
+    )
+    assert_compressed_where_safe(compose_front, "/onecloud/")

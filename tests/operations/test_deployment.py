@@ -1,7 +1,9 @@
 """What the Dockerfile runs, run here: collectstatic, check --deploy, gunicorn behind a proxy."""
 
+import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -134,6 +136,34 @@ def test_static_files_are_hashed_compressed_and_cached_for_long(production):
     assert response.headers["Content-Encoding"] == "gzip"
     assert "immutable" in response.headers["Cache-Control"]
     assert "max-age=315360000" in response.headers["Cache-Control"]
+
+
+def test_the_portals_own_scripts_are_served_minified_under_the_hash_of_what_is_served(
+    production,
+):
+    _, base = production
+    https = {"Host": "support.example.my", "X-Forwarded-Proto": "https"}
+    page = fetch(base + "/storehub/", https).text
+    scripts = re.findall(r'<script src="/static/(tickets/[\w.-]+\.js)"', page)
+    assert {name.split(".")[0] for name in scripts} >= {
+        "tickets/location_map",
+        "tickets/phone",
+        "tickets/request_form",
+    }
+
+    for name in scripts:
+        stem, digest, _ = name.rsplit(".", 2)
+        served = fetch(f"{base}/static/{name}", {**https, "Accept-Encoding": "identity"}).content
+        source = (ROOT / "static" / f"{stem}.js").read_bytes()
+        # The repository keeps the readable script; customers download it without its comments
+        # and indentation.
+        comments = re.findall(rb"^\s*// (.{16,})$", source, re.M)
+        assert comments, name
+        assert not [comment for comment in comments if comment in served], name
+        assert b"\n  " not in served, name
+        assert len(served) < 0.8 * len(source), (name, len(served), len(source))
+        # Named by the hash of what is served: a changed script reaches phones under a new name.
+        assert hashlib.md5(served, usedforsecurity=False).hexdigest()[:12] == digest, name
 
 
 def test_gunicorn_refuses_to_start_without_a_provider_setting(tmp_path):

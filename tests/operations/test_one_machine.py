@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from tests.support.factories import form_post, png_bytes
+from tests.support.fronts import assert_compressed_where_safe
 from tests.support.mail import free_port
 from tests.support.slow_clients import DrippingClients, form_page_times, p95
 
@@ -139,3 +140,10 @@ def test_sixty_slow_clients_do_not_starve_the_form_page(one_machine):
         assert attack.still_dripping == 60
 
     print(f"form page beside 60 dripping clients, one machine: p95 {p95(times):.3f} s")
+
+
+@pytest.mark.system
+def test_nginx_compresses_the_form_page_but_not_the_console_nor_find(one_machine):
+    base, _, _ = one_machine
+    assert requests.get(base + "/onecloud/", timeout=5).headers["Server"] == "nginx"
+    assert_compressed_where_safe(base, "/onecloud/")
