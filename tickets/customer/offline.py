@@ -21,7 +21,6 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template.loader import get_template, render_to_string
-from django.templatetags.static import static
 from django.urls import reverse
 
 from tickets.providers import enabled_providers
@@ -39,7 +38,7 @@ def _config() -> dict:
     aliases = sorted(provider.alias for provider in enabled_providers())
     forms = "|".join(aliases) or "(?!)"
     return {
-        "static": static(""),
+        "static": settings.STATIC_URL,
         "offline": {
             code: reverse("tickets:offline", args=[code]) for code, _ in settings.LANGUAGES
         },
