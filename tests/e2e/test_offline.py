@@ -50,6 +50,7 @@ OUTBOX = """() => new Promise((resolve, reject) => {
         all.onerror = () => reject(all.error);
     };
 })"""
+ANSWERED = OUTBOX.replace("all.result.length", "all.result.map((entry) => Boolean(entry.answered))")
 SYNC_TAGS = "async () => await (await navigator.serviceWorker.ready).sync.getTags()"
 
 
@@ -246,3 +247,74 @@ def test_a_release_replaces_the_kept_pages_and_deletes_the_old_caches(phone, por
     page = phone_page(phone, offline=True)
     page.goto(portal.url + "/onecloud/")
     expect(page.get_by_role("button", name="Send request")).to_be_visible()
+
+
+# A message to the service worker, answered once it is done (the `shared` pages call these).
+TELL = """(message) => new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (event) => resolve(event.data);
+    navigator.serviceWorker.controller.postMessage(message, [channel.port2]);
+})"""
+
+
+def test_the_pages_can_have_the_service_worker_forget_pages_and_status_pages(phone, portal):
+    page = phone_page(phone)
+    page.goto(portal.url + "/storehub/")
+    wait_until_kept(page, "/storehub/", "en")
+    page.get_by_role("button", name="Bahasa Melayu").click()
+    page.wait_for_load_state()
+    wait_until_kept(page, "/storehub/", "ms")
+    fill_storehub_minimum(page, by_id=True)
+    page.locator("#request-form button[type=submit]").click()
+    wait_for(lambda: on_status_page(page), 120, what="the status page")
+    status_path = f"/status/{Submission.objects.get().public_id}/"
+    wait_until_kept(page, status_path, "ms")
+    page.goto(portal.url + "/privacy/")
+    wait_until_kept(page, "/privacy/", "ms")
+
+    answer = page.evaluate(TELL, {"type": "forget-pages", "urls": ["/storehub/"]})
+    assert answer == {"type": "forget-pages", "done": True}
+    assert {path for path, _language in kept(page)} == {status_path, "/privacy/"}
+
+    page.evaluate(TELL, {"type": "forget-customer"})
+    assert kept(page) == {("/privacy/", "ms")}
+
+    page.close()
+    phone.set_offline(True)
+    page = phone_page(phone, offline=True)
+    page.goto(portal.url + status_path)
+    expect(page.get_by_role("heading", name="Tiada sambungan")).to_be_visible()
+
+
+def test_a_kept_form_sent_with_no_page_open_brings_the_portals_errors_back(phone, portal):
+    page = phone_page(phone)
+    page.goto(portal.url + "/storehub/")
+    wait_until_kept(page, "/storehub/", "en")
+    page.close()
+
+    phone.set_offline(True)
+    page = phone_page(phone, offline=True)
+    page.goto(portal.url + "/storehub/")
+    fill_storehub_minimum(page)
+    page.get_by_label("Phone number").fill("12345")  # the portal will refuse it
+    page.get_by_role("button", name="Send request").click()
+    expect(page.locator("#send-message")).to_contain_text("No connection")
+    wait_for(lambda: page.evaluate(OUTBOX) == 1, 30, what="the send kept on the phone")
+    page.close()
+    notice = phone.new_page()
+    notice.goto(portal.url + "/privacy/")  # a page of the portal without its scripts
+    phone.set_offline(False)
+    # The service worker sent it, and marked it answered for the form's next opening.
+    wait_for(lambda: notice.evaluate(ANSWERED) == [True], 60, what="the portal's answer")
+    assert Submission.objects.count() == 0
+
+    page = phone_page(phone)
+    notice.close()
+    page.goto(portal.url + "/storehub/")
+    summary = page.locator("#error-summary")
+    expect(summary).to_contain_text("Phone number")
+    expect(page.get_by_label("Phone number")).to_have_value("12345")
+    page.get_by_label("Phone number").fill("019-876 5432")
+    page.get_by_role("button", name="Send request").click()
+    wait_for(lambda: on_status_page(page), 120, what="the status page")
+    assert Submission.objects.get().phone == "60198765432"
