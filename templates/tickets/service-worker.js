@@ -80,6 +80,9 @@ function keepPage(url, response) {
   var language = languageOf(response);
   return response.blob().then(function (body) {
     var headers = new Headers(response.headers);
+    // The body is kept decoded: no header may say otherwise.
+    headers.delete("Content-Encoding");
+    headers.delete("Content-Length");
     headers.set("X-Kept-At", String(Date.now()));
     var copy = new Response(body, { status: response.status, headers: headers });
     return caches.open(PAGES).then(function (cache) {
@@ -136,12 +139,22 @@ function isPage(response) {
   );
 }
 
+// Work that outlives the answer: kept alive by the event while it can be, else on its own.
+function extend(event, work) {
+  var settled = work.catch(function () {});
+  try {
+    event.waitUntil(settled);
+  } catch (error) {
+    // The event is over (the kept copy answered first): the work goes on regardless.
+  }
+}
+
 function navigate(event) {
   var request = event.request;
   var keep = matches(KEEP, new URL(request.url).pathname);
   var network = fetch(request).then(function (response) {
-    if (response.ok) event.waitUntil(rememberLanguage(languageOf(response)));
-    if (keep && isPage(response)) event.waitUntil(keepPage(request.url, response.clone()));
+    if (response.ok) extend(event, rememberLanguage(languageOf(response)));
+    if (keep && isPage(response)) extend(event, keepPage(request.url, response.clone()));
     return response;
   });
   if (!keep) {
@@ -291,7 +304,8 @@ self.addEventListener("activate", function (event) {
             return self.clients.claim();
           })
           .then(function () {
-            return fetchAgain(addresses);
+            // Not waited for: pages are answered while these come in.
+            fetchAgain(addresses);
           });
       });
     })
@@ -554,11 +568,17 @@ function sendKept() {
             });
           });
         }, Promise.resolve())
-        .then(function () {
-          db.close();
-          // Rejected: the browser fires the sync again later.
-          if (failed) throw new Error(LINE_DOWN);
-        });
+        .then(
+          function () {
+            db.close();
+            // Rejected: the browser fires the sync again later.
+            if (failed) throw new Error(LINE_DOWN);
+          },
+          function (error) {
+            db.close();
+            throw error;
+          }
+        );
     });
   });
 }
