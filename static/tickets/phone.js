@@ -13,6 +13,14 @@
 // Nothing here is needed: without IndexedDB or JavaScript the forms work as plain forms.
 (function () {
   "use strict";
+  // The page as it came, before any script changed it (phone.js runs first): for the service
+  // worker to keep when it did not see the page come (the first visit), so nothing is fetched
+  // again. Typed values are not in it: the markup holds attributes only.
+  // Never an answer to a post shown in its place (showAnswer): that is not a page to keep.
+  var pageAsItCame =
+    navigator.serviceWorker && !navigator.serviceWorker.controller && !window.portalAnswerShown
+      ? "<!doctype html>\n" + document.documentElement.outerHTML
+      : null;
   var KEEP_DAYS = 3;
   var KEEP_MS = KEEP_DAYS * 24 * 3600 * 1000;
   // Waits between tries while the line is down; the browser's "online" event cuts them short.
@@ -313,6 +321,7 @@
 
   // A page the portal answered with instead of the next page: shown as the browser would.
   function showAnswer(html) {
+    window.portalAnswerShown = true;
     document.open();
     document.write(html);
     document.close();
@@ -475,11 +484,10 @@
     var banner = document.getElementById("phone-pending");
     var script = banner && banner.dataset.serviceWorker;
     if (!script || !navigator.serviceWorker) return;
-    var controlled = Boolean(navigator.serviceWorker.controller);
     navigator.serviceWorker
       .register(script)
       .then(function () {
-        if (controlled) return null;
+        if (pageAsItCame === null) return null;
         return navigator.serviceWorker.ready.then(function (registration) {
           var assets = window.performance
             .getEntriesByType("resource")
@@ -492,6 +500,8 @@
           registration.active.postMessage({
             type: "keep-first-page",
             page: window.location.href,
+            html: pageAsItCame,
+            language: document.documentElement.lang,
             assets: assets,
           });
         });

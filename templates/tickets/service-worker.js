@@ -339,8 +339,9 @@ function forgetPages(test) {
   });
 }
 
-// The page that was open before this worker controlled it, and the static files it used: kept
-// as if they had come through here (the static files from the browser's cache, no download).
+// The page that was open before this worker controlled it, as the page had it, and the static
+// files it used (from the browser's cache): kept as if they had come through here, with nothing
+// downloaded again.
 function keepFirstPage(data) {
   var assets = (data.assets || []).filter(function (url) {
     var address = new URL(url, self.location.origin);
@@ -356,24 +357,19 @@ function keepFirstPage(data) {
     );
   });
   var page = new URL(data.page || "", self.location.origin);
-  if (page.origin !== self.location.origin || !matches(KEEP, page.pathname)) return kept;
-  return Promise.all([
-    kept,
-    fetch(page.href, { credentials: "same-origin" })
-      .then(function (response) {
-        if (!isPage(response)) return null;
-        return Promise.all([
-          rememberLanguage(languageOf(response)),
-          keepPage(page.href, response),
-        ]);
-      })
-      .catch(function () {}),
-  ]);
+  if (page.origin !== self.location.origin || !matches(KEEP, page.pathname) || !data.html) {
+    return kept;
+  }
+  var copy = new Response(String(data.html), {
+    headers: { "Content-Type": "text/html; charset=utf-8", "Content-Language": data.language },
+  });
+  return Promise.all([kept, rememberLanguage(data.language), keepPage(page.href, copy)]);
 }
 
 // The messages pages send (navigator.serviceWorker.controller.postMessage(message, [port])):
-// - {type: "keep-first-page", page: url, assets: [url, ...]}: keep a page that was loaded before
-//   this worker controlled it, and the static files it used (phone.js sends it once).
+// - {type: "keep-first-page", page: url, html, language, assets: [url, ...]}: keep a page that
+//   was loaded before this worker controlled it (its markup and language as the page had them),
+//   and the static files it used (phone.js sends it once).
 // - {type: "forget-pages", urls: [url, ...]}: delete every kept copy of these pages, in every
 //   language (absolute or site-relative addresses; the query string counts, the fragment not).
 // - {type: "forget-customer"}: delete every kept status page.

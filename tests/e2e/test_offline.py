@@ -79,6 +79,18 @@ def phone_page(context, *, offline: bool = False):
     return page
 
 
+def opened_offline_after_one_visit(phone, portal, path: str):
+    """The page at ``path`` seen once online, then opened in a new tab with no signal."""
+    page = phone_page(phone)
+    page.goto(portal.url + path)
+    wait_until_kept(page, path, "en")
+    page.close()
+    phone.set_offline(True)
+    page = phone_page(phone, offline=True)
+    page.goto(portal.url + path)
+    return page
+
+
 @pytest.fixture
 def phone(browsing):
     """A phone's browser (one context): its first tab, on the mobile profile."""
@@ -89,16 +101,37 @@ def phone(browsing):
 
 
 @pytest.fixture
+def served(portal, monkeypatch):
+    """The paths the portal answers, in order: what came over the phone's line."""
+    paths = []
+    site = portal.requests_in_flight
+    application = site.app
+
+    def recording(environ, start_response):
+        paths.append(environ["PATH_INFO"])
+        return application(environ, start_response)
+
+    monkeypatch.setattr(site, "app", recording)
+    return paths
+
+
+@pytest.fixture
 def camera_photo(tmp_path):
     path = tmp_path / "IMG_20261207_093000.jpg"
     path.write_bytes(camera_photo_bytes(orientation=6))
     return path
 
 
-def test_a_form_seen_online_opens_offline_in_the_language_chosen_with_its_draft(phone, portal):
+def test_a_form_seen_online_opens_offline_in_the_language_chosen_with_its_draft(
+    phone, portal, served
+):
     page = phone_page(phone)
     page.goto(portal.url + "/storehub/")
     wait_until_kept(page, "/storehub/", "en")
+    # Kept from what the phone had downloaded: the page and its static files came once.
+    static_files = [path for path in served if path.startswith("/static/")]
+    assert served.count("/storehub/") == 1
+    assert static_files and len(static_files) == len(set(static_files))
     page.get_by_role("button", name="Bahasa Melayu").click()
     page.wait_for_load_state()
     wait_until_kept(page, "/storehub/", "ms")
@@ -125,14 +158,7 @@ def test_a_form_seen_online_opens_offline_in_the_language_chosen_with_its_draft(
 def test_sent_offline_with_a_photo_it_reaches_the_portal_once_with_no_page_open(
     phone, portal, camera_photo
 ):
-    page = phone_page(phone)
-    page.goto(portal.url + "/onecloud/")
-    wait_until_kept(page, "/onecloud/", "en")
-    page.close()
-
-    phone.set_offline(True)
-    page = phone_page(phone, offline=True)
-    page.goto(portal.url + "/onecloud/")
+    page = opened_offline_after_one_visit(phone, portal, "/onecloud/")
     assert page.locator("html").get_attribute("data-kept-at")  # the copy the phone kept
     page.locator("#id_name").fill("Agung Januar")
     page.locator("#id_email").fill("agung@email.com")
@@ -287,14 +313,7 @@ def test_the_pages_can_have_the_service_worker_forget_pages_and_status_pages(pho
 
 
 def test_a_kept_form_sent_with_no_page_open_brings_the_portals_errors_back(phone, portal):
-    page = phone_page(phone)
-    page.goto(portal.url + "/storehub/")
-    wait_until_kept(page, "/storehub/", "en")
-    page.close()
-
-    phone.set_offline(True)
-    page = phone_page(phone, offline=True)
-    page.goto(portal.url + "/storehub/")
+    page = opened_offline_after_one_visit(phone, portal, "/storehub/")
     fill_storehub_minimum(page)
     page.get_by_label("Phone number").fill("12345")  # the portal will refuse it
     page.get_by_role("button", name="Send request").click()
