@@ -39,6 +39,8 @@ KEPT = """async () => {
     return kept;
 }"""
 CACHES = "async () => await caches.keys()"
+FIRST_CONTENTFUL_PAINT = "() => performance.getEntriesByName('first-contentful-paint')[0].startTime"
+READY = "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
 # What phone.js's outbox holds: the sends kept on the phone.
 OUTBOX = """() => new Promise((resolve, reject) => {
     const opening = indexedDB.open("support-portal");
@@ -147,10 +149,10 @@ def test_a_form_seen_online_opens_offline_in_the_language_chosen_with_its_draft(
     assert page.locator("html").get_attribute("lang") == "ms"
     expect(page.get_by_role("button", name="Hantar permintaan")).to_be_visible()
     expect(page.locator("#id_name")).to_have_value("Siti Rahman")
-    shown = page.evaluate(
-        "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
-    )
-    print(f"\nform opened offline on the mobile profile in {shown:.0f} ms")
+    # Shown: the browser's first paint of the page's content, from the start of the navigation.
+    shown = page.evaluate(FIRST_CONTENTFUL_PAINT)
+    ready = page.evaluate(READY)
+    print(f"\nform offline on the mobile profile: shown at {shown:.0f} ms, ready at {ready:.0f} ms")
     assert shown < 1000
     assert csp_violations(page) == []
 
