@@ -7,9 +7,20 @@
 // - A send goes in the background (XMLHttpRequest, for upload progress) with its form token, so
 //   sending the same thing again is one request on the server however often the line drops.
 // - The requests sent from this browser are listed from localStorage: references and links only.
+// - The service worker (tickets/customer/offline.py) is registered here; where the browser has
+//   Background Sync it finishes a send kept here with no page open, and notes the answer in the
+//   "sent" store, which the next page moves into the list.
 // Nothing here is needed: without IndexedDB or JavaScript the forms work as plain forms.
 (function () {
   "use strict";
+  // The page as it came, before any script changed it (phone.js runs first): for the service
+  // worker to keep when it did not see the page come (the first visit), so nothing is fetched
+  // again. Typed values are not in it: the markup holds attributes only.
+  // Never an answer to a post shown in its place (showAnswer): that is not a page to keep.
+  var pageAsItCame =
+    navigator.serviceWorker && !navigator.serviceWorker.controller && !window.portalAnswerShown
+      ? "<!doctype html>\n" + document.documentElement.outerHTML
+      : null;
   var KEEP_DAYS = 3;
   var KEEP_MS = KEEP_DAYS * 24 * 3600 * 1000;
   // Waits between tries while the line is down; the browser's "online" event cuts them short.
@@ -19,6 +30,10 @@
   var GIVE_UP_MS = 60000;
   var REQUESTS_KEY = "support-portal.requests";
   var REQUESTS_KEPT = 20;
+  // As the service worker has them (templates/tickets/service-worker.js).
+  var DATABASE_VERSION = 2;
+  var STORES = ["drafts", "outbox", "sent"];
+  var SYNC_TAG = "portal-outbox";
 
   // --- IndexedDB ---------------------------------------------------------------------------
   var database = null;
@@ -30,13 +45,22 @@
         reject(new Error("no IndexedDB"));
         return;
       }
-      var request = window.indexedDB.open("support-portal", 1);
+      var request = window.indexedDB.open("support-portal", DATABASE_VERSION);
       request.onupgradeneeded = function () {
-        request.result.createObjectStore("drafts", { keyPath: "key" });
-        request.result.createObjectStore("outbox", { keyPath: "key" });
+        STORES.forEach(function (name) {
+          if (!request.result.objectStoreNames.contains(name)) {
+            request.result.createObjectStore(name, { keyPath: "key" });
+          }
+        });
       };
       request.onsuccess = function () {
-        resolve(request.result);
+        var db = request.result;
+        // A newer release's worker upgrading the database: let it, and open it again next time.
+        db.onversionchange = function () {
+          db.close();
+          database = null;
+        };
+        resolve(db);
       };
       request.onerror = function () {
         reject(request.error);
@@ -120,6 +144,38 @@
     return data;
   }
 
+  // A form opened from a copy the service worker kept carries old tokens: fresh ones, fetched
+  // once and kept with the send, so that trying it again is still one request on the server.
+  function refreshTokens(entry) {
+    var url = document.getElementById("phone-pending").dataset.tokensUrl;
+    return window
+      .fetch(url, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.json();
+      })
+      .then(function (tokens) {
+        entry.fields = entry.fields.map(function (field) {
+          if (field[0] === "csrfmiddlewaretoken") return [field[0], tokens.csrf_token];
+          if (field[0] === "form_token") return [field[0], tokens.form_token];
+          return field;
+        });
+        delete entry.needsTokens;
+        return outbox.put(entry).catch(function () {});
+      });
+  }
+
+  // Where the browser has Background Sync, the service worker sends it when the signal returns,
+  // even once every page is closed.
+  function askForSync() {
+    if (!navigator.serviceWorker || !window.SyncManager) return;
+    navigator.serviceWorker.ready
+      .then(function (registration) {
+        return registration.sync.register(SYNC_TAG);
+      })
+      .catch(function () {});
+  }
+
   // Calls on.progress(sent, total), on.stalled(), on.waiting() (the line is down; the send is
   // kept and tried again by itself), on.stored(answer) and on.answered(html, status). One try
   // at a time; a late answer from an abandoned try is ignored.
@@ -135,6 +191,7 @@
 
     function tryAgainLater() {
       on.waiting();
+      askForSync();
       var seconds = RETRY_SECONDS[Math.min(waits, RETRY_SECONDS.length - 1)];
       waits += 1;
       window.clearTimeout(timer);
@@ -162,6 +219,20 @@
         // The "online" event cuts the wait short; the timer covers an event that never comes
         // (a tab frozen in the background while the signal returned).
         tryAgainLater();
+        return;
+      }
+      if (entry.needsTokens) {
+        current = entry;
+        refreshTokens(entry).then(
+          function () {
+            current = null;
+            attempt();
+          },
+          function () {
+            current = null;
+            if (!finished) tryAgainLater();
+          }
+        );
         return;
       }
       var xhr = new XMLHttpRequest();
@@ -250,6 +321,7 @@
 
   // A page the portal answered with instead of the next page: shown as the browser would.
   function showAnswer(html) {
+    window.portalAnswerShown = true;
     document.open();
     document.write(html);
     document.close();
@@ -364,6 +436,79 @@
       .catch(function () {});
   }
 
+  // --- sends the service worker finished with no page open ---------------------------------
+  function collectSent() {
+    var banner = document.getElementById("phone-pending");
+    var found = [];
+    return openDatabase()
+      .then(function (db) {
+        return new Promise(function (resolve, reject) {
+          var transaction = db.transaction("sent", "readwrite");
+          var objects = transaction.objectStore("sent");
+          var all = objects.getAll();
+          all.onsuccess = function () {
+            found = all.result || [];
+            objects.clear();
+          };
+          transaction.oncomplete = resolve;
+          transaction.onerror = transaction.onabort = function () {
+            reject(transaction.error);
+          };
+        });
+      })
+      .then(function () {
+        if (!found.length) return;
+        found.sort(function (one, other) {
+          return one.at - other.at;
+        });
+        found.forEach(function (sent) {
+          rememberRequest({ reference: sent.reference, url: sent.status_url, service: sent.service });
+        });
+        showRequests();
+        if (!banner) return;
+        var last = found[found.length - 1];
+        banner.textContent = banner.dataset.sentText + " ";
+        var link = document.createElement("a");
+        link.href = last.status_url;
+        link.className = "alert-link font-monospace";
+        link.textContent = last.reference;
+        banner.appendChild(link);
+        banner.hidden = false;
+      })
+      .catch(function () {});
+  }
+
+  // The service worker keeps the pages seen for a visit with no signal. The page that was open
+  // before it took over is handed to it, with the static files it used.
+  function startServiceWorker() {
+    var banner = document.getElementById("phone-pending");
+    var script = banner && banner.dataset.serviceWorker;
+    if (!script || !navigator.serviceWorker) return;
+    navigator.serviceWorker
+      .register(script)
+      .then(function () {
+        if (pageAsItCame === null) return null;
+        return navigator.serviceWorker.ready.then(function (registration) {
+          var assets = window.performance
+            .getEntriesByType("resource")
+            .map(function (entry) {
+              return entry.name;
+            })
+            .filter(function (url) {
+              return url.indexOf(window.location.origin + "/") === 0;
+            });
+          registration.active.postMessage({
+            type: "keep-first-page",
+            page: window.location.href,
+            html: pageAsItCame,
+            language: document.documentElement.lang,
+            assets: assets,
+          });
+        });
+      })
+      .catch(function () {});
+  }
+
   function formatBytes(bytes) {
     var language = document.documentElement.lang || undefined;
     var megabytes = bytes / (1024 * 1024);
@@ -382,9 +527,11 @@
     formatBytes: formatBytes,
   };
 
+  startServiceWorker();
   drafts.forgetOld().catch(function () {});
   outbox.forgetOld().catch(function () {});
   showRequests();
+  collectSent();
   var forget = document.getElementById("my-requests-forget");
   if (forget) {
     forget.addEventListener("click", function () {

@@ -463,7 +463,15 @@
         return saveDraft(true);
       })
       .then(function () {
-        var entry = { key: key, url: form.action || key, fields: [], files: [] };
+        var entry = {
+          key: key,
+          url: form.action || key,
+          fields: [],
+          files: [],
+          service: texts.serviceTitle,
+          // Opened from the copy the service worker kept: its tokens are renewed before it goes.
+          needsTokens: Boolean(document.documentElement.dataset.keptAt),
+        };
         var data = formData();
         if (submitter && submitter.name) data.append(submitter.name, submitter.value);
         data.forEach(function (value, name) {

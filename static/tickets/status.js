@@ -16,6 +16,18 @@
     });
   }
   remember();
+
+  // The copy this phone kept, opened with no signal (the service worker marks it): when it was.
+  var kept = document.getElementById("status-kept");
+  var keptAt = Number(document.documentElement.dataset.keptAt || 0);
+  if (kept && keptAt) {
+    var when = new Date(keptAt).toLocaleString(document.documentElement.lang || undefined, {
+      dateStyle: "medium",
+      timeStyle: "short",
+    });
+    kept.textContent = kept.dataset.text.replace("{time}", when);
+    kept.hidden = false;
+  }
   if (root.dataset.final === "true") return;
   var url = root.dataset.statusUrl;
   // The server says when to ask again: soon while the request is fresh (a provider that answers
@@ -58,6 +70,7 @@
         return response.json();
       })
       .then(function (state) {
+        if (kept) kept.hidden = true;
         show(state);
         ceiling = Number(state.poll_seconds || 10) * 1000;
         delay = Number(state.poll_in_ms || ceiling);

@@ -6,11 +6,12 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -21,6 +22,7 @@ from tickets.customer.access import access_code_ask, access_code_check
 from tickets.customer.browser import browser_cookie, browser_key, remember_browser
 from tickets.customer.forms import AccessCodeForm, FindRequestForm
 from tickets.customer.intake import AlreadySent, submission_create
+from tickets.customer.offline import OFFLINE_TEMPLATE, service_worker_script
 from tickets.customer.page_cache import empty_form_page
 from tickets.customer.proof_of_work import FIELD as PROOF_FIELD
 from tickets.customer.proof_of_work import challenge_new
@@ -28,6 +30,7 @@ from tickets.customer.rate_limit import form_post_wait
 from tickets.customer.status_text import contact_text, customer_status_text, next_step_text
 from tickets.customer.volume import any_volume_is_unusual, code_request_allowed, volume_is_unusual
 from tickets.delivery.email import CONFIRM_PARAMETER, email_recipient_confirm
+from tickets.forms.base import issue_form_token
 from tickets.models import WAITING_ON_STAFF_STATUSES, AccessCode, Submission
 from tickets.operations.client_address import client_ip
 from tickets.providers import TicketProvider, enabled_providers, provider_or_none
@@ -75,6 +78,39 @@ def web_app_manifest(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(manifest, json_dumps_params={"ensure_ascii": False})
     response["Content-Type"] = "application/manifest+json"
     return response
+
+
+@never_cache
+@require_safe
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The service worker, at the root so that its scope is the whole portal (``offline``)."""
+    response = HttpResponse(service_worker_script(), content_type="text/javascript; charset=utf-8")
+    response["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@require_safe
+def offline_page(request: HttpRequest, language: str) -> HttpResponse:
+    """What a page never seen shows with no signal: kept by the service worker per language."""
+    if language not in dict(settings.LANGUAGES):
+        raise Http404
+    with translation.override(language):
+        # Without the request: no language switcher and no token, which offline could not use.
+        response = HttpResponse(render_to_string(OFFLINE_TEMPLATE))
+    response["Content-Language"] = language
+    return response
+
+
+@never_cache
+@require_safe
+def send_tokens(request: HttpRequest) -> JsonResponse:
+    """A fresh CSRF token and form token for a form the phone kept, fetched just before it sends.
+
+    The form token is fetched once per send and kept with it, so the same send tried again is
+    still one request on the server.
+    """
+    response = JsonResponse({"csrf_token": get_token(request), "form_token": issue_form_token()})
+    return _with_browser_cookie(request, response)
 
 
 @require_safe
