@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.backends.signals import connection_created
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -26,7 +27,12 @@ from tests.support.workers import start_worker, wait_for
 from tickets.customer.intake import submission_create
 from tickets.delivery import outbox
 from tickets.delivery.clock import database_now
-from tickets.delivery.forward import FORWARDS, submission_forward, submission_forward_task
+from tickets.delivery.forward import (
+    FORWARDS,
+    submission_forward,
+    submission_forward_due,
+    submission_forward_task,
+)
 from tickets.delivery.recovery import outbox_sweep
 from tickets.models import ErrorClass, ProviderCall, Status, Submission
 
@@ -440,6 +446,47 @@ def test_a_task_takes_the_longest_due_first_and_at_most_its_batch(sandbox, run_w
     statuses = [refreshed(submission).status for submission in burst]
     assert statuses == [Status.SENT, Status.QUEUED, Status.SENT, Status.SENT]
     assert [task.args_kwargs["args"] for task in forward_tasks_waiting()] == [[burst[1].pk]]
+
+
+def test_a_burst_costs_one_commit_per_forward(sandbox):
+    # Each outcome commits with the next claim: on SQLite every commit is a turn of the one
+    # writer the web's posts wait for, and a flush to disk on both databases.
+    burst = [create("storehub") for _ in range(6)]
+    DBTaskResult.objects.filter(task_path=submission_forward_task.module_path).delete()
+
+    with CaptureQueriesContext(connection) as queries:
+        forwarded = submission_forward_due()
+
+    assert forwarded == 6
+    assert {refreshed(submission).status for submission in burst} == {Status.SENT}
+    commits = [query for query in queries if query["sql"].upper().startswith("COMMIT")]
+    assert len(commits) == 6 + 1  # the first claim alone, then one per outcome
+
+
+def test_a_claim_that_fails_beside_an_outcome_ends_the_batch_and_the_outcome_stays(
+    sandbox, monkeypatch
+):
+    first, second = create("storehub"), create("storehub")
+    claim_next = FORWARDS.claim_next
+    claims = []
+
+    def fails_the_second_time():
+        claims.append(1)
+        if len(claims) == 2:
+            raise DatabaseError("the claim beside the first outcome fails")
+        return claim_next()
+
+    monkeypatch.setattr(FORWARDS, "claim_next", fails_the_second_time)
+
+    assert submission_forward_due() == 1
+
+    assert refreshed(first).status == Status.SENT
+    assert refreshed(second).status == Status.QUEUED  # its task still waits
+    assert DBTaskResult.objects.filter(
+        task_path=submission_forward_task.module_path,
+        status="READY",
+        args_kwargs__args__0=second.pk,
+    ).exists()
 
 
 def test_a_batch_leaves_what_is_not_due_and_what_another_worker_holds(sandbox, run_worker):

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.tasks import task
 
 from tickets.delivery import email
 from tickets.delivery.database import through_an_outage
-from tickets.delivery.outbox import Outbox
+from tickets.delivery.outbox import Batch, Outbox
 from tickets.delivery.retry import RetryPolicy, next_step
 from tickets.models import (
     PENDING_STATUSES,
@@ -116,19 +116,26 @@ def submission_forward(*, submission_id: int) -> Submission | None:
     not yet due (then it is queued again for when it is).
     """
     submission = FORWARDS.claim(submission_id)
-    return None if submission is None else _forward_claimed(submission)
+    return None if submission is None else _forward_claimed(submission)[0]
 
 
 def submission_forward_due() -> int:
-    """Forward the submissions due longest, a batch (``Outbox.claims_due``); how many."""
-    made = 0
-    for submission in FORWARDS.claims_due():
-        _forward_claimed(submission)
-        made += 1
-    return made
+    """Forward the submissions due longest, a batch (``outbox.Batch``); how many. Each outcome
+    is written in one transaction with the next claim: a forward costs one commit (one flush
+    to disk, and with SQLite one turn of its single writer) instead of two."""
+    batch = Batch()
+    submission = FORWARDS.claim_next() if batch.has_room() else None
+    while submission is not None:
+        batch.taken += 1
+        _finished, submission = _forward_claimed(submission, batch=batch)
+    return batch.taken
 
 
-def _forward_claimed(submission: Submission) -> Submission:
+def _forward_claimed(
+    submission: Submission, *, batch: Batch | None = None
+) -> tuple[Submission, Submission | None]:
+    """Forward a claimed submission; the submission as written, and the next one claimed where
+    the ``batch`` has room."""
     outcome = _call_provider(submission)
     if outcome.ticket is not None:
         # Logged before it is written: should the write fail, staff can still match the ticket.
@@ -137,29 +144,36 @@ def _forward_claimed(submission: Submission) -> Submission:
             submission.reference,
             outcome.ticket.ticket_id,
         )
-    submission = _finish_when_the_database_answers(submission, outcome)
+    claim_next = batch is not None and batch.has_room()
+    submission, following = _finish_when_the_database_answers(submission, outcome, claim_next)
     logger.info(
         "submission %s forward: %s -> %s",
         submission.reference,
         outcome.error_class,
         submission.status,
     )
-    return submission
+    return submission, following
 
 
-def _finish_when_the_database_answers(claimed: Submission, outcome: Outcome) -> Submission:
+def _finish_when_the_database_answers(
+    claimed: Submission, outcome: Outcome, claim_next: bool
+) -> tuple[Submission, Submission | None]:
     """Write the outcome, however long the database is away: what the provider said (a ticket
     above all) must not be lost to a restart of the database, or the request would be sent
     again. Fencing makes a late write safe: a claim that ran out meanwhile writes nothing over
     its successor's."""
     return through_an_outage(
-        lambda: _finish(claimed, outcome),
+        lambda: _finish(claimed, outcome, claim_next),
         what=f"submission {claimed.reference}: writing its outcome ({outcome.error_class})",
         tries_while_answering=FINAL_WRITE_TRIES_WHILE_ANSWERING,
     )
 
 
-def _finish(claimed: Submission, outcome: Outcome) -> Submission:
+def _finish(
+    claimed: Submission, outcome: Outcome, claim_next: bool
+) -> tuple[Submission, Submission | None]:
+    """Write the outcome of ``claimed``'s forward; with ``claim_next``, claim the next due
+    submission in the same transaction."""
     with transaction.atomic():
         submission, held = FORWARDS.held_by(claimed.pk, claimed.claim_token)
         now = submission.read_at
@@ -171,7 +185,18 @@ def _finish(claimed: Submission, outcome: Outcome) -> Submission:
         else:
             # The lease ran out and the submission moved on without this worker.
             _settle_late_result(submission, outcome, now=now)
-    return submission
+        following = _claim_next_beside_an_outcome() if claim_next else None
+    return submission, following
+
+
+def _claim_next_beside_an_outcome() -> Submission | None:
+    """The next due submission, claimed in a savepoint of an outcome's transaction: a claim
+    that fails ends the batch there, and the outcome still commits."""
+    try:
+        return FORWARDS.claim_next()
+    except DatabaseError:
+        logger.exception("the next forward could not be claimed beside an outcome")
+        return None
 
 
 def _call_provider(submission: Submission) -> Outcome:

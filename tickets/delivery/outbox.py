@@ -49,6 +49,18 @@ BATCH_ROWS = 25
 BATCH_SECONDS = 2.0
 
 
+class Batch:
+    """The rows a task goes on with after its own: ``BATCH_ROWS`` at most, within
+    ``BATCH_SECONDS``."""
+
+    def __init__(self) -> None:
+        self.ends = time.monotonic() + BATCH_SECONDS
+        self.taken = 0
+
+    def has_room(self) -> bool:
+        return self.taken < BATCH_ROWS and time.monotonic() < self.ends
+
+
 class Outbox(ABC):
     """One kind of owed work. Subclasses fill in the class attributes and the hooks."""
 
@@ -116,13 +128,12 @@ class Outbox(ABC):
         (``claim_next``), until none is due and free, ``BATCH_ROWS`` are claimed or
         ``BATCH_SECONDS`` have passed: the batch a task goes on with after its own row. Several
         workers share the due rows: a claim skips those another worker is claiming."""
-        ends = time.monotonic() + BATCH_SECONDS
-        for _ in range(BATCH_ROWS):
-            if time.monotonic() >= ends:
-                return
+        batch = Batch()
+        while batch.has_room():
             row = self.claim_next()
             if row is None:
                 return
+            batch.taken += 1
             yield row
 
     def claim_next(self) -> Any | None:
