@@ -84,9 +84,9 @@ SEND_LEASE_SECONDS = 300
 
 @task()
 def email_send_task(email_id: int) -> str:
-    """The queue's way into ``email_send``, then ``email_send_due``."""
+    """The queue's way into ``email_send``, then the messages due (``Outbox.work_due``)."""
     email = email_send(email_id=email_id)
-    more = email_send_due()
+    more = EMAILS.work_due(_send_claimed)
     state = email.state if email else "nothing to do"
     return f"{state}, then {more} more sent or settled" if more else state
 
@@ -236,15 +236,6 @@ def email_send(*, email_id: int) -> OutgoingEmail | None:
     """
     email = EMAILS.claim(email_id)
     return None if email is None else _send_claimed(email)
-
-
-def email_send_due() -> int:
-    """Send the e-mails due longest, a batch (``Outbox.claims_due``); how many."""
-    made = 0
-    for email in EMAILS.claims_due():
-        _send_claimed(email)
-        made += 1
-    return made
 
 
 def _send_claimed(email: OutgoingEmail) -> OutgoingEmail:

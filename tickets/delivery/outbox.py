@@ -23,7 +23,7 @@ import logging
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -135,6 +135,14 @@ class Outbox(ABC):
                 return
             batch.taken += 1
             yield row
+
+    def work_due(self, work: Callable[[Any], Any]) -> int:
+        """Do ``work`` on each row of a batch (``claims_due``); how many rows it was done on."""
+        made = 0
+        for row in self.claims_due():
+            work(row)
+            made += 1
+        return made
 
     def claim_next(self) -> Any | None:
         """The row due longest, claimed, or None when none is due and free (or a batch's worth

@@ -56,9 +56,9 @@ SEND_LEASE_SECONDS = 120
 
 @task()
 def whatsapp_send_task(message_id: int) -> str:
-    """The queue's way into ``whatsapp_send``, then ``whatsapp_send_due``."""
+    """The queue's way into ``whatsapp_send``, then the messages due (``Outbox.work_due``)."""
     message = whatsapp_send(message_id=message_id)
-    more = whatsapp_send_due()
+    more = WHATSAPP_MESSAGES.work_due(_send_claimed)
     state = message.state if message else "nothing to do"
     return f"{state}, then {more} more sent or settled" if more else state
 
@@ -146,15 +146,6 @@ def whatsapp_send(*, message_id: int) -> WhatsAppMessage | None:
     """
     message = WHATSAPP_MESSAGES.claim(message_id)
     return None if message is None else _send_claimed(message)
-
-
-def whatsapp_send_due() -> int:
-    """Send the messages due longest, a batch (``Outbox.claims_due``); how many."""
-    made = 0
-    for message in WHATSAPP_MESSAGES.claims_due():
-        _send_claimed(message)
-        made += 1
-    return made
 
 
 def _send_claimed(message: WhatsAppMessage) -> WhatsAppMessage:
