@@ -108,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "tickets.customer.context_processors.operator",
+                "tickets.customer.context_processors.phone",
             ],
         },
     },
@@ -412,6 +413,9 @@ KEPT_UPLOADS_PER_CLIENT = env_int("KEPT_UPLOADS_PER_CLIENT", 20)
 # The server decodes no picture of more than its square (tickets/forms/image_metadata.py).
 PHOTO_MAX_SIDE_PX = env_int("PHOTO_MAX_SIDE_PX", 2048)
 PHOTO_TARGET_BYTES = env_int("PHOTO_TARGET_BYTES", 500 * 1024)
+# "Your requests on this phone" forgets a request this many days after it was listed: a shared
+# computer's browser does not show a customer's references for ever (0: no list at all).
+MY_REQUESTS_KEEP_DAYS = env_int("MY_REQUESTS_KEEP_DAYS", 30)
 
 
 # --- Map widget ----------------------------------------------------------------------------

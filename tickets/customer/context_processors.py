@@ -10,3 +10,8 @@ def operator(request) -> dict:
             "privacy_contact": settings.PRIVACY_CONTACT,
         }
     }
+
+
+def phone(request) -> dict:
+    """What the pages' scripts keep in the customer's browser, and for how long."""
+    return {"my_requests_keep_days": settings.MY_REQUESTS_KEEP_DAYS}

@@ -27,6 +27,13 @@ from tickets.customer.page_cache import empty_form_page
 from tickets.customer.proof_of_work import FIELD as PROOF_FIELD
 from tickets.customer.proof_of_work import challenge_new
 from tickets.customer.rate_limit import form_post_wait
+from tickets.customer.shared_computer import (
+    shared_computer_chosen,
+    shared_find_asked,
+    shared_find_opened,
+    shared_request,
+    shared_request_note,
+)
 from tickets.customer.status_text import contact_text, customer_status_text, next_step_text
 from tickets.customer.volume import any_volume_is_unusual, code_request_allowed, volume_is_unusual
 from tickets.delivery.email import CONFIRM_PARAMETER, email_recipient_confirm
@@ -155,6 +162,8 @@ def submission_form(request: HttpRequest, alias: str) -> HttpResponse:
         "photo_max_side": settings.PHOTO_MAX_SIDE_PX,
         "photo_target_bytes": settings.PHOTO_TARGET_BYTES,
         "attachment_max_bytes": settings.ATTACHMENT_MAX_BYTES,
+        # Ticked again on a form the server sends back (errors, a rate limit, a repeat).
+        "shared_computer": shared_computer_chosen(request),
     }
     # During unusual volume the page asks the browser for a proof of work (``volume``).
     unusual = volume_is_unusual(provider=alias)
@@ -193,6 +202,8 @@ def submission_form(request: HttpRequest, alias: str) -> HttpResponse:
                 logger.exception("%s form passed validation but the service refused it", alias)
                 form.add_error(None, _("We could not store your request. Please try again."))
             else:
+                if context["shared_computer"]:
+                    shared_request_note(request, submission=submission)
                 return remember_browser(_stored(request, submission), cookie)
     else:
 
@@ -310,6 +321,8 @@ def submission_status(request: HttpRequest, public_id) -> HttpResponse:
             "state": _status_context(submission),
             # Opened with a code of "Find my request": the customer knows the way back.
             "found_by_code": request.session.get(FOUND_SESSION_KEY) == str(submission.public_id),
+            # Sent or found on a shared computer: the page keeps nothing and shows no details.
+            "shared_computer": shared_request(request, submission=submission),
             "findable": bool(submission.phone and provider and provider.form().asks_for_phone),
             # The same for every request that asked for WhatsApp: whether its number has
             # written already is not this page's to tell.
@@ -338,6 +351,7 @@ FOUND_SESSION_KEY = "found_request"
 def find_request(request: HttpRequest) -> HttpResponse:
     """The reference and phone number of a request; a code goes to where the request says."""
     form = FindRequestForm(request.POST or None)
+    shared = {"shared_computer": shared_computer_chosen(request)}
     # Its codes go out by e-mail and WhatsApp: during unusual volume it asks for a proof of work.
     proof = (
         {"proof_challenge": lazy(_proof_challenge, str)()}
@@ -347,23 +361,23 @@ def find_request(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         wait = form_post_wait(request, scope="find")
         if wait is not None:
-            context = {"form": form, "retry_minutes": max(1, wait // 60), **proof}
+            context = {"form": form, "retry_minutes": max(1, wait // 60), **proof, **shared}
             return render(request, "tickets/find.html", context, status=429)
         if form.is_valid() and not code_request_allowed(
             unusual=bool(proof), proof=request.POST.get(PROOF_FIELD, "")
         ):
-            return render(
-                request, "tickets/find.html", {"form": form, "proof_missing": True, **proof}
-            )
+            context = {"form": form, "proof_missing": True, **proof, **shared}
+            return render(request, "tickets/find.html", context)
         if form.is_valid():
             # The code will open in this browser only: it gets its cookie now if it had none.
             cookie, new = browser_cookie(request)
             access_code_ask(**form.cleaned_data, browser_key=browser_key(cookie))
             # The same next page whether or not anything matched: nothing is revealed.
             request.session[FIND_SESSION_KEY] = form.cleaned_data["reference"]
+            shared_find_asked(request, chosen=shared["shared_computer"])
             response = redirect("tickets:find-code")
             return remember_browser(response, cookie) if new else response
-    return render(request, "tickets/find.html", {"form": form, **proof})
+    return render(request, "tickets/find.html", {"form": form, **proof, **shared})
 
 
 @never_cache
@@ -387,6 +401,7 @@ def find_request_code(request: HttpRequest) -> HttpResponse:
             if submission is not None:
                 del request.session[FIND_SESSION_KEY]
                 request.session[FOUND_SESSION_KEY] = str(submission.public_id)
+                shared_find_opened(request, submission=submission)
                 return redirect("tickets:status", public_id=submission.public_id)
             form.add_error(
                 "code",
