@@ -2,23 +2,32 @@
 //
 // - Drafts and sends under way live in IndexedDB (files included), one of each per form, keyed
 //   by the form's path; both are forgotten after KEEP_DAYS. A send is kept until the portal has
-//   answered it, so closing the tab, losing the signal or a dropped upload never loses it: the
-//   next portal page opened finishes it.
+//   answered it, so closing the tab, losing the signal or a dropped upload never loses it. The tab
+//   that started it (sessionStorage knows the tab) finishes it on its next page; any other page
+//   asks first whether to send or discard it: on a shared computer it may be someone else's.
 // - A send goes in the background (XMLHttpRequest, for upload progress) with its form token, so
 //   sending the same thing again is one request on the server however often the line drops.
-// - The requests sent from this browser are listed from localStorage: references and links only.
+// - The requests sent from this browser are listed from localStorage: references and links only,
+//   each for the days the page says (MY_REQUESTS_KEEP_DAYS).
 // - The service worker (tickets/customer/offline.py) is registered here; where the browser has
 //   Background Sync it finishes a send kept here with no page open, and notes the answer in the
 //   "sent" store, which the next page moves into the list.
+// - "This is a shared or public computer" ticked: nothing of that customer is kept (no draft, no
+//   pending copy, no list entry, no copy of the status page in the service worker), and the
+//   browser is asked not to remember what is typed (autocomplete off).
 // Nothing here is needed: without IndexedDB or JavaScript the forms work as plain forms.
 (function () {
   "use strict";
   // The page as it came, before any script changed it (phone.js runs first): for the service
   // worker to keep when it did not see the page come (the first visit), so nothing is fetched
   // again. Typed values are not in it: the markup holds attributes only.
-  // Never an answer to a post shown in its place (showAnswer): that is not a page to keep.
+  // Never an answer to a post shown in its place (showAnswer): that is not a page to keep; nor
+  // a status page sent or found on a shared computer.
   var pageAsItCame =
-    navigator.serviceWorker && !navigator.serviceWorker.controller && !window.portalAnswerShown
+    navigator.serviceWorker &&
+    !navigator.serviceWorker.controller &&
+    !window.portalAnswerShown &&
+    !document.querySelector("[data-shared-computer=true]")
       ? "<!doctype html>\n" + document.documentElement.outerHTML
       : null;
   var KEEP_DAYS = 3;
@@ -34,6 +43,19 @@
   var DATABASE_VERSION = 2;
   var STORES = ["drafts", "outbox", "sent"];
   var SYNC_TAG = "portal-outbox";
+  var DAY_MS = 24 * 3600 * 1000;
+  var keepDays = Number(document.body.dataset.myRequestsKeepDays);
+  var REQUESTS_KEEP_MS = (isNaN(keepDays) ? 30 : keepDays) * DAY_MS;
+
+  // This tab's own mark on the sends it starts: kept for the tab's life (reloads included).
+  var TAB_KEY = "support-portal.tab";
+  var tab = String(Date.now()) + "-" + Math.random().toString(36).slice(2);
+  try {
+    tab = window.sessionStorage.getItem(TAB_KEY) || tab;
+    window.sessionStorage.setItem(TAB_KEY, tab);
+  } catch (error) {
+    // No sessionStorage: this page alone counts as the tab, so other pages ask.
+  }
 
   // --- IndexedDB ---------------------------------------------------------------------------
   var database = null;
@@ -93,8 +115,9 @@
           return record && Date.now() - record.savedAt < KEEP_MS ? record : null;
         });
       },
+      // A record keeps the time it was first saved at (a send handed to another tab).
       put: function (record) {
-        record.savedAt = Date.now();
+        record.savedAt = record.savedAt || Date.now();
         return transact(storeName, "readwrite", function (objects) {
           return objects.put(record);
         });
@@ -299,6 +322,10 @@
     return whenDone;
   }
 
+  function lockName(entry) {
+    return "support-portal-send:" + entry.key;
+  }
+
   // One tab sends a given form's request at a time (where the browser has Web Locks; elsewhere
   // two tabs may both send it, and the form token makes that one request on the server).
   function send(entry, on) {
@@ -307,7 +334,7 @@
       return;
     }
     navigator.locks
-      .request("support-portal-send:" + entry.key, { ifAvailable: true }, function (lock) {
+      .request(lockName(entry), { ifAvailable: true }, function (lock) {
         if (!lock) {
           on.waiting(); // another tab of this browser is sending it
           return null;
@@ -328,7 +355,12 @@
   }
 
   // --- the requests sent from this browser ---------------------------------------------------
-  function readRequests() {
+  function fresh(request) {
+    if (!request || typeof request.at !== "number") return false;
+    return Date.now() - request.at < REQUESTS_KEEP_MS;
+  }
+
+  function storedRequests() {
     try {
       var list = JSON.parse(window.localStorage.getItem(REQUESTS_KEY) || "[]");
       return Array.isArray(list) ? list : [];
@@ -337,7 +369,12 @@
     }
   }
 
+  function readRequests() {
+    return storedRequests().filter(fresh);
+  }
+
   function writeRequests(list) {
+    list = list.filter(fresh);
     try {
       if (list.length) {
         window.localStorage.setItem(REQUESTS_KEY, JSON.stringify(list.slice(0, REQUESTS_KEPT)));
@@ -349,12 +386,14 @@
     }
   }
 
-  // request: { reference, url, service, headline }
-  function rememberRequest(request) {
+  // request: { reference, url, service, headline }; options.onlyKnown: updated if listed, never
+  // added (a status page opened with a code of "Find my request").
+  function rememberRequest(request, options) {
     var known = readRequests();
     var earlier = known.filter(function (other) {
       return other.url === request.url;
     })[0];
+    if (!earlier && options && options.onlyKnown) return;
     var list = known.filter(function (other) {
       return other.url !== request.url;
     });
@@ -366,6 +405,57 @@
       at: (earlier && earlier.at) || Date.now(),
     });
     writeRequests(list);
+  }
+
+  function forgetRequest(url) {
+    writeRequests(
+      readRequests().filter(function (other) {
+        return other.url !== url;
+      })
+    );
+  }
+
+  // The copies of pages the service worker keeps: "forget-pages" drops those of the given
+  // addresses, "forget-customer" every status page. Told to the worker that controls the page,
+  // else to the active one (a page loaded before the worker took over); none: nothing is kept.
+  function tellServiceWorker(message) {
+    var container = navigator.serviceWorker;
+    if (!container) return;
+    if (container.controller) {
+      container.controller.postMessage(message);
+      return;
+    }
+    container
+      .getRegistration()
+      .then(function (registration) {
+        if (registration && registration.active) registration.active.postMessage(message);
+      })
+      .catch(function () {});
+  }
+
+  function forgetKeptPages(urls) {
+    var absolute = urls.map(function (url) {
+      return new URL(url, window.location.href).href;
+    });
+    tellServiceWorker({ type: "forget-pages", urls: absolute });
+  }
+
+  // Requests listed longer than the page allows leave the list, and their kept pages with them.
+  function forgetOldRequests() {
+    var old = storedRequests().filter(function (request) {
+      return !fresh(request);
+    });
+    if (!old.length) return;
+    writeRequests(storedRequests());
+    forgetKeptPages(
+      old
+        .map(function (request) {
+          return request && request.url;
+        })
+        .filter(function (url) {
+          return typeof url === "string" && url.charAt(0) === "/";
+        })
+    );
   }
 
   function showRequests() {
@@ -395,8 +485,133 @@
   }
 
   // --- a send left pending on another page (or in a closed tab) -------------------------------
-  function finishPendingSends(except) {
+  function startedHere(entry) {
+    return entry.tab === tab;
+  }
+
+  // Whether another open tab is sending it now (where the browser has Web Locks): that tab
+  // finishes it, and no one is asked.
+  function sendingElsewhere(entry) {
+    if (!navigator.locks || !navigator.locks.query) return Promise.resolve(false);
+    return navigator.locks
+      .query()
+      .then(function (state) {
+        return (state.held || []).some(function (lock) {
+          return lock.name === lockName(entry);
+        });
+      })
+      .catch(function () {
+        return false;
+      });
+  }
+
+  // Asks, one send at a time, about a send this tab did not start; resolves to "send" (it is
+  // this tab's now), "discard" (it and its draft are gone), "later" (the question was closed: it
+  // stays for the next page to ask) or "elsewhere" (another tab is sending it, or has). Only the
+  // form's name and when are shown, nothing typed.
+  var asked = Promise.resolve();
+  function askAbout(entry) {
+    var answer = asked
+      .then(function () {
+        return Promise.all([outbox.get(entry.key), sendingElsewhere(entry)]);
+      })
+      .then(function (found) {
+        var current = found[0];
+        if (!current || current.tab !== entry.tab || found[1]) return "elsewhere";
+        return askNow(current);
+      });
+    asked = answer.catch(function () {});
+    return answer;
+  }
+
+  function askNow(entry) {
+    var dialog = document.getElementById("phone-pending-ask");
+    if (!dialog) return Promise.resolve("later");
+    var texts = dialog.dataset;
+    var when = new Date(entry.savedAt).toLocaleString(document.documentElement.lang || undefined, {
+      dateStyle: "medium",
+      timeStyle: "short",
+    });
+    var what = entry.service ? texts.serviceWhenText : texts.whenText;
+    document.getElementById("phone-pending-ask-what").textContent = what
+      .replace("{service}", function () {
+        return entry.service;
+      })
+      .replace("{when}", when);
+    var sendButton = document.getElementById("phone-pending-ask-send");
+    var discardButton = document.getElementById("phone-pending-ask-discard");
+    return new Promise(function (resolve) {
+      function answered(answer) {
+        sendButton.removeEventListener("click", onSend);
+        discardButton.removeEventListener("click", onDiscard);
+        dialog.removeEventListener("close", onClose);
+        if (dialog.open && dialog.close) dialog.close();
+        dialog.hidden = true;
+        resolve(answer);
+      }
+      function onSend() {
+        entry.tab = tab;
+        outbox
+          .put(entry)
+          .catch(function () {})
+          .then(function () {
+            answered("send");
+          });
+      }
+      function onDiscard() {
+        Promise.all([outbox.remove(entry.key), drafts.remove(entry.key)])
+          .catch(function () {})
+          .then(function () {
+            answered("discard");
+          });
+      }
+      function onClose() {
+        answered("later");
+      }
+      sendButton.addEventListener("click", onSend);
+      discardButton.addEventListener("click", onDiscard);
+      dialog.addEventListener("close", onClose);
+      dialog.hidden = false;
+      if (dialog.showModal) dialog.showModal();
+      else dialog.setAttribute("open", "");
+    });
+  }
+
+  function finishPendingSend(entry) {
     var banner = document.getElementById("phone-pending");
+    if (banner) {
+      banner.textContent = banner.dataset.sendingText;
+      banner.hidden = false;
+    }
+    send(entry, {
+      progress: function () {},
+      stalled: function () {},
+      waiting: function () {
+        if (banner) banner.textContent = banner.dataset.waitingText;
+      },
+      stored: function (answer) {
+        rememberRequest({
+          reference: answer.reference,
+          url: answer.status_url,
+          service: entry.service,
+        });
+        showRequests();
+        if (!banner) return;
+        banner.textContent = banner.dataset.sentText + " ";
+        var link = document.createElement("a");
+        link.href = answer.status_url;
+        link.className = "alert-link font-monospace";
+        link.textContent = answer.reference;
+        banner.appendChild(link);
+      },
+      answered: function () {
+        // What the portal said needs the customer: back to that form, as it was typed.
+        window.location.assign(entry.url);
+      },
+    });
+  }
+
+  function finishPendingSends(except) {
     outbox
       .all()
       .then(function (entries) {
@@ -405,31 +620,12 @@
             return entry.key !== except;
           })
           .forEach(function (entry) {
-            if (banner) {
-              banner.textContent = banner.dataset.sendingText;
-              banner.hidden = false;
+            if (startedHere(entry)) {
+              finishPendingSend(entry);
+              return;
             }
-            send(entry, {
-              progress: function () {},
-              stalled: function () {},
-              waiting: function () {
-                if (banner) banner.textContent = banner.dataset.waitingText;
-              },
-              stored: function (answer) {
-                rememberRequest({ reference: answer.reference, url: answer.status_url });
-                showRequests();
-                if (!banner) return;
-                banner.textContent = banner.dataset.sentText + " ";
-                var link = document.createElement("a");
-                link.href = answer.status_url;
-                link.className = "alert-link font-monospace";
-                link.textContent = answer.reference;
-                banner.appendChild(link);
-              },
-              answered: function () {
-                // What the portal said needs the customer: back to that form, as it was typed.
-                window.location.assign(entry.url);
-              },
+            askAbout(entry).then(function (answer) {
+              if (answer === "send") finishPendingSend(entry);
             });
           });
       })
@@ -508,6 +704,35 @@
       })
       .catch(function () {});
   }
+  // --- a shared or public computer --------------------------------------------------------------
+  // Ticked, the browser is asked not to remember what is typed in the box's form (its
+  // suggestions, and the values put back by Back); unticked, each field's own hint returns.
+  function rememberTyping(form, remember) {
+    Array.prototype.forEach.call(form.elements, function (element) {
+      if (!/^(INPUT|TEXTAREA)$/.test(element.tagName)) return;
+      if (/^(hidden|file|checkbox|radio|submit|button)$/.test(element.type)) return;
+      var data = element.dataset;
+      if (!remember) {
+        if (!("autocompleteWas" in data)) {
+          data.autocompleteWas = element.getAttribute("autocomplete") || "";
+        }
+        element.setAttribute("autocomplete", "off");
+      } else if ("autocompleteWas" in data) {
+        if (data.autocompleteWas) element.setAttribute("autocomplete", data.autocompleteWas);
+        else element.removeAttribute("autocomplete");
+        delete data.autocompleteWas;
+      }
+    });
+  }
+
+  var sharedBoxes = document.querySelectorAll("input[name=shared_computer]");
+  Array.prototype.forEach.call(sharedBoxes, function (box) {
+    if (!box.form) return;
+    box.addEventListener("change", function () {
+      rememberTyping(box.form, !box.checked);
+    });
+    if (box.checked) rememberTyping(box.form, false);
+  });
 
   function formatBytes(bytes) {
     var language = document.documentElement.lang || undefined;
@@ -524,12 +749,18 @@
     send: send,
     showAnswer: showAnswer,
     rememberRequest: rememberRequest,
+    forgetRequest: forgetRequest,
+    forgetKeptPages: forgetKeptPages,
+    tab: tab,
+    startedHere: startedHere,
+    askAbout: askAbout,
     formatBytes: formatBytes,
   };
 
   startServiceWorker();
   drafts.forgetOld().catch(function () {});
   outbox.forgetOld().catch(function () {});
+  forgetOldRequests();
   showRequests();
   collectSent();
   var forget = document.getElementById("my-requests-forget");
@@ -537,6 +768,8 @@
     forget.addEventListener("click", function () {
       writeRequests([]);
       showRequests();
+      // Their status pages kept for opening offline go with the list.
+      tellServiceWorker({ type: "forget-customer" });
     });
   }
   // Where the browser offers to put the portal on the home screen, a quiet button in the footer

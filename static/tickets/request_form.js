@@ -21,8 +21,14 @@
   var idleLabel = button ? button.textContent : "";
   var key = window.location.pathname;
   var canSendInBackground = Boolean(phone && window.FormData && window.Promise);
-  // Values the server puts in the form itself: never kept in a draft.
-  var MACHINERY = /^(csrfmiddlewaretoken|form_token|website|send_again|altcha|.*_kept)$/;
+  // Values the server puts in the form itself, and the page's own choice: never in a draft.
+  var MACHINERY =
+    /^(csrfmiddlewaretoken|form_token|website|send_again|altcha|shared_computer|.*_kept)$/;
+  // "This is a shared or public computer": no draft, no pending copy, no list entry.
+  var sharedBox = document.getElementById("shared-computer");
+  function keepNothing() {
+    return Boolean(sharedBox && sharedBox.checked);
+  }
 
   // --- photos made small ---------------------------------------------------------------------
   var MAX_SIDE = Number(texts.photoMaxSide);
@@ -304,7 +310,9 @@
   // While a send is under way only the send itself saves (``force``): a save left pending
   // could otherwise bring back the draft of a request already stored.
   function saveDraft(force) {
-    if (!phone || (form.dataset.sending === "true" && !force)) return Promise.resolve();
+    if (!phone || keepNothing() || (form.dataset.sending === "true" && !force)) {
+      return Promise.resolve();
+    }
     var draft = draftOf();
     var empty = draft.files.length === 0 && draft.fields.every(function (field) {
       return !field[1];
@@ -313,7 +321,7 @@
     return phone.drafts
       .put(draft)
       .then(function () {
-        if (draftBar) draftBar.hidden = false;
+        if (draftBar && !keepNothing()) draftBar.hidden = false;
       })
       .catch(function () {});
   }
@@ -350,8 +358,8 @@
     });
   }
 
-  if (phone) {
-    phone.drafts
+  function loadDraft() {
+    return phone.drafts
       .get(key)
       .then(function (draft) {
         if (!draft) return;
@@ -360,6 +368,51 @@
         if (draftBar) draftBar.hidden = false;
       })
       .catch(function () {});
+  }
+
+  function forgetDraft() {
+    window.clearTimeout(saveTimer);
+    draftFiles = [];
+    if (draftBar) draftBar.hidden = true;
+    return phone ? phone.drafts.remove(key).catch(function () {}) : Promise.resolve();
+  }
+
+  if (sharedBox) {
+    sharedBox.addEventListener("change", function () {
+      if (keepNothing()) forgetDraft();
+      else saveDraftSoon();
+    });
+  }
+
+  // A send of this form left pending (the tab was closed, the phone switched off): this tab's
+  // own is finished; one this tab did not start is asked about first, and what it holds stays
+  // out of the form until the answer says it is this customer's.
+  function finishPending(entry) {
+    showSending();
+    form.inert = true;
+    say(pendingTexts.sendingText);
+    phone.send(entry, handlers);
+  }
+
+  if (phone && keepNothing()) {
+    forgetDraft();
+  } else if (phone) {
+    phone.outbox
+      .get(key)
+      .catch(function () {
+        return null;
+      })
+      .then(function (entry) {
+        if (!entry || !canSendInBackground) return loadDraft();
+        var answer = phone.startedHere(entry) ? Promise.resolve("send") : phone.askAbout(entry);
+        return answer.then(function (choice) {
+          // Not this customer's to see: the question closed, or another tab sending it.
+          if (choice === "later" || choice === "elsewhere") return null;
+          return loadDraft().then(function () {
+            if (choice === "send") finishPending(entry);
+          });
+        });
+      });
   }
   form.addEventListener("input", saveDraftSoon);
   form.addEventListener("change", saveDraftSoon);
@@ -442,6 +495,11 @@
     },
     stored: function (answer) {
       say(texts.doneText);
+      if (sentKeepingNothing) {
+        // In place of the form in the history: Back does not return to what was typed.
+        window.location.replace(answer.status_url);
+        return;
+      }
       phone.rememberRequest({
         reference: answer.reference,
         url: answer.status_url,
@@ -454,13 +512,17 @@
     },
   };
 
+  // Whether the send under way was made with "shared or public computer" ticked.
+  var sentKeepingNothing = false;
+
   function sendInBackground(submitter) {
     showSending();
     say(texts.sendingText);
     window.clearTimeout(saveTimer);
+    sentKeepingNothing = keepNothing();
     photosReady()
       .then(function () {
-        return saveDraft(true);
+        return sentKeepingNothing ? forgetDraft() : saveDraft(true);
       })
       .then(function () {
         var entry = {
@@ -468,6 +530,8 @@
           url: form.action || key,
           fields: [],
           files: [],
+          // Who started it, and what the question to any other tab names: nothing typed.
+          tab: phone.tab,
           service: texts.serviceTitle,
           // Opened from the copy the service worker kept: its tokens are renewed before it goes.
           needsTokens: Boolean(document.documentElement.dataset.keptAt),
@@ -480,6 +544,9 @@
         });
         // What is sent is fixed now: later edits would be lost without a word.
         form.inert = true;
+        if (sharedBox) sharedBox.disabled = true;
+        // On a shared computer it goes from this page only, tried again while the page is open.
+        if (sentKeepingNothing) return entry;
         // Kept before the first byte goes: a closed tab or a dead battery does not lose it.
         return phone.outbox
           .put(entry)
@@ -513,20 +580,6 @@
     event.preventDefault();
     sendInBackground(event.submitter || pressed);
   });
-
-  // A send of this form left pending (the tab was closed, the phone switched off): finish it.
-  if (canSendInBackground) {
-    phone.outbox
-      .get(key)
-      .then(function (entry) {
-        if (!entry) return;
-        showSending();
-        form.inert = true;
-        say(pendingTexts.sendingText);
-        phone.send(entry, handlers);
-      })
-      .catch(function () {});
-  }
 
   // Back to this page from the browser's page cache.
   window.addEventListener("pageshow", function (event) {

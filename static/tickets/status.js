@@ -5,15 +5,35 @@
   var root = document.getElementById("submission-status");
   if (!root) return;
 
-  // Listed among "your requests on this phone" on the portal's other pages.
+  var phone = window.PortalPhone;
+  // Sent or found on a shared computer: not listed, and no copy of the page kept to open offline
+  // (told again as the page goes, in case the service worker kept it after this ran).
+  var shared = root.dataset.sharedComputer === "true";
+  function forgetThisPage() {
+    phone.forgetRequest(window.location.pathname);
+    phone.forgetKeptPages([window.location.pathname, root.dataset.statusUrl]);
+  }
+  if (shared && phone) {
+    forgetThisPage();
+    window.addEventListener("pagehide", forgetThisPage);
+    if (navigator.serviceWorker) {
+      navigator.serviceWorker.addEventListener("controllerchange", forgetThisPage);
+    }
+  }
+
+  // Listed among "your requests on this phone" on the portal's other pages; one opened with a
+  // code of "Find my request" only kept current if it is listed already.
   function remember() {
-    if (!window.PortalPhone) return;
-    window.PortalPhone.rememberRequest({
-      reference: document.getElementById("reference").textContent,
-      url: window.location.pathname,
-      service: root.dataset.serviceTitle,
-      headline: document.getElementById("status-headline").textContent,
-    });
+    if (!phone || shared) return;
+    phone.rememberRequest(
+      {
+        reference: document.getElementById("reference").textContent,
+        url: window.location.pathname,
+        service: root.dataset.serviceTitle,
+        headline: document.getElementById("status-headline").textContent,
+      },
+      { onlyKnown: root.dataset.foundByCode === "true" }
+    );
   }
   remember();
 
