@@ -550,13 +550,20 @@
         resolve(answer);
       }
       function onSend() {
-        entry.tab = tab;
+        // Sent meanwhile (the service worker, when the signal came back): nothing to adopt.
         outbox
-          .put(entry)
-          .catch(function () {})
-          .then(function () {
-            answered("send");
-          });
+          .get(entry.key)
+          .then(function (current) {
+            if (!current) return "elsewhere";
+            current.tab = entry.tab = tab;
+            return outbox.put(current).then(function () {
+              return "send";
+            });
+          })
+          .catch(function () {
+            return "send";
+          })
+          .then(answered);
       }
       function onDiscard() {
         Promise.all([outbox.remove(entry.key), drafts.remove(entry.key)])
