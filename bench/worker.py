@@ -6,10 +6,11 @@ A fresh database on ``BENCH_POSTGRES_URL``'s server (created and dropped here); 
 web under gunicorn (DEBUG off, as deployed) with wrk posting the StoreHub form to it, each post
 with a fresh form token, all along; ``manage.py worker`` (as the Procfile runs it) forwarding to
 the sandbox (``manage.py run_sandbox``: StoreHub answering at once, its mail catcher taking the
-receipts and ticket-number e-mails). While the web takes posts, a burst of ``BENCH_WORKER_BURST``
-requests is stored (``submission_create`` in a loop); forwards per second counts every request
-that reached ``sent`` with its ticket number from the first of the burst stored to the last of
-it sent (the web's posts are forwarded in between, and count).
+receipts and ticket-number e-mails). A burst of ``BENCH_WORKER_BURST`` requests is stored
+(``submission_create`` in a loop) while the workers are stopped, then they go on while the web
+takes posts; forwards per second counts every request that reached ``sent`` with its ticket
+number from the first of the burst sent to the last of it (the web's posts are forwarded in
+between, and count).
 
 Rounds alternate one and two workers; medians are printed (``--json PATH`` writes them too), with
 the load average, since the machine may be shared. Then one forward is profiled in this
@@ -20,6 +21,7 @@ process: the queries and the database connections of the worker's loop for one f
 import json
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -167,6 +169,14 @@ def one_round(workers: int, *, worker_env: dict, url: str, workdir: Path) -> dic
     try:
         with psycopg.connect(worker_env["DATABASE_URL"], autocommit=True) as db:
             time.sleep(3)  # the workers start and wait for work
+            # The burst is stored while the workers are stopped: stored one by one in this
+            # process it comes slower than they forward, and its pace would be what is measured.
+            for process in processes:
+                process.send_signal(signal.SIGSTOP)
+            burst = [
+                submission_create(provider="storehub", data=storehub_data()).pk
+                for _ in range(BURST)
+            ]
             posting = subprocess.Popen(
                 ["wrk", "-t1", f"-c{CONNECTIONS}", "-d600s", "-s", str(workdir / "post.lua"), url],
                 env={
@@ -180,10 +190,8 @@ def one_round(workers: int, *, worker_env: dict, url: str, workdir: Path) -> dic
             )
             time.sleep(1)  # the web is taking posts
             cpu_at_start = sum(cpu_time(process.pid) for process in processes)  # less start-up
-            burst = [
-                submission_create(provider="storehub", data=storehub_data()).pk
-                for _ in range(BURST)
-            ]
+            for process in processes:
+                process.send_signal(signal.SIGCONT)
             deadline = time.monotonic() + 600
             while db.execute(
                 "SELECT COUNT(*) FROM tickets_submission WHERE status <> 'sent' AND id = ANY(%s)",
@@ -206,7 +214,7 @@ def one_round(workers: int, *, worker_env: dict, url: str, workdir: Path) -> dic
                 ],
             ).fetchone()[0]
             first, last = db.execute(
-                "SELECT MIN(created_at), MAX(sent_at) FROM tickets_submission WHERE id = ANY(%s)",
+                "SELECT MIN(sent_at), MAX(sent_at) FROM tickets_submission WHERE id = ANY(%s)",
                 [burst],
             ).fetchone()
             forwarded, posted = db.execute(
