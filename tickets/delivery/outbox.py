@@ -149,10 +149,11 @@ class Outbox(ABC):
         were refused): the next piece of work for a task that has done its own (a batch). Rows
         other workers are claiming are skipped, not waited for; the claimed row's waiting task
         leaves the queue with the claim, so no second task looks for it."""
-        with transaction.atomic():
-            # Rows refused are settled on the way, a batch's worth at most: one transaction
-            # must not take the locks of a whole flood.
-            for _ in range(BATCH_ROWS):
+        # Rows refused are settled on the way, each in its own transaction (short: with SQLite
+        # every transaction holds the one writer the web's posts wait for), a batch's worth at
+        # most.
+        for _ in range(BATCH_ROWS):
+            with transaction.atomic():
                 row = self._read_at_now(
                     self.model.objects.select_for_update(skip_locked=True).order_by(
                         "next_attempt_at", "pk"
@@ -162,14 +163,13 @@ class Outbox(ABC):
                     return None
                 now = row.read_at
                 scheduling.unqueue(self.task, row.pk)
-                if not self.refuses(row, now=now):
-                    break
-            else:
-                return None
-            row.claim_token = uuid.uuid4()
-            row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
-            self.claimed(row, now=now)
-        return row
+                if self.refuses(row, now=now):
+                    continue
+                row.claim_token = uuid.uuid4()
+                row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
+                self.claimed(row, now=now)
+                return row
+        return None
 
     def held_by(self, pk: int, claim_token: uuid.UUID) -> tuple[Any, bool]:
         """The row, locked (call inside ``atomic``), and whether ``claim_token`` still holds it;
