@@ -27,7 +27,7 @@ step "system checks"
 $PY manage.py check
 
 step "tests on SQLite"
-FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-1500}" .venv/bin/pytest --durations=10 "$@"
+FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-1000}" .venv/bin/pytest --durations=10 "$@"
 
 step "tests on PostgreSQL"
 POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
@@ -42,7 +42,7 @@ fi
 if postgres_up; then
   # The fuzz's hostile values test the forms, which are the same on either database: fewer
   # suffice for what PostgreSQL stores of them.
-  DATABASE_URL="$POSTGRES_URL" FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-600}" .venv/bin/pytest --durations=10 "$@"
+  DATABASE_URL="$POSTGRES_URL" FUZZ_EXAMPLES="${FUZZ_EXAMPLES:-400}" .venv/bin/pytest --durations=10 "$@"
 elif [ "${REQUIRE_POSTGRES:-0}" = "1" ] || command -v pg_ctlcluster >/dev/null; then
   echo "FAILED: PostgreSQL is installed or required (REQUIRE_POSTGRES=1) but unreachable at $POSTGRES_URL." >&2
   exit 1

@@ -158,8 +158,8 @@ def test_a_form_seen_online_opens_offline_in_the_language_chosen_with_its_draft(
     assert csp_violations(page) == []
 
 
-def test_sent_offline_with_a_photo_it_reaches_the_portal_once_with_no_page_open(
-    phone, portal, camera_photo
+def test_sent_offline_with_a_photo_it_reaches_the_provider_once_with_no_page_open(
+    phone, portal, camera_photo, sandbox, run_worker
 ):
     page = opened_offline_after_one_visit(phone, portal, "/onecloud/")
     assert page.locator("html").get_attribute("data-kept-at")  # the copy the phone kept
@@ -193,6 +193,10 @@ def test_sent_offline_with_a_photo_it_reaches_the_portal_once_with_no_page_open(
         assert Image.open(handle).size == (1536, 2048)
     time.sleep(2)
     assert Submission.objects.count() == 1
+    # Forwarded once, with its photo.
+    run_worker()
+    [created] = sandbox.created("onecloud")
+    assert created["body"]["attachment"]["size"] == photo.size
 
     # The next page opened lists it among the customer's requests, says it went, sends nothing.
     page = phone_page(phone)
@@ -328,6 +332,8 @@ def test_a_kept_form_sent_with_no_page_open_brings_the_portals_errors_back(phone
     phone.set_offline(False)
     # The service worker sent it, and marked it answered for the form's next opening.
     wait_for(lambda: notice.evaluate(ANSWERED) == [True], 60, what="the portal's answer")
+    # Its sync over: until then the worker holds the send's lock, and the page would wait on it.
+    wait_for(lambda: notice.evaluate(SYNC_TAGS) == [], 60, what="the sync done")
     assert Submission.objects.count() == 0
 
     page = phone_page(phone)

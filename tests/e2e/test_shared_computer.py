@@ -102,6 +102,7 @@ def test_a_customer_who_ticks_shared_computer_leaves_nothing_for_the_next_person
     page.goto(portal.url + "/")
     page.get_by_role("link", name="StoreHub on-site service").click()
     wait_for(lambda: location(page) == "/storehub/", 60, what="the form")
+    page.wait_for_load_state()  # its scripts listen: typed before they run, nothing is saved
     # The customer starts typing, then notices the choice: the draft already saved goes.
     page.locator("#id_name").fill("Siti Rahman")
     expect(page.locator("#phone-draft")).to_be_visible()
