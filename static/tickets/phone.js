@@ -458,6 +458,16 @@
     );
   }
 
+  // "Your saved request was sent:" and the request's reference, a link to its status page.
+  function sayItWent(banner, answer) {
+    banner.textContent = banner.dataset.sentText + " ";
+    var link = document.createElement("a");
+    link.href = answer.status_url;
+    link.className = "alert-link font-monospace";
+    link.textContent = answer.reference;
+    banner.appendChild(link);
+  }
+
   function showRequests() {
     var section = document.getElementById("my-requests");
     if (!section) return;
@@ -603,13 +613,7 @@
           service: entry.service,
         });
         showRequests();
-        if (!banner) return;
-        banner.textContent = banner.dataset.sentText + " ";
-        var link = document.createElement("a");
-        link.href = answer.status_url;
-        link.className = "alert-link font-monospace";
-        link.textContent = answer.reference;
-        banner.appendChild(link);
+        if (banner) sayItWent(banner, answer);
       },
       answered: function () {
         // What the portal said needs the customer: back to that form, as it was typed.
@@ -669,13 +673,7 @@
         });
         showRequests();
         if (!banner) return;
-        var last = found[found.length - 1];
-        banner.textContent = banner.dataset.sentText + " ";
-        var link = document.createElement("a");
-        link.href = last.status_url;
-        link.className = "alert-link font-monospace";
-        link.textContent = last.reference;
-        banner.appendChild(link);
+        sayItWent(banner, found[found.length - 1]);
         banner.hidden = false;
       })
       .catch(function () {});
