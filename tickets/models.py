@@ -4,6 +4,7 @@ A ``Submission`` is written before anything is sent, so a provider that is down 
 request. Its status is written only by ``tickets.delivery.forward.submission_move``.
 """
 
+import copy
 import secrets
 import smtplib
 import uuid
@@ -182,12 +183,46 @@ class Submission(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    def save(self, *args, update_fields=None, **kwargs) -> None:
+        super().save(*args, update_fields=update_fields, **kwargs)
+        self._as_written(update_fields)
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        self._as_written(fields)
+
+    def _as_written(self, names) -> None:
+        """``names`` (None: every field) now hold what the database holds."""
+        if hasattr(self, "values_as_read"):
+            loaded = self.values_as_read.keys() if names is None else names
+            self.values_as_read |= {name: copy.deepcopy(getattr(self, name)) for name in loaded}
+
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
         submission = super().from_db(db, field_names, values, **kwargs)
         loaded = submission.__dict__
         submission.as_read = (loaded.get("status"), loaded.get("possible_duplicate", False))
+        submission.values_as_read = {
+            name: copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+            for name, value in zip(field_names, values, strict=True)
+        }
         return submission
+
+    def fields_changed(self) -> list[str] | None:
+        """What to write of a row read from the database (``save(update_fields=...)``): the
+        fields changed since it was read or last written (a JSON value against a copy of it:
+        it may be changed in place), and ``updated_at``. None for a row never read: it is
+        saved whole. The worker writes a submission twice per forward; its 35 columns cost
+        more to build and send than the few a move changes."""
+        read = getattr(self, "values_as_read", None)
+        if read is None:
+            return None
+        changed = [
+            name
+            for name, value in read.items()
+            if name not in ("id", "updated_at") and getattr(self, name) != value
+        ]
+        return [*changed, "updated_at"]
 
     @property
     def is_final(self) -> bool:

@@ -463,6 +463,34 @@ def test_a_burst_costs_one_commit_per_forward(sandbox):
     assert len(commits) == 6 + 1  # the first claim alone, then one per outcome
 
 
+def test_a_forward_writes_only_the_columns_it_changes(sandbox):
+    # A request is written twice per forward: its customer's columns stay as they are.
+    submission = create("storehub")
+    name, stored_at = submission.name, submission.updated_at
+
+    with CaptureQueriesContext(connection) as queries:
+        submission_forward(submission_id=submission.pk)
+
+    writes = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "tickets_submission"')]
+    assert len(writes) == 2  # the claim, the outcome
+    assert not [sql for sql in writes if '"name" =' in sql or '"details" =' in sql]
+    forwarded = refreshed(submission)
+    assert forwarded.status == Status.SENT and forwarded.ticket_id
+    assert forwarded.name == name and forwarded.updated_at > stored_at
+
+
+def test_a_value_changed_in_place_is_written_too(sandbox):
+    submission = Submission.objects.get(pk=create("storehub").pk)
+    submission.details["dealer"] = "Kedai Runcit Ahmad"
+    submission.extra_tickets.append({"ticket_id": "T-2"})
+
+    submission.save(update_fields=submission.fields_changed())
+
+    again = refreshed(submission)
+    assert again.details["dealer"] == "Kedai Runcit Ahmad"
+    assert again.extra_tickets == [{"ticket_id": "T-2"}]
+
+
 def test_a_claim_that_fails_beside_an_outcome_ends_the_batch_and_the_outcome_stays(
     sandbox, monkeypatch
 ):

@@ -5,10 +5,11 @@ here too once ``OWED`` has a builder of a row it owes."""
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
 from tests.support.factories import storehub_data
+from tests.support.sqlite import the_writer_held_elsewhere
 from tickets.customer.intake import submission_create
 from tickets.delivery.clock import database_now
 from tickets.delivery.email import EMAILS
@@ -155,6 +156,19 @@ def test_a_row_owed_nothing_is_never_claimed(outbox, whatsapp, smtp_server, run_
     assert getattr(row, "status", getattr(row, "state", None)) in (Status.SENT, "sent")
 
     assert outbox.claim(row.pk) is None
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's one writer")
+def test_a_task_with_nothing_to_claim_does_not_wait_for_the_web_s_writes(
+    outbox, whatsapp, smtp_server, run_worker
+):
+    row = owed_row(outbox)
+    run_worker()  # its row done, by a batch say
+
+    with the_writer_held_elsewhere() as released:
+        assert outbox.claim(row.pk) is None
+        assert outbox.claim_next() is None
+        assert not released.is_set()  # answered while the post still held the writer
 
 
 def test_one_task_does_the_rows_waiting_in_a_burst_and_takes_their_tasks_off_the_queue(

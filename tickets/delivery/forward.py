@@ -407,7 +407,7 @@ def submission_move(submission: Submission, *, to: Status | None, now: datetime)
     status_before, possible_duplicate_before = submission.as_read
     if to is not None:
         submission.status = to
-    submission.save()
+    submission.save(update_fields=submission.fields_changed())
     submission.as_read = (submission.status, submission.possible_duplicate)
     email.submission_moved(
         submission=submission,

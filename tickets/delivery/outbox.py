@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.tasks import Task
 
@@ -110,6 +110,9 @@ class Outbox(ABC):
         was lost comes back with the next piece of work.
         """
         scheduling.periodic_ensure_scheduled(with_every_claim=True)
+        if not self._worth_a_write_transaction(self.model.objects.filter(pk=pk)):
+            self.schedule_if_early(pk)
+            return None
         with transaction.atomic():
             row = self._read_at_now(self.model.objects.select_for_update().filter(pk=pk))
             if row is not None and self.refuses(row, now=row.read_at):
@@ -153,6 +156,8 @@ class Outbox(ABC):
         # every transaction holds the one writer the web's posts wait for), a batch's worth at
         # most.
         for _ in range(BATCH_ROWS):
+            if not self._worth_a_write_transaction(self.model.objects.all()):
+                return None
             with transaction.atomic():
                 row = self._read_at_now(
                     self.model.objects.select_for_update(skip_locked=True).order_by(
@@ -177,6 +182,15 @@ class Outbox(ABC):
         row = self.model.objects.select_for_update().annotate(read_at=database_now_in_query())
         row = row.get(pk=pk)
         return row, row.claim_token == claim_token
+
+    def _worth_a_write_transaction(self, rows: models.QuerySet) -> bool:
+        """Whether one of ``rows`` may be claimable now. Without row locks (SQLite) a claim's
+        transaction holds the one writer of the whole database, which the web's posts wait
+        for: a plain read looks first, so a task that finds nothing to claim (its row done by a
+        batch, the end of a batch) takes no turn. With row locks the claim itself looks."""
+        if connection.features.has_select_for_update:
+            return True
+        return rows.filter(self.claimable(database_now_in_query())).exists()
 
     def _read_at_now(self, rows: models.QuerySet) -> Any | None:
         """The first of ``rows`` claimable now, with the database's time it was read at
