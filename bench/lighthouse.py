@@ -16,8 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.slow_clients import start_server, stop_server
-from bench.web import free_port, portal_env
+from bench.slow_clients import one_machine_env, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE_VERSION = "12.8.2"
@@ -55,26 +54,15 @@ def install_lighthouse() -> Path:
     return LIGHTHOUSE
 
 
-def _environment(workdir: Path) -> dict:
-    env = portal_env(workdir)
-    for layout_setting in ("WEB_CONCURRENCY", "GUNICORN_THREADS"):
-        env.pop(layout_setting)
-    return {
-        **env,
-        "DATABASE_URL": f"sqlite:///{workdir / 'lighthouse.sqlite3'}",
-        "STATIC_ROOT": str(workdir / "lighthouse-static"),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}:/usr/sbin",
-        "PORT": str(free_port()),
-        "WEB_PORT": str(free_port()),
-        "OPERATOR_NAME": "Kedai Contoh Sdn Bhd",
-        "OPERATOR_CONTACT": "support@example.my",
-    }
-
-
 def lighthouse_scores(workdir: Path) -> dict:
     """The median run of ``RUNS``: one run's performance score moves with the machine's load."""
     lighthouse = install_lighthouse()
-    env = _environment(workdir)
+    env = {
+        **one_machine_env(workdir, "lighthouse.sqlite3"),
+        "STATIC_ROOT": str(workdir / "lighthouse-static"),
+        "OPERATOR_NAME": "Kedai Contoh Sdn Bhd",
+        "OPERATOR_CONTACT": "support@example.my",
+    }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,

@@ -27,13 +27,15 @@ SAMPLES = int(os.environ.get("BENCH_SLOW_CLIENT_SAMPLES", "20"))
 GIVE_UP = 5.0
 
 
-def _environment(workdir: Path) -> dict:
+def one_machine_env(workdir: Path, database: str) -> dict:
+    """The portal as `scripts/one-machine.sh` runs it (its own layout of processes), on the
+    SQLite file ``database`` in ``workdir``."""
     env = portal_env(workdir)
     for layout_setting in ("WEB_CONCURRENCY", "GUNICORN_THREADS"):
         env.pop(layout_setting)
     return {
         **env,
-        "DATABASE_URL": f"sqlite:///{workdir / 'slow-clients.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{workdir / database}",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}:/usr/sbin",
         "PORT": str(free_port()),
         "WEB_PORT": str(free_port()),
@@ -74,7 +76,7 @@ def _answered_in_time(url: str, samples: int) -> int:
 
 
 def slow_clients(workdir: Path) -> dict:
-    env = _environment(workdir)
+    env = one_machine_env(workdir, "slow-clients.sqlite3")
     one_machine, base = start_server(
         ["sh", "scripts/one-machine.sh"], env, workdir / "one-machine.log"
     )

@@ -61,6 +61,12 @@ class HoldReason(models.TextChoices):
     BUDGET = "budget", _("Past the provider's daily budget")
 
 
+def _kept(value: Any) -> Any:
+    """``value`` as read, to tell later whether it changed: a copy of a JSON value, which may
+    be changed in place."""
+    return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+
+
 class Submission(models.Model):
     # A key of settings.TICKET_PROVIDERS. No choices on purpose: a new provider needs no migration,
     # and a provider taken out of the settings leaves its old rows readable.
@@ -195,7 +201,7 @@ class Submission(models.Model):
         """``names`` (None: every field) now hold what the database holds."""
         if hasattr(self, "values_as_read"):
             loaded = self.values_as_read.keys() if names is None else names
-            self.values_as_read |= {name: copy.deepcopy(getattr(self, name)) for name in loaded}
+            self.values_as_read |= {name: _kept(getattr(self, name)) for name in loaded}
 
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
@@ -203,8 +209,7 @@ class Submission(models.Model):
         loaded = submission.__dict__
         submission.as_read = (loaded.get("status"), loaded.get("possible_duplicate", False))
         submission.values_as_read = {
-            name: copy.deepcopy(value) if isinstance(value, (dict, list)) else value
-            for name, value in zip(field_names, values, strict=True)
+            name: _kept(value) for name, value in zip(field_names, values, strict=True)
         }
         return submission
 

@@ -30,8 +30,9 @@
     !document.querySelector("[data-shared-computer=true]")
       ? "<!doctype html>\n" + document.documentElement.outerHTML
       : null;
+  var DAY_MS = 24 * 3600 * 1000;
   var KEEP_DAYS = 3;
-  var KEEP_MS = KEEP_DAYS * 24 * 3600 * 1000;
+  var KEEP_MS = KEEP_DAYS * DAY_MS;
   // Waits between tries while the line is down; the browser's "online" event cuts them short.
   var RETRY_SECONDS = [2, 4, 8, 15];
   // No byte moved for this long: say the line is slow; for the longer one: start again.
@@ -43,7 +44,6 @@
   var DATABASE_VERSION = 2;
   var STORES = ["drafts", "outbox", "sent"];
   var SYNC_TAG = "portal-outbox";
-  var DAY_MS = 24 * 3600 * 1000;
   var keepDays = Number(document.body.dataset.myRequestsKeepDays);
   var REQUESTS_KEEP_MS = (isNaN(keepDays) ? 30 : keepDays) * DAY_MS;
 
@@ -442,11 +442,12 @@
 
   // Requests listed longer than the page allows leave the list, and their kept pages with them.
   function forgetOldRequests() {
-    var old = storedRequests().filter(function (request) {
+    var stored = storedRequests();
+    var old = stored.filter(function (request) {
       return !fresh(request);
     });
     if (!old.length) return;
-    writeRequests(storedRequests());
+    writeRequests(stored);
     forgetKeptPages(
       old
         .map(function (request) {
@@ -495,10 +496,6 @@
   }
 
   // --- a send left pending on another page (or in a closed tab) -------------------------------
-  function startedHere(entry) {
-    return entry.tab === tab;
-  }
-
   // Whether another open tab is sending it now (where the browser has Web Locks): that tab
   // finishes it, and no one is asked.
   function sendingElsewhere(entry) {
@@ -515,12 +512,13 @@
       });
   }
 
-  // Asks, one send at a time, about a send this tab did not start; resolves to "send" (it is
-  // this tab's now), "discard" (it and its draft are gone), "later" (the question was closed: it
-  // stays for the next page to ask) or "elsewhere" (another tab is sending it, or has). Only the
-  // form's name and when are shown, nothing typed.
+  // Asks, one send at a time, about a send this tab did not start; resolves to "send" (this tab
+  // started it, or it is this tab's now), "discard" (it and its draft are gone), "later" (the
+  // question was closed: it stays for the next page to ask) or "elsewhere" (another tab is
+  // sending it, or has). Only the form's name and when are shown, nothing typed.
   var asked = Promise.resolve();
   function askAbout(entry) {
+    if (entry.tab === tab) return Promise.resolve("send");
     var answer = asked
       .then(function () {
         return Promise.all([outbox.get(entry.key), sendingElsewhere(entry)]);
@@ -631,10 +629,6 @@
             return entry.key !== except;
           })
           .forEach(function (entry) {
-            if (startedHere(entry)) {
-              finishPendingSend(entry);
-              return;
-            }
             askAbout(entry).then(function (answer) {
               if (answer === "send") finishPendingSend(entry);
             });
@@ -757,7 +751,6 @@
     forgetRequest: forgetRequest,
     forgetKeptPages: forgetKeptPages,
     tab: tab,
-    startedHere: startedHere,
     askAbout: askAbout,
     formatBytes: formatBytes,
   };

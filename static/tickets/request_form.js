@@ -404,8 +404,7 @@
       })
       .then(function (entry) {
         if (!entry || !canSendInBackground) return loadDraft();
-        var answer = phone.startedHere(entry) ? Promise.resolve("send") : phone.askAbout(entry);
-        return answer.then(function (choice) {
+        return phone.askAbout(entry).then(function (choice) {
           // Not this customer's to see: the question closed, or another tab sending it.
           if (choice === "later" || choice === "elsewhere") return null;
           return loadDraft().then(function () {

@@ -7,18 +7,11 @@
 
   var phone = window.PortalPhone;
   // Sent or found on a shared computer: not listed, and no copy of the page kept to open offline
-  // (told again as the page goes, in case the service worker kept it after this ran).
+  // (the service worker keeps none of this answer; a copy kept from an earlier visit goes).
   var shared = root.dataset.sharedComputer === "true";
-  function forgetThisPage() {
-    phone.forgetRequest(window.location.pathname);
-    phone.forgetKeptPages([window.location.pathname, root.dataset.statusUrl]);
-  }
   if (shared && phone) {
-    forgetThisPage();
-    window.addEventListener("pagehide", forgetThisPage);
-    if (navigator.serviceWorker) {
-      navigator.serviceWorker.addEventListener("controllerchange", forgetThisPage);
-    }
+    phone.forgetRequest(window.location.pathname);
+    phone.forgetKeptPages([window.location.pathname]);
   }
 
   // Listed among "your requests on this phone" on the portal's other pages; one opened with a

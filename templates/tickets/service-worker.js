@@ -135,7 +135,9 @@ function isPage(response) {
     response.status === 200 &&
     response.type === "basic" &&
     !response.redirected &&
-    type.indexOf("text/html") === 0
+    type.indexOf("text/html") === 0 &&
+    // A status page sent or found on a shared computer (tickets/customer/shared_computer.py).
+    !response.headers.get("X-Not-Kept")
   );
 }
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from tests.support.factories import form_post, storehub_data
 from tickets.customer.intake import submission_create
+from tickets.customer.shared_computer import NOT_KEPT_HEADER
 from tickets.models import Submission
 
 # Transactions as in production: the worker runs in one test.
@@ -82,6 +83,20 @@ def test_without_the_choice_the_status_page_is_the_usual_one(client):
     assert 'data-shared-computer="false"' in html
     assert 'data-found-by-code="false"' in html
     assert 'id="request-summary"' in html
+
+
+def test_the_service_worker_is_told_to_keep_no_copy_of_a_shared_status_page(client):
+    client.post("/storehub/", form_post("storehub", shared_computer="1"))
+    shared = Submission.objects.get()
+    client.post("/storehub/", form_post("storehub", name="Aminah"))
+    usual = Submission.objects.exclude(pk=shared.pk).get()
+
+    def marked(submission):
+        response = client.get(reverse("tickets:status", args=[submission.public_id]))
+        return response.headers.get(NOT_KEPT_HEADER)
+
+    assert marked(shared) == "shared-computer"
+    assert marked(usual) is None
 
 
 def test_a_form_sent_back_with_errors_keeps_the_choice_ticked(client):

@@ -12,7 +12,13 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.support.browser import PHONE, csp_violations, fill_storehub_minimum, on_status_page
+from tests.support.browser import (
+    KEPT_SENDS,
+    PHONE,
+    csp_violations,
+    fill_storehub_minimum,
+    on_status_page,
+)
 from tests.support.factories import camera_photo_bytes
 from tests.support.line import MOBILE_PROFILE, emulate_mobile_network
 from tests.support.workers import wait_for
@@ -41,18 +47,9 @@ KEPT = """async () => {
 CACHES = "async () => await caches.keys()"
 FIRST_CONTENTFUL_PAINT = "() => performance.getEntriesByName('first-contentful-paint')[0].startTime"
 READY = "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
-# What phone.js's outbox holds: the sends kept on the phone.
-OUTBOX = """() => new Promise((resolve, reject) => {
-    const opening = indexedDB.open("support-portal");
-    opening.onerror = () => reject(opening.error);
-    opening.onsuccess = () => {
-        const db = opening.result;
-        const all = db.transaction("outbox").objectStore("outbox").getAll();
-        all.onsuccess = () => { resolve(all.result.length); db.close(); };
-        all.onerror = () => reject(all.error);
-    };
-})"""
-ANSWERED = OUTBOX.replace("all.result.length", "all.result.map((entry) => Boolean(entry.answered))")
+ANSWERED = KEPT_SENDS.replace(
+    "all.result.length", "all.result.map((entry) => Boolean(entry.answered))"
+)
 SYNC_TAGS = "async () => await (await navigator.serviceWorker.ready).sync.getTags()"
 
 
@@ -172,7 +169,7 @@ def test_sent_offline_with_a_photo_it_reaches_the_provider_once_with_no_page_ope
     expect(page.locator("#id_attachment_preview")).to_contain_text("To be sent", timeout=30_000)
     page.get_by_role("button", name="Send request").click()
     expect(page.locator("#send-message")).to_contain_text("No connection")
-    wait_for(lambda: page.evaluate(OUTBOX) == 1, 30, what="the send kept on the phone")
+    wait_for(lambda: page.evaluate(KEPT_SENDS) == 1, 30, what="the send kept on the phone")
     assert "portal-outbox" in page.evaluate(SYNC_TAGS)
     page.close()  # the customer puts the phone away: no page of the portal is open
     time.sleep(3)
@@ -205,7 +202,7 @@ def test_sent_offline_with_a_photo_it_reaches_the_provider_once_with_no_page_ope
     expect(page.locator("#phone-pending")).to_contain_text("Your saved request was sent")
     expect(page.locator("#phone-pending a")).to_have_text(submission.reference)
     expect(page.locator("#my-requests")).to_contain_text(submission.reference)
-    assert page.evaluate(OUTBOX) == 0
+    assert page.evaluate(KEPT_SENDS) == 0
     portal.requests_in_flight.wait_until_idle()
     assert Submission.objects.count() == 1
 
@@ -325,7 +322,7 @@ def test_a_kept_form_sent_with_no_page_open_brings_the_portals_errors_back(phone
     page.get_by_label("Phone number").fill("12345")  # the portal will refuse it
     page.get_by_role("button", name="Send request").click()
     expect(page.locator("#send-message")).to_contain_text("No connection")
-    wait_for(lambda: page.evaluate(OUTBOX) == 1, 30, what="the send kept on the phone")
+    wait_for(lambda: page.evaluate(KEPT_SENDS) == 1, 30, what="the send kept on the phone")
     page.close()
     notice = phone.new_page()
     notice.goto(portal.url + "/privacy/")  # a page of the portal without its scripts

@@ -15,6 +15,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.support.browser import (
+    KEPT_SENDS,
     PHONE,
     csp_violations,
     fill_storehub_minimum,
@@ -27,18 +28,6 @@ from tests.support.workers import wait_for
 from tickets.models import Attachment, Submission
 
 pytestmark = pytest.mark.e2e
-
-# How many sends the phone keeps (IndexedDB "outbox").
-KEPT_SENDS = """() => new Promise((resolve, reject) => {
-  const opening = indexedDB.open("support-portal");
-  opening.onerror = () => reject(opening.error);
-  opening.onsuccess = () => {
-    const db = opening.result;
-    const counting = db.transaction("outbox").objectStore("outbox").count();
-    counting.onsuccess = () => { db.close(); resolve(counting.result); };
-    counting.onerror = () => reject(counting.error);
-  };
-})"""
 
 # As long as the issue's customer stood in the lift: the page must wait, and then send by itself.
 OUTAGE_SECONDS = 20
@@ -181,7 +170,7 @@ def test_the_line_cut_while_the_photo_goes_up_sends_it_again_with_the_photo(
     assert stored_photo(submission).size == (1536, 2048)
 
 
-def test_a_send_left_pending_in_a_closed_tab_is_finished_when_the_portal_is_opened(
+def test_a_send_left_pending_in_a_closed_tab_goes_when_the_signal_returns_and_is_listed(
     browsing, portal
 ):
     page = phone_page(browsing)

@@ -236,14 +236,19 @@ def no_signal_for_sends(route) -> None:
         route.continue_()
 
 
-def leave_a_send_pending(page, portal) -> None:
-    """The customer presses Send with no signal, gives up and goes to another site in that tab."""
+def send_with_no_signal(page, portal) -> None:
+    """The customer fills the StoreHub form and presses Send as the signal goes."""
     page.goto(portal.url + "/storehub/")
     fill_storehub_minimum(page, by_id=True)
     page.route("**/storehub/", no_signal_for_sends)
     page.locator("#request-form button[type=submit]").click()
-    wait_for(lambda: records(page, "outbox"), 30, what="the send kept on the phone")
     expect(page.locator("#send-message")).not_to_be_empty()
+
+
+def leave_a_send_pending(page, portal) -> None:
+    """The customer presses Send with no signal, gives up and goes to another site in that tab."""
+    send_with_no_signal(page, portal)
+    wait_for(lambda: records(page, "outbox"), 30, what="the send kept on the phone")
     page.goto("about:blank")
 
 
@@ -305,11 +310,8 @@ def test_a_send_left_pending_is_discarded_when_the_next_page_is_told_to(browsing
 
 def test_the_tab_that_started_a_send_finishes_it_without_asking(browsing, portal):
     page = phone_page_without_background_sync(browsing)
-    page.goto(portal.url + "/storehub/")
-    fill_storehub_minimum(page)
     # The line drops at Send: the page keeps the send and waits.
-    page.route("**/storehub/", no_signal_for_sends)
-    page.get_by_role("button", name="Send request").click()
+    send_with_no_signal(page, portal)
     expect(page.locator("#send-message")).to_contain_text(WAITING_TEXT)
 
     # The same tab opens another portal page before the send went; then the line is back.
@@ -326,10 +328,7 @@ def test_the_tab_that_started_a_send_finishes_it_without_asking(browsing, portal
 
 def test_a_send_another_open_tab_is_sending_is_left_to_that_tab(browsing, portal):
     page = phone_page_without_background_sync(browsing)
-    page.goto(portal.url + "/storehub/")
-    fill_storehub_minimum(page)
-    page.route("**/storehub/", no_signal_for_sends)
-    page.get_by_role("button", name="Send request").click()
+    send_with_no_signal(page, portal)
     expect(page.locator("#send-message")).to_contain_text(WAITING_TEXT)
 
     other = page.context.new_page()

@@ -40,6 +40,18 @@ document.addEventListener("securitypolicyviolation", function (event) {
 });
 """
 
+# How many sends the phone keeps (phone.js's IndexedDB outbox).
+KEPT_SENDS = """() => new Promise((resolve, reject) => {
+    const opening = indexedDB.open("support-portal");
+    opening.onerror = () => reject(opening.error);
+    opening.onsuccess = () => {
+        const db = opening.result;
+        const all = db.transaction("outbox").objectStore("outbox").getAll();
+        all.onsuccess = () => { resolve(all.result.length); db.close(); };
+        all.onerror = () => reject(all.error);
+    };
+})"""
+
 
 class Browsing:
     """Opens pages in fresh browser contexts and closes them all at the end of a test."""

@@ -8,7 +8,7 @@ more of the customer than the reference and the state, whoever opens them again 
 history. Without JavaScript nothing is kept in the browser at all, and the same holds.
 """
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from tickets.models import Submission
 
@@ -16,8 +16,10 @@ FIELD = "shared_computer"
 # The requests sent or found from this browser with the choice ticked, newest last.
 SESSION_KEY = "shared_requests"
 # "Find my request" asked with the choice ticked: the request its code opens is one of them.
-FIND_SESSION_KEY = "find_shared"
+FIND_SHARED_KEY = "find_shared"
 KEPT = 20
+# On a page the service worker must not keep (templates/tickets/service-worker.js, isPage).
+NOT_KEPT_HEADER = "X-Not-Kept"
 
 
 def shared_computer_chosen(request: HttpRequest) -> bool:
@@ -39,10 +41,17 @@ def shared_request(request: HttpRequest, *, submission: Submission) -> bool:
 
 def shared_find_asked(request: HttpRequest, *, chosen: bool) -> None:
     """Note whether "Find my request" was asked with the choice ticked."""
-    request.session[FIND_SESSION_KEY] = chosen
+    request.session[FIND_SHARED_KEY] = chosen
 
 
 def shared_find_opened(request: HttpRequest, *, submission: Submission) -> None:
     """A code of "Find my request" opened ``submission``: noted if it was asked for as shared."""
-    if request.session.pop(FIND_SESSION_KEY, False):
+    if request.session.pop(FIND_SHARED_KEY, False):
         shared_request_note(request, submission=submission)
+
+
+def not_kept(response: HttpResponse) -> HttpResponse:
+    """``response``, marked for the service worker: a page it never keeps a copy of, so none is
+    left on the computer even if the browser is killed before the page could say so."""
+    response[NOT_KEPT_HEADER] = "shared-computer"
+    return response

@@ -28,6 +28,7 @@ from tickets.customer.proof_of_work import FIELD as PROOF_FIELD
 from tickets.customer.proof_of_work import challenge_new
 from tickets.customer.rate_limit import form_post_wait
 from tickets.customer.shared_computer import (
+    not_kept,
     shared_computer_chosen,
     shared_find_asked,
     shared_find_opened,
@@ -310,7 +311,8 @@ def submission_status(request: HttpRequest, public_id) -> HttpResponse:
         email_recipient_confirm(submission=submission, token=token)
         return redirect("tickets:status", public_id=submission.public_id)
     provider = provider_or_none(submission.provider)
-    return render(
+    shared = shared_request(request, submission=submission)
+    response = render(
         request,
         "tickets/status.html",
         {
@@ -322,7 +324,7 @@ def submission_status(request: HttpRequest, public_id) -> HttpResponse:
             # Opened with a code of "Find my request": the customer knows the way back.
             "found_by_code": request.session.get(FOUND_SESSION_KEY) == str(submission.public_id),
             # Sent or found on a shared computer: the page keeps nothing and shows no details.
-            "shared_computer": shared_request(request, submission=submission),
+            "shared_computer": shared,
             "findable": bool(submission.phone and provider and provider.form().asks_for_phone),
             # The same for every request that asked for WhatsApp: whether its number has
             # written already is not this page's to tell.
@@ -331,6 +333,7 @@ def submission_status(request: HttpRequest, public_id) -> HttpResponse:
             ),
         },
     )
+    return not_kept(response) if shared else response
 
 
 @never_cache

@@ -23,7 +23,7 @@ import logging
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -110,42 +110,28 @@ class Outbox(ABC):
         was lost comes back with the next piece of work.
         """
         scheduling.periodic_ensure_scheduled(with_every_claim=True)
-        if not self._worth_a_write_transaction(self.model.objects.filter(pk=pk)):
-            self.schedule_if_early(pk)
-            return None
-        with transaction.atomic():
-            row = self._read_at_now(self.model.objects.select_for_update().filter(pk=pk))
-            if row is not None and self.refuses(row, now=row.read_at):
-                return None
-            if row is not None:
-                now = row.read_at
-                row.claim_token = uuid.uuid4()
-                row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
-                self.claimed(row, now=now)
+        row = None
+        if self._worth_a_write_transaction(self.model.objects.filter(pk=pk)):
+            with transaction.atomic():
+                row = self._read_at_now(self.model.objects.select_for_update().filter(pk=pk))
+                if row is not None:
+                    if self.refuses(row, now=row.read_at):
+                        return None
+                    self._take(row)
         if row is None:
             self.schedule_if_early(pk)
         return row
 
-    def claims_due(self) -> Iterator[Any]:
-        """The rows due longest, each claimed once the caller is done with the one before
-        (``claim_next``), until none is due and free, ``BATCH_ROWS`` are claimed or
-        ``BATCH_SECONDS`` have passed: the batch a task goes on with after its own row. Several
-        workers share the due rows: a claim skips those another worker is claiming."""
-        batch = Batch()
-        while batch.has_room():
-            row = self.claim_next()
-            if row is None:
-                return
-            batch.taken += 1
-            yield row
-
     def work_due(self, work: Callable[[Any], Any]) -> int:
-        """Do ``work`` on each row of a batch (``claims_due``); how many rows it was done on."""
-        made = 0
-        for row in self.claims_due():
+        """Do ``work`` on the rows due longest, each claimed once the one before is done
+        (``claim_next``), until none is due and free or the ``Batch`` is full: what a task
+        goes on with after its own row. Several workers share the due rows: a claim skips those
+        another worker is claiming. How many rows it was done on."""
+        batch = Batch()
+        while batch.has_room() and (row := self.claim_next()) is not None:
             work(row)
-            made += 1
-        return made
+            batch.taken += 1
+        return batch.taken
 
     def claim_next(self) -> Any | None:
         """The row due longest, claimed, or None when none is due and free (or a batch's worth
@@ -170,11 +156,15 @@ class Outbox(ABC):
                 scheduling.unqueue(self.task, row.pk)
                 if self.refuses(row, now=now):
                     continue
-                row.claim_token = uuid.uuid4()
-                row.lease_expires_at = now + timedelta(seconds=self.lease_seconds())
-                self.claimed(row, now=now)
+                self._take(row)
                 return row
         return None
+
+    def _take(self, row: Any) -> None:
+        """Claim a locked row read at ``row.read_at``: a fresh claim token and a lease."""
+        row.claim_token = uuid.uuid4()
+        row.lease_expires_at = row.read_at + timedelta(seconds=self.lease_seconds())
+        self.claimed(row, now=row.read_at)
 
     def held_by(self, pk: int, claim_token: uuid.UUID) -> tuple[Any, bool]:
         """The row, locked (call inside ``atomic``), and whether ``claim_token`` still holds it;
@@ -187,8 +177,9 @@ class Outbox(ABC):
         """Whether one of ``rows`` may be claimable now. Without row locks (SQLite) a claim's
         transaction holds the one writer of the whole database, which the web's posts wait
         for: a plain read looks first, so a task that finds nothing to claim (its row done by a
-        batch, the end of a batch) takes no turn. With row locks the claim itself looks."""
-        if connection.features.has_select_for_update:
+        batch, the end of a batch) takes no turn. With row locks, or inside a transaction that
+        holds the writer already (an outcome's), the claim itself looks."""
+        if connection.features.has_select_for_update or connection.in_atomic_block:
             return True
         return rows.filter(self.claimable(database_now_in_query())).exists()
 
